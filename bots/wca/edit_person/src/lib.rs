@@ -1,0 +1,63 @@
+//! The `wca` metaservice's `edit_person` bots.
+//!
+//! One component serves both non-terminal states and is deployed twice:
+//! - `wca-edit_person-1-open`: checks the requested changes; valid requests
+//!   go on to review, impossible ones are rejected with the reasons logged.
+//! - `wca-edit_person-2-in_review`: approves on its own what needs no human
+//!   judgement (a change of letter case or spacing in the name only);
+//!   everything else waits for the WCA Results Team's `approve` or `reject`.
+//!
+//! # Layout
+//! - `request.rs`: the ticket's metadata and the checks on it.
+//! - `countries.rs`: the ISO 3166-1 alpha-2 codes a country may change to.
+//! - `open.rs`, `in_review.rs`: one module per state.
+
+mod countries;
+mod in_review;
+mod open;
+pub mod request;
+
+use baton_sdk::{Bot, Ctx, Error, Event, Reason, Result, Ticket};
+
+/// State codes of `edit_person`, as in `wca.metaservice.toml`.
+pub mod states {
+    pub const OPEN: u32 = 1;
+    pub const IN_REVIEW: u32 = 2;
+    pub const APPROVED: u32 = 3;
+    pub const REJECTED: u32 = 4;
+}
+
+pub struct EditPerson;
+
+impl Bot for EditPerson {
+    const METASERVICE: &'static str = "wca";
+    const TICKET_TYPE: &'static str = "edit_person";
+    const STATES: &'static [u32] = &[states::OPEN, states::IN_REVIEW];
+
+    fn proceed_ticket(ctx: &Ctx, ticket: Ticket, _reason: Reason) -> Result<()> {
+        match ticket.state.code {
+            states::OPEN => open::proceed(ctx, &ticket),
+            states::IN_REVIEW => in_review::proceed(ctx, &ticket),
+            other => Err(unknown_state(other)),
+        }
+    }
+
+    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
+        match ticket.state.code {
+            states::IN_REVIEW => in_review::on_event(ctx, &ticket, event),
+            states::OPEN => ctx.log(
+                ticket.id,
+                &format!("{} ignored: the request is still being checked", event.describe()),
+            ),
+            other => Err(unknown_state(other)),
+        }
+    }
+}
+
+fn unknown_state(code: u32) -> Error {
+    Error::msg(format!(
+        "edit_person has no state {code} in this bot: the bot and the database do not match"
+    ))
+}
+
+baton_sdk::export_bot!(EditPerson);

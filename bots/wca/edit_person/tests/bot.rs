@@ -1,0 +1,91 @@
+//! The edit-person bots against the SDK's native test host: what each state
+//! asks Baton to do.
+
+use baton_sdk::testing::{Call, TestHost};
+use baton_sdk::{Action, Event, Reason, Status};
+use serde_json::{Value, json};
+use wca_edit_person::EditPerson;
+use wca_edit_person::states::{APPROVED, IN_REVIEW, OPEN, REJECTED};
+
+fn host() -> TestHost {
+    TestHost::new("wca", "edit_person")
+        .state(OPEN, "open")
+        .state(IN_REVIEW, "in_review")
+        .terminal(APPROVED, "approved")
+        .terminal(REJECTED, "rejected")
+        .transitions(&[&[OPEN, IN_REVIEW, REJECTED], &[IN_REVIEW, APPROVED, REJECTED]])
+}
+
+fn name_change(old: &str, new: &str) -> Value {
+    json!({"wca_id": "2012SMIT01", "changes": {"name": {"old": old, "new": new}}})
+}
+
+#[test]
+fn open_sends_a_valid_request_to_review() {
+    let host = host();
+    let id = host.add_ticket(OPEN, "fix my name", name_change("Jon Smith", "John Smith"));
+    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
+    assert_eq!(host.ticket(id).state.code, IN_REVIEW);
+    assert_eq!(host.logs(id), vec!["requested changes are valid: name"]);
+}
+
+#[test]
+fn open_rejects_an_impossible_request_and_says_why() {
+    let host = host();
+    let meta = json!({"wca_id": "2012SMIT01", "changes": {
+        "country_iso2": {"old": "US", "new": "XX"},
+        "dob": {"old": "1990-01-01", "new": "1990-02-30"}}});
+    let id = host.add_ticket(OPEN, "bad", meta);
+    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
+    let ticket = host.ticket(id);
+    assert_eq!((ticket.state.code, ticket.status), (REJECTED, Status::Closed));
+    let review = &ticket.metadata::<Value>().unwrap()["review"]["problems"];
+    assert_eq!(review.as_array().map(Vec::len), Some(2));
+    assert!(host.logs(id)[0].starts_with("request rejected: country_iso2"));
+    assert!(
+        host.calls()
+            .contains(&Call::SendTicketTo { id, code: REJECTED })
+    );
+}
+
+#[test]
+fn in_review_approves_a_cosmetic_name_fix_alone() {
+    let host = host();
+    let id = host.add_ticket(IN_REVIEW, "case", name_change("john smith", "John Smith"));
+    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
+    let ticket = host.ticket(id);
+    assert_eq!(ticket.state.code, APPROVED);
+    assert_eq!(ticket.metadata::<Value>().unwrap()["review"]["auto_approved"], true);
+}
+
+#[test]
+fn in_review_waits_for_people_on_a_real_change() {
+    let host = host();
+    let id = host.add_ticket(IN_REVIEW, "dob", json!({"wca_id": "2012SMIT01",
+        "changes": {"dob": {"old": "1990-01-01", "new": "1991-01-01"}}}));
+    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
+    assert_eq!(host.ticket(id).state.code, IN_REVIEW);
+
+    let reject = Event::Action(Action {
+        name: "reject".into(),
+        payload_json: json!({"reason": "no evidence"}).to_string(),
+    });
+    host.event::<EditPerson>(id, reject).unwrap();
+    assert_eq!(host.ticket(id).state.code, REJECTED);
+    assert_eq!(
+        host.logs(id).last().map(String::as_str),
+        Some("rejected by the WCA Results Team: no evidence")
+    );
+}
+
+#[test]
+fn a_reject_without_a_reason_fails_and_changes_nothing() {
+    let host = host();
+    let id = host.add_ticket(IN_REVIEW, "dob", name_change("Jon", "John"));
+    let reject = Event::Action(Action {
+        name: "reject".into(),
+        payload_json: "{}".into(),
+    });
+    assert!(host.event::<EditPerson>(id, reject).is_err());
+    assert_eq!(host.ticket(id).state.code, IN_REVIEW);
+}

@@ -1,0 +1,37 @@
+//! The [`Bot`] trait: what a bot author implements.
+
+use crate::{Ctx, Event, Reason, Result, Ticket};
+
+/// A bot serves the tickets of one ticket type while they are in one of
+/// [`Bot::STATES`].
+///
+/// Only [`Bot::proceed_ticket`] is required. The host creates a fresh
+/// instance of the component for every invocation, so a bot keeps no state
+/// in memory between calls: what must last goes into the ticket's metadata.
+pub trait Bot {
+    /// The metaservice the bot belongs to, as named in its manifest.
+    const METASERVICE: &'static str;
+    /// The ticket type the bot serves.
+    const TICKET_TYPE: &'static str;
+    /// The state codes this component can serve. It is deployed once per
+    /// state, under that state's name.
+    const STATES: &'static [u32];
+
+    /// The main step: the ticket entered the bot's state, or the sweep
+    /// found it unprocessed. Returning `Err` discards every change the
+    /// invocation asked for; the host retries later and files an error
+    /// ticket if it keeps failing.
+    fn proceed_ticket(ctx: &Ctx, ticket: Ticket, reason: Reason) -> Result<()>;
+
+    /// Something happened to a ticket in the bot's state, e.g. a person
+    /// pressed one of the state's action buttons.
+    ///
+    /// The default writes a log line saying the event was not handled, so
+    /// that a button nobody implemented does not vanish silently.
+    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
+        ctx.log(
+            ticket.id,
+            &format!("event {} is not handled in this state", event.describe()),
+        )
+    }
+}

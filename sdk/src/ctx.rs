@@ -1,0 +1,81 @@
+//! [`Ctx`]: the calls a bot makes, typed; [`Host`]: the seam below them.
+
+use serde::Serialize;
+
+use crate::{HostError, Result, State, Ticket, TicketId};
+
+/// The raw calls to the host, one per import of the bot world.
+///
+/// Inside Baton they are the component's imports; in unit tests they are
+/// [`crate::testing::TestHost`]. Bots use [`Ctx`], which wraps them with
+/// typed metadata.
+pub trait Host {
+    fn get_ticket(&self, id: TicketId) -> Result<Ticket, HostError>;
+    fn create_ticket(
+        &self,
+        ticket_type: &str,
+        title: &str,
+        metadata_json: &str,
+    ) -> Result<TicketId, HostError>;
+    fn send_ticket(&self, id: TicketId) -> Result<State, HostError>;
+    fn send_ticket_to(&self, id: TicketId, code: u32) -> Result<State, HostError>;
+    fn set_metadata(&self, id: TicketId, metadata_json: &str) -> Result<(), HostError>;
+    fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError>;
+}
+
+/// What a bot can do during one invocation.
+pub struct Ctx<'h> {
+    host: &'h dyn Host,
+}
+
+impl<'h> Ctx<'h> {
+    pub fn new(host: &'h dyn Host) -> Self {
+        Ctx { host }
+    }
+
+    /// A ticket of the bot's metaservice, with this invocation's pending
+    /// changes applied.
+    pub fn get_ticket(&self, id: TicketId) -> Result<Ticket> {
+        Ok(self.host.get_ticket(id)?)
+    }
+
+    /// Creates a child of the current ticket, of any ticket type of the
+    /// same metaservice; its metadata must satisfy that type's schema.
+    pub fn create_ticket<M: Serialize>(
+        &self,
+        ticket_type: &str,
+        title: &str,
+        metadata: &M,
+    ) -> Result<TicketId> {
+        let json = serde_json::to_string(metadata)?;
+        Ok(self.host.create_ticket(ticket_type, title, &json)?)
+    }
+
+    /// Moves the ticket to the normal next state of its current one.
+    pub fn send_ticket(&self, id: TicketId) -> Result<State> {
+        Ok(self.host.send_ticket(id)?)
+    }
+
+    /// Moves the ticket to one of the alternative states allowed from its
+    /// current one.
+    pub fn send_ticket_to(&self, id: TicketId, code: u32) -> Result<State> {
+        Ok(self.host.send_ticket_to(id, code)?)
+    }
+
+    /// Replaces the ticket's metadata.
+    pub fn set_metadata<M: Serialize>(&self, id: TicketId, metadata: &M) -> Result<()> {
+        let json = serde_json::to_string(metadata)?;
+        Ok(self.host.set_metadata(id, &json)?)
+    }
+
+    /// Writes a line to the ticket's log, signed with the bot's name.
+    pub fn log(&self, id: TicketId, message: &str) -> Result<()> {
+        Ok(self.host.log(id, message, None)?)
+    }
+
+    /// Writes a log line with structured data attached.
+    pub fn log_with<D: Serialize>(&self, id: TicketId, message: &str, data: &D) -> Result<()> {
+        let json = serde_json::to_string(data)?;
+        Ok(self.host.log(id, message, Some(&json))?)
+    }
+}

@@ -1,0 +1,66 @@
+//! [`export_bot!`](crate::export_bot): from a [`Bot`] to the component's exports.
+//!
+//! The macro defines a hidden type implementing the generated `Guest` trait
+//! whose methods call the generic functions below; they convert the binding
+//! types, run the bot against the real imports, and turn its error into the
+//! string the host logs.
+
+use crate::bindings::baton::bot::types;
+use crate::wasm::WasmHost;
+use crate::{Bot, Ctx, SDK_VERSION};
+
+#[doc(hidden)]
+pub fn describe<B: Bot>() -> types::BotInfo {
+    types::BotInfo {
+        metaservice: B::METASERVICE.to_string(),
+        ticket_type: B::TICKET_TYPE.to_string(),
+        states: B::STATES.to_vec(),
+        sdk_version: SDK_VERSION.to_string(),
+    }
+}
+
+#[doc(hidden)]
+pub fn proceed_ticket<B: Bot>(ticket: types::Ticket, reason: types::Reason) -> Result<(), String> {
+    let ctx = Ctx::new(&WasmHost);
+    B::proceed_ticket(&ctx, ticket.into(), reason.into()).map_err(|e| e.to_string())
+}
+
+#[doc(hidden)]
+pub fn on_event<B: Bot>(ticket: types::Ticket, event: types::Event) -> Result<(), String> {
+    let ctx = Ctx::new(&WasmHost);
+    B::on_event(&ctx, ticket.into(), event.into()).map_err(|e| e.to_string())
+}
+
+/// Makes a [`Bot`] the component's implementation of the `bot` world.
+///
+/// Call it once, at the top level of the bot crate: `baton_sdk::export_bot!(MyBot);`
+#[macro_export]
+macro_rules! export_bot {
+    ($bot:ty) => {
+        const _: () = {
+            struct BatonExport;
+
+            impl $crate::bindings::Guest for BatonExport {
+                fn describe() -> $crate::bindings::baton::bot::types::BotInfo {
+                    $crate::__private::describe::<$bot>()
+                }
+
+                fn proceed_ticket(
+                    ticket: $crate::bindings::baton::bot::types::Ticket,
+                    reason: $crate::bindings::baton::bot::types::Reason,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::proceed_ticket::<$bot>(ticket, reason)
+                }
+
+                fn on_event(
+                    ticket: $crate::bindings::baton::bot::types::Ticket,
+                    event: $crate::bindings::baton::bot::types::Event,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::on_event::<$bot>(ticket, event)
+                }
+            }
+
+            $crate::bindings::__export_bot_world!(BatonExport with_types_in $crate::bindings);
+        };
+    };
+}

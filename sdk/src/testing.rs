@@ -1,0 +1,349 @@
+//! A native host for unit-testing bots with plain `cargo test`.
+//!
+//! [`TestHost`] keeps tickets in memory, follows the transitions you give
+//! it the way Baton does (normal next state first, alternatives by code,
+//! anything else refused), and records every call the bot makes. Like
+//! Baton, it discards a failed invocation's changes (the calls stay
+//! recorded, so a test can see what was attempted).
+//!
+//! ```
+//! use baton_sdk::testing::{Call, TestHost};
+//! use baton_sdk::{Bot, Ctx, Reason, Result, Ticket};
+//!
+//! struct Open;
+//! impl Bot for Open {
+//!     const METASERVICE: &'static str = "demo";
+//!     const TICKET_TYPE: &'static str = "request";
+//!     const STATES: &'static [u32] = &[1];
+//!     fn proceed_ticket(ctx: &Ctx, t: Ticket, _: Reason) -> Result<()> {
+//!         ctx.send_ticket(t.id)?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let host = TestHost::new("demo", "request")
+//!     .state(1, "open")
+//!     .state(2, "done")
+//!     .transitions(&[&[1, 2]]);
+//! let id = host.add_ticket(1, "a request", serde_json::json!({}));
+//! host.proceed::<Open>(id, Reason::Entered).unwrap();
+//! assert_eq!(host.ticket(id).state.code, 2);
+//! assert_eq!(host.calls(), vec![Call::SendTicket { id }]);
+//! ```
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::{
+    Bot, Ctx, Event, Host, HostError, HostErrorKind, Reason, Result, State, Status, Ticket,
+    TicketId,
+};
+
+/// One call a bot made to the host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    GetTicket {
+        id: TicketId,
+    },
+    CreateTicket {
+        ticket_type: String,
+        title: String,
+        metadata: Value,
+    },
+    SendTicket {
+        id: TicketId,
+    },
+    SendTicketTo {
+        id: TicketId,
+        code: u32,
+    },
+    SetMetadata {
+        id: TicketId,
+        metadata: Value,
+    },
+    Log {
+        id: TicketId,
+        message: String,
+        data: Option<Value>,
+    },
+}
+
+/// An in-memory host for one metaservice.
+pub struct TestHost {
+    metaservice: String,
+    default_type: String,
+    states: BTreeMap<u32, (String, bool)>,
+    transitions: BTreeMap<u32, Vec<u32>>,
+    inner: RefCell<Inner>,
+}
+
+#[derive(Default, Clone)]
+struct Inner {
+    tickets: BTreeMap<TicketId, Ticket>,
+    calls: Vec<Call>,
+    logs: Vec<(TicketId, String)>,
+    next_id: TicketId,
+}
+
+impl TestHost {
+    /// A host for tickets of `ticket_type` in `metaservice`.
+    pub fn new(metaservice: &str, ticket_type: &str) -> Self {
+        TestHost {
+            metaservice: metaservice.into(),
+            default_type: ticket_type.into(),
+            states: BTreeMap::new(),
+            transitions: BTreeMap::new(),
+            inner: RefCell::new(Inner {
+                next_id: 1,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// Declares a non-terminal state.
+    pub fn state(mut self, code: u32, name: &str) -> Self {
+        self.states.insert(code, (name.into(), false));
+        self
+    }
+
+    /// Declares a terminal state: entering it closes the ticket.
+    pub fn terminal(mut self, code: u32, name: &str) -> Self {
+        self.states.insert(code, (name.into(), true));
+        self
+    }
+
+    /// Transitions in the manifest's notation: `&[&[1, 2], &[2, 3, 4]]`.
+    pub fn transitions(mut self, rows: &[&[u32]]) -> Self {
+        for row in rows {
+            if let Some((from, to)) = row.split_first() {
+                self.transitions.insert(*from, to.to_vec());
+            }
+        }
+        self
+    }
+
+    /// Adds a ticket of the default type in state `code`; returns its id.
+    pub fn add_ticket(&self, code: u32, title: &str, metadata: Value) -> TicketId {
+        let state = self.state_of(code);
+        let mut inner = self.inner.borrow_mut();
+        let id = inner.next_id;
+        inner.next_id += 1;
+        inner.tickets.insert(
+            id,
+            Ticket {
+                id,
+                metaservice: self.metaservice.clone(),
+                ticket_type: self.default_type.clone(),
+                title: title.into(),
+                state,
+                status: Status::Open,
+                metadata_json: metadata.to_string(),
+                parent_id: None,
+                created_at: 0,
+                updated_at: 0,
+                version: 1,
+            },
+        );
+        id
+    }
+
+    /// Runs `B::proceed_ticket` for ticket `id`.
+    pub fn proceed<B: Bot>(&self, id: TicketId, reason: Reason) -> Result<()> {
+        let ticket = self.ticket(id);
+        self.run(|ctx| B::proceed_ticket(ctx, ticket, reason))
+    }
+
+    /// Runs `B::on_event` for ticket `id`.
+    pub fn event<B: Bot>(&self, id: TicketId, event: Event) -> Result<()> {
+        let ticket = self.ticket(id);
+        self.run(|ctx| B::on_event(ctx, ticket, event))
+    }
+
+    /// The ticket as it is now. Panics if there is none: this is test code.
+    pub fn ticket(&self, id: TicketId) -> Ticket {
+        self.inner
+            .borrow()
+            .tickets
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no ticket {id} in the test host"))
+    }
+
+    /// Every call made so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.borrow().calls.clone()
+    }
+
+    /// The log lines committed for ticket `id`.
+    pub fn logs(&self, id: TicketId) -> Vec<String> {
+        let inner = self.inner.borrow();
+        inner
+            .logs
+            .iter()
+            .filter(|(t, _)| *t == id)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+
+    fn run(&self, f: impl FnOnce(&Ctx) -> Result<()>) -> Result<()> {
+        let before = self.inner.borrow().clone();
+        let result = f(&Ctx::new(self));
+        if result.is_err() {
+            // Baton commits nothing of a failed invocation; keep only the
+            // record of what was attempted.
+            let calls = self.inner.borrow().calls.clone();
+            let mut inner = self.inner.borrow_mut();
+            *inner = before;
+            inner.calls = calls;
+        }
+        result
+    }
+
+    fn state_of(&self, code: u32) -> State {
+        let name = self
+            .states
+            .get(&code)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| format!("state{code}"));
+        State::new(code, name)
+    }
+
+    fn record(&self, call: Call) {
+        self.inner.borrow_mut().calls.push(call);
+    }
+
+    fn open_ticket(&self, id: TicketId) -> Result<Ticket, HostError> {
+        let ticket = self
+            .inner
+            .borrow()
+            .tickets
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| HostError::new(HostErrorKind::NotFound, format!("ticket {id}")))?;
+        if ticket.status == Status::Closed {
+            return Err(HostError::new(
+                HostErrorKind::NotAllowed,
+                format!("ticket {id} is closed"),
+            ));
+        }
+        Ok(ticket)
+    }
+
+    fn move_to(&self, mut ticket: Ticket, code: u32) -> State {
+        let state = self.state_of(code);
+        let terminal = self.states.get(&code).is_some_and(|(_, t)| *t);
+        ticket.state = state.clone();
+        if terminal {
+            ticket.status = Status::Closed;
+        }
+        ticket.version += 1;
+        self.inner.borrow_mut().tickets.insert(ticket.id, ticket);
+        state
+    }
+}
+
+fn parse_json(json: &str) -> Result<Value, HostError> {
+    serde_json::from_str(json)
+        .map_err(|e| HostError::new(HostErrorKind::Invalid, format!("not JSON: {e}")))
+}
+
+impl Host for TestHost {
+    fn get_ticket(&self, id: TicketId) -> Result<Ticket, HostError> {
+        self.record(Call::GetTicket { id });
+        self.inner
+            .borrow()
+            .tickets
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| HostError::new(HostErrorKind::NotFound, format!("ticket {id}")))
+    }
+
+    fn create_ticket(
+        &self,
+        ticket_type: &str,
+        title: &str,
+        metadata_json: &str,
+    ) -> Result<TicketId, HostError> {
+        let metadata = parse_json(metadata_json)?;
+        self.record(Call::CreateTicket {
+            ticket_type: ticket_type.into(),
+            title: title.into(),
+            metadata: metadata.clone(),
+        });
+        let first = self.states.keys().next().copied().unwrap_or(1);
+        let id = self.add_ticket(first, title, metadata);
+        if let Some(t) = self.inner.borrow_mut().tickets.get_mut(&id) {
+            t.ticket_type = ticket_type.into();
+        }
+        Ok(id)
+    }
+
+    fn send_ticket(&self, id: TicketId) -> Result<State, HostError> {
+        self.record(Call::SendTicket { id });
+        let ticket = self.open_ticket(id)?;
+        let next = self
+            .transitions
+            .get(&ticket.state.code)
+            .and_then(|to| to.first().copied())
+            .ok_or_else(|| {
+                HostError::new(
+                    HostErrorKind::NotAllowed,
+                    format!("state {} has no next state", ticket.state.code),
+                )
+            })?;
+        Ok(self.move_to(ticket, next))
+    }
+
+    fn send_ticket_to(&self, id: TicketId, code: u32) -> Result<State, HostError> {
+        self.record(Call::SendTicketTo { id, code });
+        let ticket = self.open_ticket(id)?;
+        let allowed = self
+            .transitions
+            .get(&ticket.state.code)
+            .is_some_and(|to| to.contains(&code));
+        if !allowed {
+            return Err(HostError::new(
+                HostErrorKind::NotAllowed,
+                format!("no transition {} -> {code}", ticket.state.code),
+            ));
+        }
+        Ok(self.move_to(ticket, code))
+    }
+
+    fn set_metadata(&self, id: TicketId, metadata_json: &str) -> Result<(), HostError> {
+        let metadata = parse_json(metadata_json)?;
+        self.record(Call::SetMetadata {
+            id,
+            metadata: metadata.clone(),
+        });
+        let mut ticket = self.open_ticket(id)?;
+        ticket.metadata_json = metadata.to_string();
+        ticket.version += 1;
+        self.inner.borrow_mut().tickets.insert(id, ticket);
+        Ok(())
+    }
+
+    fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError> {
+        let data = data_json.map(parse_json).transpose()?;
+        self.record(Call::Log {
+            id,
+            message: message.into(),
+            data,
+        });
+        self.get_ticket_quiet(id)?;
+        self.inner.borrow_mut().logs.push((id, message.into()));
+        Ok(())
+    }
+}
+
+impl TestHost {
+    fn get_ticket_quiet(&self, id: TicketId) -> Result<(), HostError> {
+        if self.inner.borrow().tickets.contains_key(&id) {
+            Ok(())
+        } else {
+            Err(HostError::new(HostErrorKind::NotFound, format!("ticket {id}")))
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The [`Host`] that calls the bot world's imports, and the conversions
+//! between the generated binding types and the SDK's own.
+
+use crate::bindings::baton::bot::{tickets as wit, types};
+use crate::{
+    Action, Event, Host, HostError, HostErrorKind, Reason, State, Status, Ticket, TicketId,
+};
+
+/// The host as seen from inside a component.
+pub(crate) struct WasmHost;
+
+impl Host for WasmHost {
+    fn get_ticket(&self, id: TicketId) -> Result<Ticket, HostError> {
+        wit::get_ticket(id).map(Ticket::from).map_err(HostError::from)
+    }
+
+    fn create_ticket(
+        &self,
+        ticket_type: &str,
+        title: &str,
+        metadata_json: &str,
+    ) -> Result<TicketId, HostError> {
+        wit::create_ticket(ticket_type, title, metadata_json).map_err(HostError::from)
+    }
+
+    fn send_ticket(&self, id: TicketId) -> Result<State, HostError> {
+        wit::send_ticket(id)
+            .map(State::from)
+            .map_err(HostError::from)
+    }
+
+    fn send_ticket_to(&self, id: TicketId, code: u32) -> Result<State, HostError> {
+        wit::send_ticket_to(id, code)
+            .map(State::from)
+            .map_err(HostError::from)
+    }
+
+    fn set_metadata(&self, id: TicketId, metadata_json: &str) -> Result<(), HostError> {
+        wit::set_metadata(id, metadata_json).map_err(HostError::from)
+    }
+
+    fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError> {
+        wit::log(id, message, data_json).map_err(HostError::from)
+    }
+}
+
+impl From<types::Error> for HostError {
+    fn from(e: types::Error) -> Self {
+        match e {
+            types::Error::NotFound(m) => HostError::new(HostErrorKind::NotFound, m),
+            types::Error::NotAllowed(m) => HostError::new(HostErrorKind::NotAllowed, m),
+            types::Error::Invalid(m) => HostError::new(HostErrorKind::Invalid, m),
+            types::Error::LimitExceeded(m) => HostError::new(HostErrorKind::LimitExceeded, m),
+        }
+    }
+}
+
+impl From<types::State> for State {
+    fn from(s: types::State) -> Self {
+        State {
+            code: s.code,
+            name: s.name,
+        }
+    }
+}
+
+impl From<types::Ticket> for Ticket {
+    fn from(t: types::Ticket) -> Self {
+        Ticket {
+            id: t.id,
+            metaservice: t.metaservice,
+            ticket_type: t.ticket_type,
+            title: t.title,
+            state: t.state.into(),
+            status: match t.status {
+                types::Status::Open => Status::Open,
+                types::Status::Closed => Status::Closed,
+            },
+            metadata_json: t.metadata,
+            parent_id: t.parent_id,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            version: t.version,
+        }
+    }
+}
+
+impl From<types::Reason> for Reason {
+    fn from(r: types::Reason) -> Self {
+        match r {
+            types::Reason::Entered => Reason::Entered,
+            types::Reason::Sweep => Reason::Sweep,
+        }
+    }
+}
+
+impl From<types::Event> for Event {
+    fn from(e: types::Event) -> Self {
+        match e {
+            types::Event::Action(a) => Event::Action(Action {
+                name: a.name,
+                payload_json: a.payload,
+            }),
+        }
+    }
+}
