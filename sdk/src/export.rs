@@ -60,7 +60,7 @@ macro_rules! export_bot {
                 }
             }
 
-            $crate::bindings::__export_bot_world!(BatonExport with_types_in $crate::bindings);
+    $crate::bindings::__export_bot_world!(BatonExport with_types_in $crate::bindings);
         };
     };
 }

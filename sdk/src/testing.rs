@@ -343,7 +343,10 @@ impl TestHost {
         if self.inner.borrow().tickets.contains_key(&id) {
             Ok(())
         } else {
-            Err(HostError::new(HostErrorKind::NotFound, format!("ticket {id}")))
+            Err(HostError::new(
+                HostErrorKind::NotFound,
+                format!("ticket {id}"),
+            ))
         }
     }
 }

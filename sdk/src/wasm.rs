@@ -11,7 +11,9 @@ pub(crate) struct WasmHost;
 
 impl Host for WasmHost {
     fn get_ticket(&self, id: TicketId) -> Result<Ticket, HostError> {
-        wit::get_ticket(id).map(Ticket::from).map_err(HostError::from)
+        wit::get_ticket(id)
+            .map(Ticket::from)
+            .map_err(HostError::from)
     }
 
     fn create_ticket(

@@ -19,7 +19,10 @@ pub fn proceed(ctx: &Ctx, ticket: &Ticket) -> Result<()> {
         ctx.send_ticket(ticket.id)?;
         return Ok(());
     }
-    ctx.log(ticket.id, "waiting for the WCA Results Team to approve or reject")
+    ctx.log(
+        ticket.id,
+        "waiting for the WCA Results Team to approve or reject",
+    )
 }
 
 /// The payload of the `reject` action.

@@ -47,7 +47,10 @@ impl Bot for EditPerson {
             states::IN_REVIEW => in_review::on_event(ctx, &ticket, event),
             states::OPEN => ctx.log(
                 ticket.id,
-                &format!("{} ignored: the request is still being checked", event.describe()),
+                &format!(
+                    "{} ignored: the request is still being checked",
+                    event.describe()
+                ),
             ),
             other => Err(unknown_state(other)),
         }

@@ -200,7 +200,10 @@ mod tests {
             ("gender", "m", "f"),
             ("dob", "1990-01-01", "1992-02-29"),
         ] {
-            assert_eq!(problems(&request(f, old, new), "2026-01-01"), Vec::<String>::new());
+            assert_eq!(
+                problems(&request(f, old, new), "2026-01-01"),
+                Vec::<String>::new()
+            );
         }
     }
 
@@ -220,7 +223,10 @@ mod tests {
             let found = problems(&request(f, "old", new), "2026-01-01");
             assert_eq!(found.len(), 1, "{f}={new}: {found:?}");
         }
-        assert_eq!(problems(&request("gender", "m", "m"), "2026-01-01").len(), 1);
+        assert_eq!(
+            problems(&request("gender", "m", "m"), "2026-01-01").len(),
+            1
+        );
         let mut bad_id = request("gender", "m", "f");
         bad_id.wca_id = "2012smit01".into();
         assert_eq!(problems(&bad_id, "2026-01-01").len(), 1);
@@ -228,8 +234,16 @@ mod tests {
 
     #[test]
     fn cosmetic_name_fixes() {
-        assert!(is_cosmetic_name_fix(&request("name", "john  SMITH", "John Smith")));
-        assert!(!is_cosmetic_name_fix(&request("name", "Jon Smith", "John Smith")));
+        assert!(is_cosmetic_name_fix(&request(
+            "name",
+            "john  SMITH",
+            "John Smith"
+        )));
+        assert!(!is_cosmetic_name_fix(&request(
+            "name",
+            "Jon Smith",
+            "John Smith"
+        )));
         assert!(!is_cosmetic_name_fix(&request("gender", "m", "f")));
     }
 }

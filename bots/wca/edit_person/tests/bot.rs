@@ -13,7 +13,10 @@ fn host() -> TestHost {
         .state(IN_REVIEW, "in_review")
         .terminal(APPROVED, "approved")
         .terminal(REJECTED, "rejected")
-        .transitions(&[&[OPEN, IN_REVIEW, REJECTED], &[IN_REVIEW, APPROVED, REJECTED]])
+        .transitions(&[
+            &[OPEN, IN_REVIEW, REJECTED],
+            &[IN_REVIEW, APPROVED, REJECTED],
+        ])
 }
 
 fn name_change(old: &str, new: &str) -> Value {
@@ -38,7 +41,10 @@ fn open_rejects_an_impossible_request_and_says_why() {
     let id = host.add_ticket(OPEN, "bad", meta);
     host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
     let ticket = host.ticket(id);
-    assert_eq!((ticket.state.code, ticket.status), (REJECTED, Status::Closed));
+    assert_eq!(
+        (ticket.state.code, ticket.status),
+        (REJECTED, Status::Closed)
+    );
     let review = &ticket.metadata::<Value>().unwrap()["review"]["problems"];
     assert_eq!(review.as_array().map(Vec::len), Some(2));
     assert!(host.logs(id)[0].starts_with("request rejected: country_iso2"));
@@ -55,14 +61,21 @@ fn in_review_approves_a_cosmetic_name_fix_alone() {
     host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
     let ticket = host.ticket(id);
     assert_eq!(ticket.state.code, APPROVED);
-    assert_eq!(ticket.metadata::<Value>().unwrap()["review"]["auto_approved"], true);
+    assert_eq!(
+        ticket.metadata::<Value>().unwrap()["review"]["auto_approved"],
+        true
+    );
 }
 
 #[test]
 fn in_review_waits_for_people_on_a_real_change() {
     let host = host();
-    let id = host.add_ticket(IN_REVIEW, "dob", json!({"wca_id": "2012SMIT01",
-        "changes": {"dob": {"old": "1990-01-01", "new": "1991-01-01"}}}));
+    let id = host.add_ticket(
+        IN_REVIEW,
+        "dob",
+        json!({"wca_id": "2012SMIT01",
+        "changes": {"dob": {"old": "1990-01-01", "new": "1991-01-01"}}}),
+    );
     host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
     assert_eq!(host.ticket(id).state.code, IN_REVIEW);
 

@@ -1,0 +1,150 @@
+//! Errors as `application/problem+json` (RFC 9457), each kind with a
+//! stable `type` that clients can match on.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::engine::CreateError;
+use crate::store::StoreError;
+
+/// The kinds of problem, and the `type` URI each is sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    MalformedJson,
+    InvalidRequest,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    InvalidPath,
+    NotFound,
+    UnknownMetaservice,
+    UnknownTicketType,
+    InvalidMetadata,
+    Internal,
+}
+
+impl ProblemKind {
+    fn parts(self) -> (StatusCode, &'static str, &'static str) {
+        use ProblemKind::*;
+        match self {
+            MalformedJson => (
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "The body is not valid JSON",
+            ),
+            InvalidRequest => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                "The request does not have the expected shape",
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Send JSON with Content-Type: application/json",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The body is too large",
+            ),
+            InvalidPath => (
+                StatusCode::BAD_REQUEST,
+                "invalid-path",
+                "A path parameter is malformed",
+            ),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "No such resource"),
+            UnknownMetaservice => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-metaservice",
+                "Unknown metaservice",
+            ),
+            UnknownTicketType => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-ticket-type",
+                "Unknown ticket type",
+            ),
+            InvalidMetadata => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-metadata",
+                "The metadata does not satisfy the ticket type's schema",
+            ),
+            Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct AppError {
+    pub kind: ProblemKind,
+    pub detail: String,
+}
+
+impl AppError {
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        AppError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.kind.parts();
+        if status.is_server_error() {
+            tracing::error!("{}", self.detail);
+        }
+        let body = Problem {
+            kind: format!("urn:baton:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            // Internal details stay in the log.
+            detail: if status.is_server_error() {
+                "see the server log"
+            } else {
+                &self.detail
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::new(ProblemKind::Internal, e.to_string())
+    }
+}
+
+impl From<CreateError> for AppError {
+    fn from(e: CreateError) -> Self {
+        let kind = match &e {
+            CreateError::UnknownMetaservice(_) | CreateError::Builtin(_) => {
+                ProblemKind::UnknownMetaservice
+            }
+            CreateError::UnknownTicketType(..) => ProblemKind::UnknownTicketType,
+            CreateError::Invalid(_) => ProblemKind::InvalidMetadata,
+            CreateError::Store(_) => ProblemKind::Internal,
+        };
+        AppError::new(kind, e.to_string())
+    }
+}

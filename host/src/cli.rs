@@ -1,0 +1,278 @@
+//! The `baton` command line: `serve`, `migrate`, `bots check|list`,
+//! `manifest check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+
+use crate::config::{Config, LogFormat};
+use crate::engine::{Engine, SystemClock};
+use crate::model::Catalog;
+use crate::runtime::{Runtime, loader_bot_name_of};
+use crate::store::SqliteStore;
+
+#[derive(Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "A ticket lifecycle engine with WebAssembly bots"
+)]
+struct Cli {
+    /// The config file; `baton.toml` in the working directory if present.
+    #[arg(long, short, global = true, env = "BATON_CONFIG")]
+    config: Option<PathBuf>,
+    /// The database, e.g. `sqlite://baton.db`.
+    #[arg(long, global = true, env = "BATON_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The bots directory (manifests and `.wasm` files).
+    #[arg(long, global = true, env = "BATON_BOTS_DIR")]
+    bots_dir: Option<PathBuf>,
+    #[arg(long, global = true, env = "BATON_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the API and the engine until SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long, env = "BATON_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Writes the address actually bound to this file once listening.
+        #[arg(long)]
+        addr_file: Option<PathBuf>,
+    },
+    /// Creates or upgrades the database schema, then exits.
+    Migrate,
+    /// Bot files.
+    Bots {
+        #[command(subcommand)]
+        command: BotsCommand,
+    },
+    /// Metaservice manifests.
+    Manifest {
+        #[command(subcommand)]
+        command: ManifestCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BotsCommand {
+    /// Validates a bot file against the manifests of the bots directory,
+    /// exactly as `serve` would before loading it.
+    Check { file: PathBuf },
+    /// Lists the bots the manifests call for and which files are present.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ManifestCommand {
+    /// Validates a `*.metaservice.toml` file.
+    Check { file: PathBuf },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(cli: &Cli) -> anyhow::Result<Config> {
+    let (path, explicit) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("baton.toml"), false),
+    };
+    let mut config = Config::load(&path, explicit)?;
+    if let Some(url) = &cli.database_url {
+        config.database_url = url.clone();
+    }
+    if let Some(dir) = &cli.bots_dir {
+        config.bots_dir = dir.clone();
+    }
+    if let Some(format) = cli.log_format {
+        config.log_format = format;
+    }
+    Ok(config)
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = config(&cli)?;
+    match cli.command {
+        Command::Serve { listen, addr_file } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            init_tracing(config.log_format);
+            serve(config, addr_file).await
+        }
+        Command::Migrate => {
+            SqliteStore::open(&config.database_url).await?;
+            println!("database {} is up to date", config.database_url);
+            Ok(())
+        }
+        Command::Bots {
+            command: BotsCommand::Check { file },
+        } => check_bot(&config, &file).await,
+        Command::Bots {
+            command: BotsCommand::List,
+        } => list_bots(&config),
+        Command::Manifest {
+            command: ManifestCommand::Check { file },
+        } => {
+            let ms = crate::engine::read_manifest(&file)?;
+            println!(
+                "{}: metaservice {} with {} ticket type(s)",
+                file.display(),
+                ms.name,
+                ms.ticket_types.len()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Loads the manifests of `dir` for the offline commands, failing on any
+/// refused manifest.
+fn catalog_of(dir: &Path) -> anyhow::Result<Catalog> {
+    let mut metaservices = Vec::new();
+    for path in crate::engine::manifest_files(dir)? {
+        metaservices.push(crate::engine::read_manifest(&path)?);
+    }
+    Ok(Catalog::new(metaservices))
+}
+
+async fn check_bot(config: &Config, file: &Path) -> anyhow::Result<()> {
+    let catalog = catalog_of(&config.bots_dir)?;
+    let runtime = Runtime::new(config.limits, 1)?;
+    let name = loader_bot_name_of(file)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let bot = runtime
+        .load(name, bytes, &catalog)
+        .await
+        .with_context(|| format!("{} refused", file.display()))?;
+    println!(
+        "{}: ok, bot {} (sha256 {}, {} bytes, SDK {})",
+        file.display(),
+        bot.name,
+        bot.sha256,
+        bot.size,
+        bot.sdk_version
+    );
+    Ok(())
+}
+
+fn list_bots(config: &Config) -> anyhow::Result<()> {
+    let catalog = catalog_of(&config.bots_dir)?;
+    for name in catalog.expected_bots() {
+        let file = config.bots_dir.join(format!("{name}.wasm"));
+        let present = if file.is_file() { "present" } else { "MISSING" };
+        println!("{name}\t{present}");
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()> {
+    config.validate()?;
+    let store = Arc::new(
+        SqliteStore::open(&config.database_url)
+            .await
+            .context("opening the database")?,
+    );
+    let runtime = Runtime::new(config.limits, config.engine.concurrency)?;
+    let engine = Engine::new(
+        store,
+        runtime,
+        Arc::new(SystemClock),
+        config.engine.clone(),
+        config.bots_dir.clone(),
+    );
+    let report = engine
+        .scan_bots_dir()
+        .await
+        .with_context(|| format!("reading the bots directory {}", config.bots_dir.display()))?;
+    tracing::info!(
+        metaservices = report.metaservices.len(),
+        bots = report.loaded.len(),
+        refused = report.refused.len() + report.manifest_errors.len(),
+        "bots directory loaded"
+    );
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!("listening on http://{local} (loopback only: Baton has no authentication yet)");
+    if let Some(path) = addr_file {
+        std::fs::write(&path, local.to_string())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let dispatcher = tokio::spawn(engine.clone().run(stopped(stop_rx.clone())));
+    let signals = tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests and invocations in flight");
+        let _ = stop_tx.send(true);
+    });
+    axum::serve(listener, crate::api::app(engine))
+        .with_graceful_shutdown(stopped(stop_rx))
+        .await?;
+    dispatcher.await?;
+    signals.abort();
+    Ok(())
+}
+
+/// Completes once the shutdown flag is set.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,173 @@
+//! From an invocation's [`Effects`] to one [`Commit`]: ticket updates
+//! guarded by the versions read, the new tickets, a log row for every
+//! change (signed by the bot), and an `entered` event for every ticket that
+//! arrived in a state that has a bot.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::model::{Actor, Metaservice, Status, Ticket};
+use crate::runtime::{Change, Effects};
+use crate::store::{Commit, EventId, EventKind, NewEvent, NewLog, NewTicket, TicketUpdate};
+
+pub fn build(
+    effects: Effects,
+    consumes: EventId,
+    actor: &Actor,
+    ms: &Metaservice,
+    now: i64,
+) -> Commit {
+    let mut commit = Commit {
+        consumes: Some(consumes),
+        ..Commit::default()
+    };
+    let mut created = BTreeSet::new();
+    let mut arrived = BTreeSet::new();
+    for change in &effects.changes {
+        match change {
+            Change::Created { id } => {
+                created.insert(*id);
+                arrived.insert(*id);
+                if let Some(child) = effects.tickets.get(id) {
+                    commit.logs.push(log(
+                        *id,
+                        actor,
+                        "created",
+                        None,
+                        Some(child.state_code),
+                        format!(
+                            "created by {actor} as a child of ticket {}",
+                            child.parent_id.unwrap_or_default()
+                        ),
+                        None,
+                    ));
+                    if let Some(parent) = child.parent_id {
+                        commit.logs.push(log(
+                            parent,
+                            actor,
+                            "child_created",
+                            None,
+                            None,
+                            format!("created child ticket {id} ({})", child.ticket_type),
+                            Some(json!({"child_id": id})),
+                        ));
+                    }
+                }
+            }
+            Change::Moved { id, from, to } => {
+                arrived.insert(*id);
+                let message = format!(
+                    "{} → {}",
+                    state_label(ms, &effects.tickets, *id, *from),
+                    state_label(ms, &effects.tickets, *id, *to)
+                );
+                commit.logs.push(log(
+                    *id,
+                    actor,
+                    "state_changed",
+                    Some(*from),
+                    Some(*to),
+                    message,
+                    None,
+                ));
+            }
+            Change::MetadataSet { id, old, new } => {
+                commit.logs.push(log(
+                    *id,
+                    actor,
+                    "metadata_changed",
+                    None,
+                    None,
+                    "metadata changed".into(),
+                    Some(json!({"old": old, "new": new})),
+                ));
+            }
+            Change::Logged { id, message, data } => {
+                commit.logs.push(log(
+                    *id,
+                    actor,
+                    "log",
+                    None,
+                    None,
+                    message.clone(),
+                    data.clone(),
+                ));
+            }
+        }
+    }
+    for (id, ticket) in &effects.tickets {
+        if created.contains(id) {
+            commit.inserts.push(NewTicket {
+                id: *id,
+                metaservice: ticket.metaservice.clone(),
+                ticket_type: ticket.ticket_type.clone(),
+                title: ticket.title.clone(),
+                state_code: ticket.state_code,
+                status: ticket.status,
+                metadata: ticket.metadata.clone(),
+                parent_id: ticket.parent_id,
+                created_by: ticket.created_by.clone(),
+                stakeholders: Vec::new(),
+            });
+        } else if let Some(version) = effects.read_versions.get(id) {
+            commit.updates.push(TicketUpdate {
+                id: *id,
+                expected_version: *version,
+                title: None,
+                state: Some((ticket.state_code, ticket.status)),
+                metadata: Some(ticket.metadata.clone()),
+            });
+        }
+        if arrived.contains(id) && ticket.status == Status::Open && !ms.builtin {
+            commit.events.push(entered(ticket, now));
+        }
+    }
+    commit
+}
+
+/// The event that runs the bot of the state a ticket just entered.
+pub fn entered(ticket: &Ticket, now: i64) -> NewEvent {
+    NewEvent {
+        ticket_id: ticket.id,
+        state_code: ticket.state_code,
+        kind: EventKind::Entered,
+        payload: json!({}),
+        available_at: now,
+    }
+}
+
+pub fn log(
+    ticket_id: i64,
+    actor: &Actor,
+    action: &'static str,
+    from_state: Option<u32>,
+    to_state: Option<u32>,
+    message: String,
+    data: Option<serde_json::Value>,
+) -> NewLog {
+    NewLog {
+        ticket_id,
+        actor: actor.clone(),
+        action,
+        from_state,
+        to_state,
+        message,
+        data,
+    }
+}
+
+fn state_label(
+    ms: &Metaservice,
+    tickets: &std::collections::BTreeMap<i64, Ticket>,
+    id: i64,
+    code: u32,
+) -> String {
+    let name = tickets
+        .get(&id)
+        .and_then(|t| ms.ticket_types.get(&t.ticket_type))
+        .and_then(|tt| tt.state(code))
+        .map(|s| s.name.as_str())
+        .unwrap_or("?");
+    format!("{code} {name}")
+}

@@ -1,0 +1,267 @@
+//! The dispatcher: claims due events, runs each on the bot of its ticket's
+//! state (up to `concurrency` at once), and commits or retries.
+//!
+//! Delivery is at least once; effects are exactly once, because a commit
+//! consumes its event and is guarded by the versions of the tickets it
+//! changes.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::errors::ErrorReport;
+use super::{Engine, commit};
+use crate::model::{Actor, BotName, Status};
+use crate::runtime::{Call, InvokeError, Session};
+use crate::store::{EventKind, QueuedEvent, StoreError};
+
+/// What became of one event.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Committed,
+    /// The ticket moved on or is gone; the event no longer applies.
+    Stale,
+    /// No bot is loaded for the state yet.
+    NoBot,
+    Failed(String),
+}
+
+impl Engine {
+    /// Runs until `shutdown` completes, then waits for the invocations in
+    /// flight to finish.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1) as usize));
+        let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
+        tokio::pin!(shutdown);
+        loop {
+            self.clone().dispatch_due(&permits).await;
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+        // Every permit back means every invocation has finished.
+        let all = self.config.concurrency.max(1);
+        if let Ok(p) = permits.acquire_many(all).await {
+            p.forget();
+        }
+        tracing::info!("dispatcher stopped; in-flight invocations finished");
+    }
+
+    /// Claims and starts due events while there are free permits.
+    async fn dispatch_due(self: Arc<Self>, permits: &Arc<Semaphore>) {
+        loop {
+            let free = permits.available_permits() as u32;
+            if free == 0 {
+                return;
+            }
+            let now = self.clock.now();
+            let events = match self
+                .store
+                .claim_events(&self.worker_id, now, self.config.lease_ms, free)
+                .await
+            {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!("claiming events failed: {e}");
+                    return;
+                }
+            };
+            if events.is_empty() {
+                return;
+            }
+            for event in events {
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    engine.handle(event).await;
+                    drop(permit);
+                    engine.poke();
+                });
+            }
+        }
+    }
+
+    async fn handle(&self, event: QueuedEvent) {
+        let outcome = self.process(&event).await;
+        let now = self.clock.now();
+        let result = match &outcome {
+            Outcome::Committed => Ok(()),
+            Outcome::Stale => self.store.drop_event(event.id).await,
+            Outcome::NoBot => {
+                let later = now + self.config.missing_bot_retry_ms as i64;
+                self.store.release_event(event.id, later, None).await
+            }
+            Outcome::Failed(error) => self.fail(&event, error).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(
+                event = event.id,
+                ticket = event.ticket_id,
+                "could not settle the event: {e}"
+            );
+        }
+    }
+
+    /// Runs the event's invocation, re-running it when its commit loses a
+    /// version race.
+    async fn process(&self, event: &QueuedEvent) -> Outcome {
+        for _ in 0..=self.config.conflict_retries {
+            match self.attempt(event).await {
+                Err(StoreError::Conflict(id)) => {
+                    tracing::debug!(
+                        event = event.id,
+                        ticket = id,
+                        "version conflict; running again"
+                    );
+                }
+                // The event was consumed by another worker whose lease
+                // overlapped ours: its commit stands.
+                Err(StoreError::NotFound(_)) => return Outcome::Committed,
+                Err(e) => return Outcome::Failed(format!("the host could not commit: {e}")),
+                Ok(outcome) => return outcome,
+            }
+        }
+        Outcome::Failed("the ticket kept changing while the bot ran".into())
+    }
+
+    async fn attempt(&self, event: &QueuedEvent) -> Result<Outcome, StoreError> {
+        let Some(ticket) = self.store.ticket(event.ticket_id).await? else {
+            return Ok(Outcome::Stale);
+        };
+        if ticket.state_code != event.state_code || ticket.status == Status::Closed {
+            return Ok(Outcome::Stale);
+        }
+        let catalog = self.catalog();
+        let Some(ms) = catalog.metaservice(&ticket.metaservice).cloned() else {
+            return Ok(Outcome::Failed(format!(
+                "metaservice {} is not declared",
+                ticket.metaservice
+            )));
+        };
+        if ms.builtin {
+            return Ok(Outcome::Stale);
+        }
+        let Some(state) = ms
+            .ticket_types
+            .get(&ticket.ticket_type)
+            .and_then(|tt| tt.state(ticket.state_code))
+        else {
+            return Ok(Outcome::Failed(format!(
+                "{} has no state {}: the code and the database do not match",
+                ticket.ticket_type, ticket.state_code
+            )));
+        };
+        let name = BotName::new(&ms.name, &ticket.ticket_type, state.code, &state.name);
+        let Some(bot) = self.registry.get(&name) else {
+            return Ok(Outcome::NoBot);
+        };
+        let call = match event.kind {
+            EventKind::Entered => Call::Entered,
+            EventKind::Action => Call::Action {
+                name: event.payload["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                payload: event
+                    .payload
+                    .get("payload")
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "null".into()),
+            },
+        };
+        let now = self.clock.now();
+        let session = Session::new(
+            name.clone(),
+            ms.clone(),
+            self.store.clone(),
+            now,
+            self.runtime.limits(),
+            ticket,
+        );
+        let started = std::time::Instant::now();
+        let effects = match self.runtime.invoke(&bot, session, call).await {
+            Ok(effects) => effects,
+            Err(e) => {
+                self.registry.failed(&name, &e.to_string());
+                return Ok(Outcome::Failed(describe_failure(&name, &bot.sha256, &e)));
+            }
+        };
+        let commit = commit::build(
+            effects,
+            event.id,
+            &Actor::Bot(name.clone()),
+            &ms,
+            self.clock.now(),
+        );
+        self.store.commit(&commit, self.clock.now()).await?;
+        self.registry.succeeded(&name);
+        tracing::debug!(bot = %name, ticket = event.ticket_id, elapsed_us = started.elapsed().as_micros() as u64, "invocation committed");
+        Ok(Outcome::Committed)
+    }
+
+    /// Backs off, or parks the event and files an error ticket once it has
+    /// failed `max_attempts` times.
+    async fn fail(&self, event: &QueuedEvent, error: &str) -> Result<(), StoreError> {
+        let attempts = event.attempts + 1;
+        let now = self.clock.now();
+        if attempts < self.config.max_attempts {
+            let delay = self.config.backoff_ms(attempts) as i64;
+            tracing::warn!(
+                event = event.id,
+                ticket = event.ticket_id,
+                attempts,
+                retry_in_ms = delay,
+                "{error}"
+            );
+            return self
+                .store
+                .release_event(event.id, now + delay, Some(error))
+                .await;
+        }
+        let ticket = self.store.ticket(event.ticket_id).await?;
+        let metaservice = ticket
+            .as_ref()
+            .map(|t| t.metaservice.clone())
+            .unwrap_or_default();
+        let bot = self.bot_for(ticket.as_ref());
+        let report = ErrorReport {
+            metaservice,
+            failed_ticket: Some(event.ticket_id),
+            bot: bot.as_ref().map(|(n, _)| n.to_string()),
+            bot_version: bot.and_then(|(_, v)| v),
+            message: format!("{error} (gave up after {attempts} attempts; the event is parked)"),
+        };
+        let (commit, error_ticket) = self.error_commit(&report).await?;
+        self.store.park_event(event.id, error, &commit, now).await?;
+        tracing::error!(
+            event = event.id,
+            ticket = event.ticket_id,
+            error_ticket,
+            attempts,
+            "event parked: {error}"
+        );
+        Ok(())
+    }
+
+    fn bot_for(&self, ticket: Option<&crate::model::Ticket>) -> Option<(BotName, Option<String>)> {
+        let t = ticket?;
+        let catalog = self.catalog();
+        let state = catalog
+            .ticket_type(&t.metaservice, &t.ticket_type)?
+            .state(t.state_code)?;
+        let name = BotName::new(&t.metaservice, &t.ticket_type, state.code, &state.name);
+        let version = self.registry.get(&name).map(|b| b.sha256.clone());
+        Some((name, version))
+    }
+}
+
+fn describe_failure(name: &BotName, sha256: &str, e: &InvokeError) -> String {
+    let short = sha256.get(..12).unwrap_or(sha256);
+    format!("bot {name} (version {short}): {e}")
+}

@@ -1,0 +1,92 @@
+//! Filing `baton.error` tickets: the seed's "error ticket to the group that
+//! is responsible", for what Baton cannot resolve on its own.
+
+use serde_json::json;
+
+use super::Engine;
+use super::commit::log;
+use crate::model::catalog::{BUILTIN_METASERVICE, ERROR_TYPE};
+use crate::model::{Actor, Status, TicketId};
+use crate::store::{Commit, NewStakeholder, NewTicket, Principal, StoreError};
+
+/// What failed, for whom.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// The metaservice whose `error_group` gets the ticket.
+    pub metaservice: String,
+    /// The ticket that could not be processed, if any: the error ticket's parent.
+    pub failed_ticket: Option<TicketId>,
+    pub bot: Option<String>,
+    pub bot_version: Option<String>,
+    pub message: String,
+}
+
+impl Engine {
+    /// The commit that files `report`: the error ticket, assigned to the
+    /// metaservice's error group, and a log line on the failed ticket.
+    pub(crate) async fn error_commit(
+        &self,
+        report: &ErrorReport,
+    ) -> Result<(Commit, TicketId), StoreError> {
+        let catalog = self.catalog();
+        // A metaservice that is not (or no longer) declared: Baton's own
+        // admins take its errors.
+        let group = catalog
+            .metaservice(&report.metaservice)
+            .or_else(|| catalog.metaservice(BUILTIN_METASERVICE))
+            .map(|ms| ms.error_group.clone())
+            .unwrap_or_else(|| "admins".into());
+        let id = self.store.next_ticket_id().await?;
+        let title = match (&report.bot, report.failed_ticket) {
+            (Some(bot), Some(t)) => format!("bot {bot} failed on ticket {t}"),
+            (Some(bot), None) => format!("bot {bot} was refused"),
+            (None, Some(t)) => format!("ticket {t} needs attention"),
+            (None, None) => format!("{} needs attention", report.metaservice),
+        };
+        let metadata = json!({
+            "failed_ticket_id": report.failed_ticket,
+            "metaservice": report.metaservice,
+            "bot": report.bot,
+            "bot_version": report.bot_version,
+            "message": report.message,
+        });
+        let mut commit = Commit::default();
+        commit.inserts.push(NewTicket {
+            id,
+            metaservice: BUILTIN_METASERVICE.into(),
+            ticket_type: ERROR_TYPE.into(),
+            title: title.clone(),
+            state_code: 1,
+            status: Status::Open,
+            metadata,
+            parent_id: report.failed_ticket,
+            created_by: Actor::Host,
+            stakeholders: vec![NewStakeholder {
+                principal: Principal::Group(group.clone()),
+                connection: "assigned",
+                role: "actioner",
+            }],
+        });
+        commit.logs.push(log(
+            id,
+            &Actor::Host,
+            "created",
+            None,
+            Some(1),
+            format!("{title}: {}; assigned to group {group}", report.message),
+            None,
+        ));
+        if let Some(failed) = report.failed_ticket {
+            commit.logs.push(log(
+                failed,
+                &Actor::Host,
+                "error_filed",
+                None,
+                None,
+                format!("error ticket {id} filed: {}", report.message),
+                Some(json!({"error_ticket_id": id})),
+            ));
+        }
+        Ok((commit, id))
+    }
+}

@@ -1,0 +1,138 @@
+//! The engine: it turns events into bot invocations and their effects into
+//! commits.
+//!
+//! # Layout
+//! - `clock.rs`: injectable time.
+//! - `registry.rs`: the bots loaded in this process and their status.
+//! - `loading.rs`: reading the bots directory: manifests, then `.wasm` files.
+//! - `dispatch.rs`: the loop that claims events and runs invocations.
+//! - `commit.rs`: from an invocation's effects to one store commit.
+//! - `errors.rs`: filing `baton.error` tickets.
+//! - `tickets.rs`: creating tickets on behalf of the API.
+
+mod clock;
+mod commit;
+mod dispatch;
+mod errors;
+mod loading;
+mod registry;
+mod tickets;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use serde::Deserialize;
+use tokio::sync::Notify;
+
+pub use clock::{Clock, SystemClock};
+pub use loading::{ScanReport, manifest_files, read_manifest};
+pub use registry::{BotSlot, BotStatus, Registry};
+pub use tickets::{CreateError, CreateTicket};
+
+use crate::model::Catalog;
+use crate::runtime::Runtime;
+use crate::store::Store;
+
+/// How the engine runs; `[engine]` in `baton.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Invocations running at once in this process.
+    pub concurrency: u32,
+    /// How often the queue is polled when nothing wakes the dispatcher
+    /// (other processes' events, delayed retries).
+    pub poll_interval_ms: u64,
+    /// How long a claimed event is reserved. It must outlast the longest
+    /// invocation, or another worker may run the event twice (the version
+    /// guard keeps the effects single, but the work is wasted).
+    pub lease_ms: i64,
+    /// Failed attempts before an event is parked and an error ticket filed.
+    pub max_attempts: u32,
+    /// The first retry's delay; each further one doubles, up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// How soon an event whose bot is not loaded is looked at again.
+    pub missing_bot_retry_ms: u64,
+    /// Re-runs of an invocation whose commit lost a version race.
+    pub conflict_retries: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            concurrency: 16,
+            poll_interval_ms: 250,
+            lease_ms: 60_000,
+            max_attempts: 5,
+            retry_base_ms: 1_000,
+            retry_max_ms: 300_000,
+            missing_bot_retry_ms: 5_000,
+            conflict_retries: 5,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The delay before attempt `attempts + 1`.
+    pub fn backoff_ms(&self, attempts: u32) -> u64 {
+        let factor = 1u64 << attempts.saturating_sub(1).min(30);
+        self.retry_base_ms
+            .saturating_mul(factor)
+            .min(self.retry_max_ms)
+    }
+}
+
+/// Everything the engine shares with its tasks and with the API.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub runtime: Arc<Runtime>,
+    pub registry: Registry,
+    pub clock: Arc<dyn Clock>,
+    pub config: EngineConfig,
+    pub bots_dir: PathBuf,
+    catalog: RwLock<Arc<Catalog>>,
+    /// Rung whenever this process enqueues an event.
+    wake: Notify,
+    /// Names this process in event leases.
+    worker_id: String,
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<Runtime>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        bots_dir: PathBuf,
+    ) -> Arc<Self> {
+        let worker_id = format!("{}-{}", std::process::id(), clock.now());
+        Arc::new(Engine {
+            store,
+            runtime,
+            registry: Registry::default(),
+            clock,
+            config,
+            bots_dir,
+            catalog: RwLock::new(Arc::new(Catalog::default())),
+            wake: Notify::new(),
+            worker_id,
+        })
+    }
+
+    /// The catalog in force.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_catalog(&self, catalog: Catalog) {
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+    }
+
+    /// Tells the dispatcher that new events are due.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+}

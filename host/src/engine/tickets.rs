@@ -1,0 +1,128 @@
+//! Creating tickets on behalf of people and systems (the API).
+
+use serde_json::Value;
+use thiserror::Error;
+
+use super::Engine;
+use super::commit::{entered, log};
+use crate::model::{Actor, Status, Ticket};
+use crate::store::{Commit, NewStakeholder, NewTicket, Principal, StoreError};
+
+/// A request to create a ticket.
+#[derive(Debug, Clone)]
+pub struct CreateTicket {
+    pub metaservice: String,
+    pub ticket_type: String,
+    pub title: String,
+    pub metadata: Value,
+}
+
+#[derive(Debug, Error)]
+pub enum CreateError {
+    #[error("unknown metaservice {0:?}")]
+    UnknownMetaservice(String),
+    #[error("metaservice {0:?} has no ticket type {1:?}")]
+    UnknownTicketType(String, String),
+    #[error("tickets of {0} are filed by Baton itself")]
+    Builtin(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 500;
+
+impl Engine {
+    /// Validates and creates a ticket in its type's initial state, logs
+    /// who created it, and queues the first bot.
+    pub async fn create_ticket(
+        &self,
+        req: CreateTicket,
+        actor: Actor,
+    ) -> Result<Ticket, CreateError> {
+        let catalog = self.catalog();
+        let ms = catalog
+            .metaservice(&req.metaservice)
+            .ok_or_else(|| CreateError::UnknownMetaservice(req.metaservice.clone()))?;
+        if ms.builtin {
+            return Err(CreateError::Builtin(ms.name.clone()));
+        }
+        let tt = ms.ticket_types.get(&req.ticket_type).ok_or_else(|| {
+            CreateError::UnknownTicketType(req.metaservice.clone(), req.ticket_type.clone())
+        })?;
+        let title = req.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+            return Err(CreateError::Invalid(format!(
+                "title must have 1 to {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        tt.validate_metadata(&req.metadata).map_err(|e| {
+            CreateError::Invalid(format!(
+                "metadata does not match the schema of {}: {e}",
+                tt.name
+            ))
+        })?;
+
+        let id = self.store.next_ticket_id().await?;
+        let now = self.clock.now();
+        let stakeholders = match actor {
+            Actor::User(user) => vec![NewStakeholder {
+                principal: Principal::User(user),
+                connection: "cc",
+                role: "requester",
+            }],
+            _ => Vec::new(),
+        };
+        let ticket = Ticket {
+            id,
+            metaservice: ms.name.clone(),
+            ticket_type: tt.name.clone(),
+            title,
+            state_code: tt.initial,
+            status: Status::Open,
+            metadata: req.metadata,
+            parent_id: None,
+            created_by: actor.clone(),
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            deadline_at: None,
+            version: 1,
+        };
+        let state_name = tt
+            .state(tt.initial)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let commit = Commit {
+            consumes: None,
+            inserts: vec![NewTicket {
+                id,
+                metaservice: ticket.metaservice.clone(),
+                ticket_type: ticket.ticket_type.clone(),
+                title: ticket.title.clone(),
+                state_code: ticket.state_code,
+                status: ticket.status,
+                metadata: ticket.metadata.clone(),
+                parent_id: None,
+                created_by: actor.clone(),
+                stakeholders,
+            }],
+            updates: Vec::new(),
+            logs: vec![log(
+                id,
+                &actor,
+                "created",
+                None,
+                Some(tt.initial),
+                format!("created by {actor} in state {} {state_name}", tt.initial),
+                None,
+            )],
+            events: vec![entered(&ticket, now)],
+        };
+        self.store.commit(&commit, now).await?;
+        self.poke();
+        Ok(ticket)
+    }
+}

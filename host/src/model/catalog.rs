@@ -1,0 +1,223 @@
+//! The catalog: every metaservice, ticket type and state that the
+//! manifests declare, validated, plus Baton's own `baton` metaservice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::ticket::BotName;
+
+/// Everything the manifests declare, keyed by metaservice name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    metaservices: BTreeMap<String, Arc<Metaservice>>,
+}
+
+/// The built-in metaservice that holds error tickets.
+pub const BUILTIN_METASERVICE: &str = "baton";
+/// Its one ticket type.
+pub const ERROR_TYPE: &str = "error";
+
+impl Catalog {
+    /// A catalog with the built-in `baton` metaservice and the given ones.
+    pub fn new(metaservices: impl IntoIterator<Item = Metaservice>) -> Self {
+        let mut map = BTreeMap::new();
+        let builtin = builtin_metaservice();
+        map.insert(builtin.name.clone(), Arc::new(builtin));
+        for ms in metaservices {
+            map.insert(ms.name.clone(), Arc::new(ms));
+        }
+        Catalog { metaservices: map }
+    }
+
+    pub fn metaservice(&self, name: &str) -> Option<&Arc<Metaservice>> {
+        self.metaservices.get(name)
+    }
+
+    pub fn metaservices(&self) -> impl Iterator<Item = &Arc<Metaservice>> {
+        self.metaservices.values()
+    }
+
+    pub fn ticket_type(&self, metaservice: &str, ticket_type: &str) -> Option<&TicketType> {
+        self.metaservice(metaservice)?.ticket_types.get(ticket_type)
+    }
+
+    /// The bots the manifests call for: one per non-terminal state of every
+    /// ticket type that bots serve.
+    pub fn expected_bots(&self) -> Vec<BotName> {
+        let mut bots = Vec::new();
+        for ms in self.metaservices.values().filter(|ms| !ms.builtin) {
+            for tt in ms.ticket_types.values() {
+                for state in tt.states.values().filter(|s| !s.terminal) {
+                    bots.push(BotName::new(&ms.name, &tt.name, state.code, &state.name));
+                }
+            }
+        }
+        bots
+    }
+}
+
+/// A metaservice: a family of ticket types and the bots that serve them.
+#[derive(Debug, Clone)]
+pub struct Metaservice {
+    pub name: String,
+    pub description: String,
+    /// The group that receives this metaservice's error tickets.
+    pub error_group: String,
+    pub ticket_types: BTreeMap<String, TicketType>,
+    /// Where it was declared, for messages.
+    pub source: String,
+    /// Baton's own: its tickets are handled by the host and by people, and
+    /// no bots are expected for it.
+    pub builtin: bool,
+}
+
+/// A ticket type: its states, transitions, metadata schema and settings.
+#[derive(Debug, Clone)]
+pub struct TicketType {
+    pub name: String,
+    pub description: String,
+    /// The state new tickets start in.
+    pub initial: u32,
+    pub states: BTreeMap<u32, StateDef>,
+    /// From-state → next states, the normal one first (the seed's notation
+    /// `[[1,2],[2,3],[3,4,5]]` without the leading code).
+    pub transitions: BTreeMap<u32, Vec<u32>>,
+    pub metadata_schema: Value,
+    pub validator: Arc<jsonschema::Validator>,
+    pub settings: TypeSettings,
+}
+
+impl TicketType {
+    pub fn state(&self, code: u32) -> Option<&StateDef> {
+        self.states.get(&code)
+    }
+
+    /// Checks metadata against the type's schema; the error lists every
+    /// violation with its JSON path.
+    pub fn validate_metadata(&self, metadata: &Value) -> Result<(), String> {
+        let problems: Vec<String> = self
+            .validator
+            .iter_errors(metadata)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                let path = if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                };
+                format!("{path}: {e}")
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDef {
+    pub code: u32,
+    pub name: String,
+    pub description: String,
+    pub terminal: bool,
+}
+
+/// The per-type settings of the seed's "settings panel".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeSettings {
+    /// Time a ticket may spend in one state before `ticket-timeout`.
+    pub lifetime: Option<Duration>,
+    /// How often reminders and acceptance notifications repeat.
+    pub notify_every: Option<Duration>,
+    pub notify_repeats: u32,
+    /// How long a closed ticket is kept.
+    pub retention: Option<Duration>,
+    pub on_retention: OnRetention,
+}
+
+impl Default for TypeSettings {
+    fn default() -> Self {
+        TypeSettings {
+            lifetime: None,
+            notify_every: None,
+            notify_repeats: 0,
+            retention: None,
+            // Archiving keeps the history; deleting is the operator's
+            // explicit choice.
+            on_retention: OnRetention::Archive,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRetention {
+    Archive,
+    Delete,
+}
+
+impl OnRetention {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnRetention::Archive => "archive",
+            OnRetention::Delete => "delete",
+        }
+    }
+}
+
+/// `baton`, type `error`: 1 `open` → 2 `resolved`.
+fn builtin_metaservice() -> Metaservice {
+    let schema = json!({
+        "type": "object",
+        "required": ["failed_ticket_id", "message"],
+        "properties": {
+            "failed_ticket_id": {"type": ["integer", "null"]},
+            "metaservice": {"type": "string"},
+            "bot": {"type": ["string", "null"]},
+            "bot_version": {"type": ["string", "null"]},
+            "message": {"type": "string"}
+        }
+    });
+    let validator = jsonschema::validator_for(&schema)
+        .map(Arc::new)
+        .unwrap_or_else(|e| panic!("the built-in error schema is invalid: {e}"));
+    let states = [
+        (1, "open", "Something failed and needs a person", false),
+        (2, "resolved", "Handled", true),
+    ]
+    .into_iter()
+    .map(|(code, name, description, terminal)| {
+        (
+            code,
+            StateDef {
+                code,
+                name: name.into(),
+                description: description.into(),
+                terminal,
+            },
+        )
+    })
+    .collect();
+    let error = TicketType {
+        name: ERROR_TYPE.into(),
+        description: "A failure that Baton could not resolve on its own".into(),
+        initial: 1,
+        states,
+        transitions: BTreeMap::from([(1, vec![2])]),
+        metadata_schema: schema,
+        validator,
+        settings: TypeSettings::default(),
+    };
+    Metaservice {
+        name: BUILTIN_METASERVICE.into(),
+        description: "Baton's own tickets".into(),
+        error_group: "admins".into(),
+        ticket_types: BTreeMap::from([(error.name.clone(), error)]),
+        source: "built in".into(),
+        builtin: true,
+    }
+}

@@ -1,0 +1,86 @@
+//! Durations as people write them in manifests and config: `90s`, `15m`,
+//! `12h`, `14d`, `2w`, or combined (`1d12h`).
+
+use std::time::Duration;
+
+/// Parses `"1d12h"` and friends. A bare number is refused: the unit is
+/// the part that is easiest to get wrong, so it must be said.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(format!("{text:?}: unknown unit {c:?} (use s, m, h, d, w)")),
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?}: a number must come before {c:?}"))?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(secs))
+            .ok_or_else(|| format!("{text:?} is too long"))?;
+    }
+    if !digits.is_empty() {
+        return Err(format!(
+            "{text:?}: the last number has no unit (s, m, h, d, w)"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// The shortest exact spelling, e.g. `1d12h`; `parse(format(d)) == d` for
+/// whole seconds.
+pub fn format(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("w", 604_800),
+        ("d", 86_400),
+        ("h", 3_600),
+        ("m", 60),
+        ("s", 1),
+    ] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_combinations() {
+        assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("1d12h"), Ok(Duration::from_secs(129_600)));
+        assert_eq!(parse("2w"), Ok(Duration::from_secs(1_209_600)));
+        assert_eq!(format(Duration::from_secs(129_600)), "1d12h");
+    }
+
+    #[test]
+    fn refuses_what_is_ambiguous() {
+        for bad in ["", "10", "5x", "h", "1d2", "99999999999999999999w"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

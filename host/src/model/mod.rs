@@ -1,0 +1,14 @@
+//! The domain, with no IO: tickets, states and who acts on them
+//! (`ticket.rs`), metaservice manifests and their validation
+//! (`manifest.rs`), the transition rules (`rules.rs`), durations as
+//! written in manifests and config (`duration.rs`), and the catalog of
+//! everything the manifests declare (`catalog.rs`).
+
+pub mod catalog;
+pub mod duration;
+pub mod manifest;
+pub mod rules;
+pub mod ticket;
+
+pub use catalog::{Catalog, Metaservice, StateDef, TicketType, TypeSettings};
+pub use ticket::{Actor, BotName, Status, Ticket, TicketId, Timestamp};

@@ -1,0 +1,265 @@
+//! The imports of the bot world: what a bot may ask of the host, each call
+//! checked against the calling bot's metaservice and its state.
+//!
+//! The rules: a bot reads any ticket of its own metaservice (others do not
+//! exist for it). It changes only the ticket it was invoked for and the
+//! children it created in this invocation, and it moves only a ticket that
+//! is in its own state: every other ticket is moved by the bot of its state.
+//! A log line may be written on such a ticket even after it closed.
+
+use serde_json::Value;
+
+use super::bindings::baton::bot::{tickets, types};
+use super::invoke::HostFailure;
+use super::session::{Change, Session};
+use super::{BotState, CallError};
+use crate::model::{Status, Ticket, TicketId};
+
+/// The longest title a bot may give a ticket.
+const MAX_TITLE_CHARS: usize = 500;
+
+fn not_found(what: String) -> CallError {
+    CallError::Refused(types::Error::NotFound(what))
+}
+
+fn not_allowed(what: String) -> CallError {
+    CallError::Refused(types::Error::NotAllowed(what))
+}
+
+fn invalid(what: String) -> CallError {
+    CallError::Refused(types::Error::Invalid(what))
+}
+
+fn over_limit(what: String) -> CallError {
+    CallError::Refused(types::Error::LimitExceeded(what))
+}
+
+fn parse_json(what: &str, text: &str) -> Result<Value, CallError> {
+    serde_json::from_str(text).map_err(|e| invalid(format!("{what} is not JSON: {e}")))
+}
+
+/// WIT ticket ids are `u64`; ours are positive `i64`s.
+fn ticket_id(id: u64) -> Result<TicketId, CallError> {
+    TicketId::try_from(id).map_err(|_| not_found(format!("ticket {id}")))
+}
+
+impl Session {
+    /// A ticket of the bot's metaservice, from the session or the database.
+    async fn read(&mut self, id: TicketId) -> Result<Ticket, CallError> {
+        if let Some(t) = self.seen.get(&id) {
+            return Ok(t.clone());
+        }
+        let found = self.store.ticket(id).await.map_err(|e| {
+            CallError::Fatal(HostFailure::error(format!("reading ticket {id}: {e}")))
+        })?;
+        match found {
+            Some(t) if t.metaservice == self.metaservice.name => {
+                self.remember(t.clone());
+                Ok(t)
+            }
+            _ => Err(not_found(format!("ticket {id}"))),
+        }
+    }
+
+    /// A ticket this invocation may change: the invoked one or a child it
+    /// created; still open unless only a log line is written.
+    async fn owned(&mut self, id: TicketId, require_open: bool) -> Result<Ticket, CallError> {
+        let ticket = self.read(id).await?;
+        if id != self.invoked && !self.created.contains(&id) {
+            return Err(not_allowed(format!(
+                "ticket {id} is neither the ticket this bot was invoked for ({}) nor one it created",
+                self.invoked
+            )));
+        }
+        if require_open && ticket.status == Status::Closed {
+            return Err(not_allowed(format!("ticket {id} is closed")));
+        }
+        Ok(ticket)
+    }
+
+    async fn move_ticket(
+        &mut self,
+        id: TicketId,
+        to: Option<u32>,
+    ) -> Result<types::State, CallError> {
+        let mut ticket = self.owned(id, true).await?;
+        let bot = &self.bot;
+        if ticket.ticket_type != bot.ticket_type || ticket.state_code != bot.state_code {
+            return Err(not_allowed(format!(
+                "ticket {id} is in {} state {}; bot {bot} moves only tickets in its own state",
+                ticket.ticket_type, ticket.state_code
+            )));
+        }
+        let tt = self
+            .metaservice
+            .ticket_types
+            .get(&ticket.ticket_type)
+            .ok_or_else(|| not_found(format!("ticket type {}", ticket.ticket_type)))?;
+        let from = ticket.state_code;
+        let target = match to {
+            None => tt.normal_next(from),
+            Some(code) => tt.check_move(from, code),
+        }
+        .map_err(|e| not_allowed(e.to_string()))?;
+        let state = types::State {
+            code: target.code,
+            name: target.name.clone(),
+        };
+        ticket.state_code = target.code;
+        if target.terminal {
+            ticket.status = Status::Closed;
+            ticket.closed_at = Some(self.now);
+        }
+        ticket.updated_at = self.now;
+        self.seen.insert(id, ticket);
+        self.record(Change::Moved {
+            id,
+            from,
+            to: target.code,
+        });
+        Ok(state)
+    }
+
+    async fn create_child(
+        &mut self,
+        ticket_type: String,
+        title: String,
+        metadata: String,
+    ) -> Result<TicketId, CallError> {
+        self.count_created().map_err(over_limit)?;
+        let ms = self.metaservice.clone();
+        let tt = ms.ticket_types.get(&ticket_type).ok_or_else(|| {
+            not_found(format!(
+                "metaservice {} has no ticket type {ticket_type:?}",
+                ms.name
+            ))
+        })?;
+        let title = title.trim().to_string();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+            return Err(invalid(format!(
+                "a title must have 1 to {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        let metadata = parse_json("metadata", &metadata)?;
+        tt.validate_metadata(&metadata)
+            .map_err(|e| invalid(format!("metadata for {ticket_type}: {e}")))?;
+        let id = self.store.next_ticket_id().await.map_err(|e| {
+            CallError::Fatal(HostFailure::error(format!("allocating a ticket id: {e}")))
+        })?;
+        let child = Ticket {
+            id,
+            metaservice: ms.name.clone(),
+            ticket_type,
+            title,
+            state_code: tt.initial,
+            status: Status::Open,
+            metadata,
+            parent_id: Some(self.invoked),
+            created_by: self.actor(),
+            created_at: self.now,
+            updated_at: self.now,
+            closed_at: None,
+            deadline_at: None,
+            version: 1,
+        };
+        self.seen.insert(id, child);
+        self.created.insert(id);
+        self.record(Change::Created { id });
+        Ok(id)
+    }
+
+    async fn replace_metadata(&mut self, id: TicketId, metadata: String) -> Result<(), CallError> {
+        let mut ticket = self.owned(id, true).await?;
+        let new = parse_json("metadata", &metadata)?;
+        let tt = self
+            .metaservice
+            .ticket_types
+            .get(&ticket.ticket_type)
+            .ok_or_else(|| not_found(format!("ticket type {}", ticket.ticket_type)))?;
+        tt.validate_metadata(&new)
+            .map_err(|e| invalid(format!("metadata for {}: {e}", ticket.ticket_type)))?;
+        let old = std::mem::replace(&mut ticket.metadata, new.clone());
+        ticket.updated_at = self.now;
+        self.seen.insert(id, ticket);
+        self.record(Change::MetadataSet { id, old, new });
+        Ok(())
+    }
+
+    async fn write_log(
+        &mut self,
+        id: TicketId,
+        message: String,
+        data: Option<String>,
+    ) -> Result<(), CallError> {
+        let bytes = message.len() + data.as_ref().map_or(0, String::len);
+        self.count_log_bytes(bytes).map_err(over_limit)?;
+        self.owned(id, false).await?;
+        let data = data.map(|d| parse_json("log data", &d)).transpose()?;
+        self.record(Change::Logged { id, message, data });
+        Ok(())
+    }
+}
+
+impl BotState {
+    /// The session, after counting one host call against the limit.
+    fn call(&mut self) -> Result<&mut Session, CallError> {
+        let session = self.session()?;
+        session.count_call().map_err(over_limit)?;
+        Ok(session)
+    }
+}
+
+impl types::Host for BotState {
+    fn convert_error(&mut self, err: CallError) -> wasmtime::Result<types::Error> {
+        match err {
+            CallError::Refused(e) => Ok(e),
+            CallError::Fatal(e) => Err(e),
+        }
+    }
+}
+
+impl tickets::Host for BotState {
+    async fn get_ticket(&mut self, id: u64) -> Result<types::Ticket, CallError> {
+        let session = self.call()?;
+        let ticket = session.read(ticket_id(id)?).await?;
+        Ok(super::convert::to_wit(&session.metaservice, &ticket))
+    }
+
+    async fn create_ticket(
+        &mut self,
+        ticket_type: String,
+        title: String,
+        metadata: String,
+    ) -> Result<u64, CallError> {
+        let id = self
+            .call()?
+            .create_child(ticket_type, title, metadata)
+            .await?;
+        Ok(id as u64)
+    }
+
+    async fn send_ticket(&mut self, id: u64) -> Result<types::State, CallError> {
+        let id = ticket_id(id)?;
+        self.call()?.move_ticket(id, None).await
+    }
+
+    async fn send_ticket_to(&mut self, id: u64, code: u32) -> Result<types::State, CallError> {
+        let id = ticket_id(id)?;
+        self.call()?.move_ticket(id, Some(code)).await
+    }
+
+    async fn set_metadata(&mut self, id: u64, metadata: String) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        self.call()?.replace_metadata(id, metadata).await
+    }
+
+    async fn log(
+        &mut self,
+        id: u64,
+        message: String,
+        data: Option<String>,
+    ) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        self.call()?.write_log(id, message, data).await
+    }
+}

@@ -1,0 +1,168 @@
+//! Running one invocation: a fresh instance from the bot's pre-linked
+//! component, the call, and the sorting of what went wrong.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use super::bindings::types;
+use super::output::BotOutput;
+use super::{BotState, EPOCH_TICK, Effects, LoadedBot, Runtime, Session};
+
+/// What the host asks of the bot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    /// `proceed-ticket(entered)`.
+    Entered,
+    /// `proceed-ticket(sweep)`.
+    Sweep,
+    /// `on-event(action)`.
+    Action { name: String, payload: String },
+}
+
+/// Why an invocation failed; none of its changes are committed.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The bot returned an error of its own.
+    #[error("the bot returned an error: {0}")]
+    Bot(String),
+    /// The bot ran past its deadline.
+    #[error("the bot ran past its deadline of {0} ms")]
+    Timeout(u64),
+    /// The bot trapped (a panic, an out-of-bounds access, memory exhausted).
+    #[error("the bot trapped: {0}")]
+    Trap(String),
+    /// The bot crossed a per-invocation limit.
+    #[error("limit exceeded: {0}")]
+    Limit(String),
+    /// The host could not do its part (e.g. the database failed).
+    #[error("host failure: {0}")]
+    Host(String),
+}
+
+impl Runtime {
+    /// A fresh store for one instance of `bot`.
+    pub(super) fn new_store(
+        &self,
+        bot: &LoadedBot,
+        session: Option<Session>,
+    ) -> (Store<BotState>, [BotOutput; 2]) {
+        let name: Arc<str> = Arc::from(bot.name.to_string());
+        let budget = self.limits.max_output_bytes / 2;
+        let out = BotOutput::new(name.clone(), "stdout", budget);
+        let err = BotOutput::new(name, "stderr", budget);
+        // No preopens, no env, no args, and socket addresses all denied:
+        // the builder's defaults, spelled out by what is *not* called here.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(out.clone())
+            .stderr(err.clone())
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_mib as usize * 1024 * 1024)
+            // A refused `memory.grow` returns -1 to the guest, whose
+            // allocator then aborts: a clean trap, attributed to the bot.
+            .trap_on_grow_failure(false)
+            .build();
+        let state = BotState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            session,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = self
+            .limits
+            .deadline_ms
+            .div_ceil(EPOCH_TICK.as_millis() as u64)
+            .max(1);
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        (store, [out, err])
+    }
+
+    /// Runs `call` for the session's ticket on a fresh instance of `bot`.
+    pub async fn invoke(
+        &self,
+        bot: &LoadedBot,
+        session: Session,
+        call: Call,
+    ) -> Result<Effects, InvokeError> {
+        let ticket = super::convert::to_wit(&session.metaservice, &session.seen[&session.invoked]);
+        let (mut store, outputs) = self.new_store(bot, Some(session));
+        let deadline = Duration::from_millis(self.limits.deadline_ms);
+        // Epoch interruption stops guest code; this also bounds time spent
+        // waiting in host calls.
+        let run = async {
+            let instance = bot.pre.instantiate_async(&mut store).await?;
+            match &call {
+                Call::Entered => {
+                    instance
+                        .call_proceed_ticket(&mut store, &ticket, types::Reason::Entered)
+                        .await
+                }
+                Call::Sweep => {
+                    instance
+                        .call_proceed_ticket(&mut store, &ticket, types::Reason::Sweep)
+                        .await
+                }
+                Call::Action { name, payload } => {
+                    let event = types::Event::Action(types::Action {
+                        name: name.clone(),
+                        payload: payload.clone(),
+                    });
+                    instance.call_on_event(&mut store, &ticket, &event).await
+                }
+            }
+        };
+        let outcome = tokio::time::timeout(deadline + EPOCH_TICK * 5, run).await;
+        for o in &outputs {
+            o.flush_rest();
+        }
+        let state = store.into_data();
+        let session = state
+            .session
+            .ok_or_else(|| InvokeError::Host("the session was lost".into()))?;
+        match outcome {
+            Err(_) => Err(InvokeError::Timeout(self.limits.deadline_ms)),
+            Ok(Err(e)) => Err(classify(e, session.fatal, self.limits.deadline_ms)),
+            Ok(Ok(_)) if session.fatal.is_some() => {
+                Err(InvokeError::Limit(session.fatal.unwrap_or_default()))
+            }
+            Ok(Ok(Err(message))) => Err(InvokeError::Bot(message)),
+            Ok(Ok(Ok(()))) => Ok(session.into_effects()),
+        }
+    }
+}
+
+/// Sorts a wasmtime error: a deadline, a limit, a host failure or a trap.
+pub(super) fn classify(e: wasmtime::Error, fatal: Option<String>, deadline_ms: u64) -> InvokeError {
+    if let Some(limit) = fatal {
+        return InvokeError::Limit(limit);
+    }
+    if let Some(failure) = e.downcast_ref::<HostFailure>() {
+        return InvokeError::Host(failure.0.clone());
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => InvokeError::Timeout(deadline_ms),
+        Some(trap) => InvokeError::Trap(trap.to_string()),
+        // Neither: instantiation failed, which is the host's side.
+        None => InvokeError::Host(format!("{e:#}")),
+    }
+}
+
+/// A host call that could not be served; it fails the invocation without
+/// blaming the bot.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct HostFailure(pub String);
+
+impl HostFailure {
+    pub fn error(message: String) -> wasmtime::Error {
+        wasmtime::Error::new(HostFailure(message))
+    }
+}

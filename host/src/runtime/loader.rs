@@ -1,0 +1,165 @@
+//! Loading a bot file: the name, the bytes, the world, and `describe()`,
+//! each checked before the bot may serve a single ticket.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use wasmtime::component::Component;
+
+use super::bindings::{Bot, BotPre};
+use super::{BotState, Runtime};
+use crate::model::{BotName, Catalog};
+
+/// A bot that passed every check, ready to instantiate.
+pub struct LoadedBot {
+    pub name: BotName,
+    /// Hex SHA-256 of the file: the bot's version.
+    pub sha256: String,
+    pub sdk_version: String,
+    pub size: usize,
+    pub(super) pre: BotPre<BotState>,
+}
+
+/// Why a bot file was refused. The message names the reason; callers add
+/// the file.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum LoadError {
+    #[error("bad file name: {0}")]
+    Name(String),
+    #[error("the manifests do not call for this bot: {0}")]
+    NotInCatalog(String),
+    #[error("cannot read the file: {0}")]
+    Read(String),
+    #[error("not a WebAssembly file")]
+    NotWasm,
+    #[error("a core WebAssembly module, not a component: build it for wasm32-wasip2")]
+    CoreModule,
+    #[error("not a valid component: {0}")]
+    Compile(String),
+    #[error("not a component of the world baton:bot/bot: {0}")]
+    WrongWorld(String),
+    #[error("describe() failed: {0}")]
+    Describe(String),
+    #[error("describe() disagrees: {0}")]
+    Mismatch(String),
+}
+
+/// The bot name a file stands for: its name without `.wasm`.
+pub fn bot_name_of(path: &Path) -> Result<BotName, LoadError> {
+    let file = path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .ok_or_else(|| LoadError::Name(format!("{}", path.display())))?;
+    let stem = file
+        .strip_suffix(".wasm")
+        .ok_or_else(|| LoadError::Name(format!("{file:?} does not end in .wasm")))?;
+    BotName::parse(stem).map_err(LoadError::Name)
+}
+
+/// Checks that the catalog has a non-terminal state of this name.
+pub fn check_in_catalog(name: &BotName, catalog: &Catalog) -> Result<(), LoadError> {
+    let tt = catalog
+        .ticket_type(&name.metaservice, &name.ticket_type)
+        .ok_or_else(|| {
+            LoadError::NotInCatalog(format!(
+                "no ticket type {} in metaservice {}",
+                name.ticket_type, name.metaservice
+            ))
+        })?;
+    let state = tt.state(name.state_code).ok_or_else(|| {
+        LoadError::NotInCatalog(format!(
+            "{} has no state {}",
+            name.ticket_type, name.state_code
+        ))
+    })?;
+    if state.name != name.state_name {
+        return Err(LoadError::NotInCatalog(format!(
+            "state {} of {} is named {:?}, not {:?}",
+            state.code, name.ticket_type, state.name, name.state_name
+        )));
+    }
+    if state.terminal {
+        return Err(LoadError::NotInCatalog(format!(
+            "state {} {} is terminal; terminal states have no bot",
+            state.code, state.name
+        )));
+    }
+    Ok(())
+}
+
+/// The first eight bytes tell a component from a core module.
+fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    // Bytes 6..8 are the layer: 0 for core modules, 1 for components.
+    if bytes[6..8] == [0, 0] {
+        return Err(LoadError::CoreModule);
+    }
+    Ok(())
+}
+
+impl Runtime {
+    /// Compiles and checks a bot. Compilation runs on a blocking thread:
+    /// it takes tens of milliseconds and must not stall the dispatcher.
+    pub async fn load(
+        &self,
+        name: BotName,
+        bytes: Vec<u8>,
+        catalog: &Catalog,
+    ) -> Result<LoadedBot, LoadError> {
+        check_in_catalog(&name, catalog)?;
+        check_header(&bytes)?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len();
+        let engine = self.engine.clone();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+            .await
+            .map_err(|e| LoadError::Compile(e.to_string()))?
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = BotPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let mut bot = LoadedBot {
+            name,
+            sha256,
+            sdk_version: String::new(),
+            size,
+            pre,
+        };
+        bot.sdk_version = self.check_describe(&bot).await?;
+        Ok(bot)
+    }
+
+    /// Calls `describe()` and compares it with the name; returns the SDK
+    /// version it reports.
+    async fn check_describe(&self, bot: &LoadedBot) -> Result<String, LoadError> {
+        let (mut store, _) = self.new_store(bot, None);
+        let instance: Bot = bot
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
+        let info = instance
+            .call_describe(&mut store)
+            .await
+            .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
+        let name = &bot.name;
+        if info.metaservice != name.metaservice || info.ticket_type != name.ticket_type {
+            return Err(LoadError::Mismatch(format!(
+                "it serves {}/{}, the file name says {}/{}",
+                info.metaservice, info.ticket_type, name.metaservice, name.ticket_type
+            )));
+        }
+        if !info.states.contains(&name.state_code) {
+            return Err(LoadError::Mismatch(format!(
+                "it serves states {:?}, the file name says state {}",
+                info.states, name.state_code
+            )));
+        }
+        Ok(info.sdk_version)
+    }
+}

@@ -1,0 +1,170 @@
+//! The WebAssembly runtime: one wasmtime [`Engine`] with the pooling
+//! allocator, loading bot components (`loader.rs`), and running one
+//! invocation at a time per fresh instance (`invoke.rs`), with the host's
+//! side of the contract in `host.rs` and the invocation's pending changes
+//! in `session.rs`.
+//!
+//! # Sandbox
+//! WASI is linked, but each instance gets a context with no preopened
+//! directories, no environment, no arguments and no network addresses;
+//! clocks and randomness work; stdout and stderr go to `tracing` tagged
+//! with the bot's name (`output.rs`). Per invocation: a wall-clock deadline
+//! (epoch interruption, so even a loop with no host calls stops), a memory
+//! cap, and caps on host calls, tickets created and log bytes.
+
+mod bindings;
+mod convert;
+mod host;
+mod invoke;
+mod loader;
+mod output;
+mod session;
+
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use serde::Deserialize;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub use bindings::types::Error as BotCallError;
+pub use invoke::{Call, InvokeError};
+pub use loader::{LoadError, LoadedBot, bot_name_of as loader_bot_name_of};
+pub use session::{Change, Effects, Session};
+
+/// How often the epoch ticks. A deadline is a number of ticks, so it is
+/// enforced to within this much.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-invocation limits. Defaults are in config, overridable per
+/// metaservice; the defaults suit bots that decide and delegate, not bots
+/// that compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Wall-clock time for one invocation, host calls included.
+    pub deadline_ms: u64,
+    /// Linear memory of one instance.
+    pub memory_mib: u32,
+    pub max_host_calls: u32,
+    pub max_tickets_created: u32,
+    /// Log lines plus their data, in bytes.
+    pub max_log_bytes: usize,
+    /// stdout plus stderr kept in the host's log, in bytes.
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline_ms: 5_000,
+            memory_mib: 64,
+            max_host_calls: 10_000,
+            max_tickets_created: 100,
+            max_log_bytes: 64 * 1024,
+            max_output_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Why a host call did not answer normally.
+#[derive(Debug)]
+pub enum CallError {
+    /// The bot sees this as the call's `error` result.
+    Refused(BotCallError),
+    /// The invocation fails: the host could not do its part (the database
+    /// is unreachable), which is not the bot's fault, and it is retried.
+    Fatal(wasmtime::Error),
+}
+
+/// The data of one invocation's wasmtime `Store`.
+pub struct BotState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    /// `None` only while `describe()` runs at load time.
+    session: Option<Session>,
+}
+
+impl BotState {
+    /// The invocation's session; `describe()` has none and may not call the host.
+    fn session(&mut self) -> Result<&mut Session, CallError> {
+        self.session.as_mut().ok_or_else(|| {
+            CallError::Fatal(invoke::HostFailure::error(
+                "describe() may not call the host".into(),
+            ))
+        })
+    }
+}
+
+impl WasiView for BotState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The engine and the linker, shared by every bot.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<BotState>,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// `concurrency` bounds the instances alive at once; the pooling
+    /// allocator reserves that many slots up front.
+    pub fn new(limits: Limits, concurrency: u32) -> anyhow::Result<Arc<Self>> {
+        let mut pool = PoolingAllocationConfig::default();
+        // One slot per concurrent invocation plus room for loading (which
+        // instantiates to call `describe`) and for hot reloads.
+        let instances = concurrency.saturating_mul(2).saturating_add(16);
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(8))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(4))
+            .total_stacks(instances)
+            .max_memory_size(limits.memory_mib as usize * 1024 * 1024);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+
+        // The ticker holds only a weak reference: it ends with the engine.
+        let weak = engine.weak();
+        thread::Builder::new()
+            .name("baton-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    thread::sleep(EPOCH_TICK);
+                }
+            })?;
+
+        Ok(Arc::new(Runtime {
+            engine,
+            linker,
+            limits,
+        }))
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

@@ -1,0 +1,180 @@
+//! One invocation's view of the world: the tickets it read, with its own
+//! pending changes applied, and the list of changes it asked for. Nothing
+//! here touches the database except reads of tickets it has not seen yet;
+//! the engine commits [`Effects`] when the invocation returns `ok`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Limits;
+use crate::model::{Actor, BotName, Metaservice, Ticket, TicketId, Timestamp};
+use crate::store::Store;
+
+/// A change an invocation asked for, in the order it asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A child ticket was created (its row is in [`Effects::tickets`]).
+    Created { id: TicketId },
+    /// A ticket moved from one state to another.
+    Moved { id: TicketId, from: u32, to: u32 },
+    /// A ticket's metadata was replaced.
+    MetadataSet {
+        id: TicketId,
+        old: Value,
+        new: Value,
+    },
+    /// The bot wrote a log line.
+    Logged {
+        id: TicketId,
+        message: String,
+        data: Option<Value>,
+    },
+}
+
+/// What a successful invocation asks the engine to commit.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub changes: Vec<Change>,
+    /// The final view of every ticket the invocation changed or created.
+    pub tickets: BTreeMap<TicketId, Ticket>,
+    /// The version each changed, pre-existing ticket had when first read:
+    /// the commit's guard.
+    pub read_versions: BTreeMap<TicketId, i64>,
+}
+
+/// Per-invocation counters, checked against [`Limits`].
+#[derive(Debug, Default)]
+struct Usage {
+    host_calls: u32,
+    tickets_created: u32,
+    log_bytes: usize,
+}
+
+pub struct Session {
+    pub bot: BotName,
+    pub metaservice: Arc<Metaservice>,
+    pub store: Arc<dyn Store>,
+    pub now: Timestamp,
+    pub limits: Limits,
+    /// The ticket the bot was invoked for.
+    pub invoked: TicketId,
+    /// Every ticket read so far, with pending changes applied.
+    pub(super) seen: BTreeMap<TicketId, Ticket>,
+    read_versions: BTreeMap<TicketId, i64>,
+    /// Tickets this invocation created.
+    pub(super) created: BTreeSet<TicketId>,
+    changes: Vec<Change>,
+    usage: Usage,
+    /// Set when a limit was crossed: the invocation fails even if the bot
+    /// ignores the refusal.
+    pub(super) fatal: Option<String>,
+}
+
+impl Session {
+    pub fn new(
+        bot: BotName,
+        metaservice: Arc<Metaservice>,
+        store: Arc<dyn Store>,
+        now: Timestamp,
+        limits: Limits,
+        ticket: Ticket,
+    ) -> Self {
+        let invoked = ticket.id;
+        Session {
+            bot,
+            metaservice,
+            store,
+            now,
+            limits,
+            invoked,
+            read_versions: BTreeMap::from([(invoked, ticket.version)]),
+            seen: BTreeMap::from([(invoked, ticket)]),
+            created: BTreeSet::new(),
+            changes: Vec::new(),
+            usage: Usage::default(),
+            fatal: None,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::Bot(self.bot.clone())
+    }
+
+    /// Remembers a ticket read from the database.
+    pub(super) fn remember(&mut self, ticket: Ticket) {
+        self.read_versions
+            .entry(ticket.id)
+            .or_insert(ticket.version);
+        self.seen.entry(ticket.id).or_insert(ticket);
+    }
+
+    pub(super) fn record(&mut self, change: Change) {
+        self.changes.push(change);
+    }
+
+    /// Counts one host call; `Err` with the message once over the limit.
+    pub(super) fn count_call(&mut self) -> Result<(), String> {
+        self.usage.host_calls += 1;
+        let max = self.limits.max_host_calls;
+        self.check(self.usage.host_calls > max, || {
+            format!("more than {max} host calls in one invocation")
+        })
+    }
+
+    pub(super) fn count_created(&mut self) -> Result<(), String> {
+        self.usage.tickets_created += 1;
+        let max = self.limits.max_tickets_created;
+        self.check(self.usage.tickets_created > max, || {
+            format!("more than {max} tickets created in one invocation")
+        })
+    }
+
+    pub(super) fn count_log_bytes(&mut self, bytes: usize) -> Result<(), String> {
+        self.usage.log_bytes += bytes;
+        let max = self.limits.max_log_bytes;
+        self.check(self.usage.log_bytes > max, || {
+            format!("more than {max} bytes of log lines in one invocation")
+        })
+    }
+
+    fn check(&mut self, over: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+        if !over {
+            return Ok(());
+        }
+        let message = message();
+        self.fatal.get_or_insert_with(|| message.clone());
+        Err(message)
+    }
+
+    /// The effects to commit: only tickets that changed are guarded.
+    pub fn into_effects(self) -> Effects {
+        let mut touched = BTreeSet::new();
+        for change in &self.changes {
+            match change {
+                Change::Created { id }
+                | Change::Moved { id, .. }
+                | Change::MetadataSet { id, .. } => {
+                    touched.insert(*id);
+                }
+                Change::Logged { .. } => {}
+            }
+        }
+        let tickets = self
+            .seen
+            .into_iter()
+            .filter(|(id, _)| touched.contains(id))
+            .collect();
+        let read_versions = self
+            .read_versions
+            .into_iter()
+            .filter(|(id, _)| touched.contains(id) && !self.created.contains(id))
+            .collect();
+        Effects {
+            changes: self.changes,
+            tickets,
+            read_versions,
+        }
+    }
+}

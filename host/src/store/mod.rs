@@ -1,0 +1,100 @@
+//! The database: one [`Store`] trait, the seam that backends plug into.
+//! SQLite (`sqlite/`) is the embedded default; PostgreSQL is to follow
+//! behind the same trait and the same test suite.
+//!
+//! Every write of the engine and the API goes through [`Store::commit`]:
+//! one transaction that applies a [`Commit`] whole or not at all, guarded by
+//! the versions of the tickets it changes.
+
+mod sqlite;
+mod types;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
+
+/// Why a store call failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A ticket changed since it was read; the caller re-reads and retries.
+    #[error("ticket {0} was changed by someone else")]
+    Conflict(TicketId),
+    /// A row that a write refers to does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The database holds something this version of Baton cannot read.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Writes the catalog's metaservices, types, states and transitions, and
+    /// creates the groups their `error_group`s name.
+    async fn sync_catalog(&self, catalog: &Catalog, now: Timestamp) -> Result<()>;
+
+    /// Hands out a ticket number; see the `id_sequences` table.
+    async fn next_ticket_id(&self) -> Result<TicketId>;
+
+    /// Applies a commit atomically. [`StoreError::Conflict`] when a guarded
+    /// ticket's version moved; nothing is written then.
+    async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<()>;
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>>;
+
+    async fn logs(&self, ticket: TicketId) -> Result<Vec<LogEntry>>;
+
+    async fn stakeholders(&self, ticket: TicketId) -> Result<Vec<Stakeholder>>;
+
+    /// Leases up to `limit` due events, at most one per ticket, to `owner`
+    /// until `now + lease_ms`.
+    async fn claim_events(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>>;
+
+    /// Gives a claimed event back, due again at `available_at`.
+    /// `failed` counts an attempt and records the error.
+    async fn release_event(
+        &self,
+        id: EventId,
+        available_at: Timestamp,
+        failed: Option<&str>,
+    ) -> Result<()>;
+
+    /// Parks an event that failed too often, together with the error
+    /// ticket (and its logs) filed about it, in one transaction.
+    async fn park_event(
+        &self,
+        id: EventId,
+        error: &str,
+        report: &Commit,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Deletes an event that no longer applies (its ticket moved on).
+    async fn drop_event(&self, id: EventId) -> Result<()>;
+
+    /// Makes the pending events of one bot's state due now, e.g. when its
+    /// bot has just been loaded.
+    async fn wake_events(&self, bot: &BotName, now: Timestamp) -> Result<u64>;
+
+    /// Events in any state, for operators and tests.
+    async fn events_of(&self, ticket: TicketId) -> Result<Vec<QueuedEvent>>;
+
+    /// Records a bot's status as this process sees it.
+    async fn record_bot(&self, bot: &BotRecord) -> Result<()>;
+}

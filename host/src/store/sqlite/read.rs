@@ -1,0 +1,113 @@
+//! Reads, and decoding rows into model types. A row that does not decode
+//! is reported as [`StoreError::Corrupt`], never unwrapped.
+
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use crate::model::{Actor, Status, Ticket, TicketId};
+use crate::store::{LogEntry, Result, Stakeholder, StoreError};
+
+const TICKET_COLUMNS: &str = "id, metaservice, ticket_type, title, state_code, status, metadata, \
+     parent_id, created_by_kind, created_by_user, created_by_bot, created_at, updated_at, \
+     closed_at, deadline_at, version";
+
+pub(super) async fn ticket(pool: &SqlitePool, id: TicketId) -> Result<Option<Ticket>> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| decode_ticket(&r)).transpose()
+}
+
+pub(super) fn json_column(row: &SqliteRow, column: &str) -> Result<Value> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn opt_json_column(row: &SqliteRow, column: &str) -> Result<Option<Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    })
+    .transpose()
+}
+
+fn actor(row: &SqliteRow, prefix: &str) -> Result<Actor> {
+    let kind: String = row.try_get(format!("{prefix}_kind").as_str())?;
+    let user: Option<i64> = row.try_get(format!("{prefix}_user").as_str())?;
+    let bot: Option<String> = row.try_get(format!("{prefix}_bot").as_str())?;
+    Actor::from_parts(&kind, user, bot.clone())
+        .ok_or_else(|| StoreError::Corrupt(format!("actor {kind:?} {user:?} {bot:?}")))
+}
+
+fn decode_ticket(row: &SqliteRow) -> Result<Ticket> {
+    let status: String = row.try_get("status")?;
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        metaservice: row.try_get("metaservice")?,
+        ticket_type: row.try_get("ticket_type")?,
+        title: row.try_get("title")?,
+        state_code: row.try_get("state_code")?,
+        status: status.parse::<Status>().map_err(StoreError::Corrupt)?,
+        metadata: json_column(row, "metadata")?,
+        parent_id: row.try_get("parent_id")?,
+        created_by: actor(row, "created_by")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        closed_at: row.try_get("closed_at")?,
+        deadline_at: row.try_get("deadline_at")?,
+        version: row.try_get("version")?,
+    })
+}
+
+pub(super) async fn logs(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<LogEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, ticket_id, actor_kind, actor_user, actor_bot, action, from_state, to_state, \
+         message, data, created_at FROM ticket_logs WHERE ticket_id = ? ORDER BY id",
+    )
+    .bind(ticket)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LogEntry {
+                id: row.try_get("id")?,
+                ticket_id: row.try_get("ticket_id")?,
+                actor: actor(row, "actor")?,
+                action: row.try_get("action")?,
+                from_state: row.try_get("from_state")?,
+                to_state: row.try_get("to_state")?,
+                message: row.try_get("message")?,
+                data: opt_json_column(row, "data")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn stakeholders(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Stakeholder>> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.principal_kind, s.user_id, g.name AS group_name, s.connection, s.role, \
+         s.is_active, s.created_at FROM ticket_stakeholders s LEFT JOIN groups g ON g.id = s.group_id \
+         WHERE s.ticket_id = ? ORDER BY s.id",
+    )
+    .bind(ticket)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Stakeholder {
+                id: row.try_get("id")?,
+                principal_kind: row.try_get("principal_kind")?,
+                user_id: row.try_get("user_id")?,
+                group: row.try_get("group_name")?,
+                connection: row.try_get("connection")?,
+                role: row.try_get("role")?,
+                is_active: row.try_get("is_active")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

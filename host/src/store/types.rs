@@ -1,0 +1,171 @@
+//! What goes into and comes out of the store.
+
+use serde_json::Value;
+
+use crate::model::{Actor, Status, TicketId, Timestamp};
+
+pub type EventId = i64;
+
+/// Everything one invocation or one API request writes, applied by
+/// [`super::Store::commit`] in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    /// The event this commit consumes; it is deleted with the commit.
+    pub consumes: Option<EventId>,
+    pub inserts: Vec<NewTicket>,
+    pub updates: Vec<TicketUpdate>,
+    pub logs: Vec<NewLog>,
+    pub events: Vec<NewEvent>,
+}
+
+impl Commit {
+    pub fn is_empty(&self) -> bool {
+        self.inserts.is_empty()
+            && self.updates.is_empty()
+            && self.logs.is_empty()
+            && self.events.is_empty()
+    }
+}
+
+/// A ticket to create, with a number from `next_ticket_id`.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub id: TicketId,
+    pub metaservice: String,
+    pub ticket_type: String,
+    pub title: String,
+    pub state_code: u32,
+    pub status: Status,
+    pub metadata: Value,
+    pub parent_id: Option<TicketId>,
+    pub created_by: Actor,
+    pub stakeholders: Vec<NewStakeholder>,
+}
+
+/// A change to an existing ticket, applied only if its version is still
+/// `expected_version`; the version is then bumped by one.
+#[derive(Debug, Clone)]
+pub struct TicketUpdate {
+    pub id: TicketId,
+    pub expected_version: i64,
+    pub title: Option<String>,
+    pub state: Option<(u32, Status)>,
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    User(i64),
+    /// A group by name; it is created if missing.
+    Group(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStakeholder {
+    pub principal: Principal,
+    pub connection: &'static str,
+    pub role: &'static str,
+}
+
+/// A stakeholder as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stakeholder {
+    pub id: i64,
+    pub principal_kind: String,
+    pub user_id: Option<i64>,
+    pub group: Option<String>,
+    pub connection: String,
+    pub role: String,
+    pub is_active: bool,
+    pub created_at: Timestamp,
+}
+
+/// A line for a ticket's log.
+#[derive(Debug, Clone)]
+pub struct NewLog {
+    pub ticket_id: TicketId,
+    pub actor: Actor,
+    /// What happened: `created`, `state_changed`, `metadata_changed`,
+    /// `log` (a bot's own line), `error_filed`...
+    pub action: &'static str,
+    pub from_state: Option<u32>,
+    pub to_state: Option<u32>,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+/// A log line as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub id: i64,
+    pub ticket_id: TicketId,
+    pub actor: Actor,
+    pub action: String,
+    pub from_state: Option<u32>,
+    pub to_state: Option<u32>,
+    pub message: String,
+    pub data: Option<Value>,
+    pub created_at: Timestamp,
+}
+
+/// Why an event was queued; the payload carries the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The ticket entered `state_code`: `proceed-ticket(entered)`.
+    Entered,
+    /// A human action: `on-event(action)`.
+    Action,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Entered => "entered",
+            EventKind::Action => "action",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "entered" => Some(EventKind::Entered),
+            "action" => Some(EventKind::Action),
+            _ => None,
+        }
+    }
+}
+
+/// An event to enqueue for the bot of `state_code`.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub ticket_id: TicketId,
+    pub state_code: u32,
+    pub kind: EventKind,
+    pub payload: Value,
+    pub available_at: Timestamp,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedEvent {
+    pub id: EventId,
+    pub ticket_id: TicketId,
+    pub state_code: u32,
+    pub kind: EventKind,
+    pub payload: Value,
+    pub parked: bool,
+    pub attempts: u32,
+    pub available_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+/// A bot's status row.
+#[derive(Debug, Clone)]
+pub struct BotRecord {
+    pub name: String,
+    pub sha256: Option<String>,
+    pub status: String,
+    pub restarts: u32,
+    pub loaded_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub updated_at: Timestamp,
+}
