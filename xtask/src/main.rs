@@ -1,1 +1,143 @@
-fn main() {}
+//! `cargo xtask`: the project's own commands, in Rust so they run wherever
+//! cargo does.
+//!
+//! - `cargo xtask up [--release]`: builds the bots and starts Baton with the
+//!   example metaservice on a SQLite file under `var/`.
+//! - `cargo xtask test`: every check and every test, as CI runs them.
+//! - `cargo xtask build-bots [--fixtures] [--out DIR]`: builds bot crates for
+//!   `wasm32-wasip2` and lays them out as a bots directory.
+//!
+//! # Layout
+//! - `bots.rs`: finding bot crates, building them, deploying the files.
+//! - `toolchain.rs`: installing what the commands need (the Wasm target).
+
+mod bots;
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+const USAGE: &str =
+    "usage: cargo xtask <up [--release] | test | build-bots [--fixtures] [--out DIR]>";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["up", rest @ ..] => up(&root, rest.contains(&"--release")),
+        ["test"] => test(&root),
+        ["build-bots", rest @ ..] => {
+            let fixtures = rest.contains(&"--fixtures");
+            let out = match rest.iter().position(|a| *a == "--out") {
+                Some(i) => PathBuf::from(rest.get(i + 1).context("--out needs a directory")?),
+                None => root.join(if fixtures {
+                    "target/test-bots/fixtures"
+                } else {
+                    "var/bots"
+                }),
+            };
+            toolchain::ensure_wasm_target()?;
+            let deployed =
+                bots::build_and_deploy(&root, bots::Kind::from_fixtures(fixtures), &out)?;
+            println!("{} bot file(s) in {}", deployed.len(), out.display());
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Runs a command in the workspace root, failing on a non-zero exit.
+pub fn sh(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("+ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("running {program}"))?;
+    if !status.success() {
+        bail!("{program} {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn up(root: &Path, release: bool) -> anyhow::Result<()> {
+    toolchain::ensure_wasm_target()?;
+    let bots_dir = root.join("var/bots");
+    bots::build_and_deploy(root, bots::Kind::Examples, &bots_dir)?;
+    let db = root.join("var/baton.db");
+    let mut args = vec!["run", "--package", "baton-host", "--bin", "baton"];
+    if release {
+        args.push("--release");
+    }
+    let bots_arg = bots_dir.display().to_string();
+    let db_arg = format!("sqlite://{}", db.display());
+    args.extend([
+        "--",
+        "serve",
+        "--bots-dir",
+        &bots_arg,
+        "--database-url",
+        &db_arg,
+    ]);
+    eprintln!(
+        "starting Baton on http://127.0.0.1:8080 (Ctrl-C stops it); database {}",
+        db.display()
+    );
+    sh(root, &cargo(), &args)
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    toolchain::ensure_wasm_target()?;
+    let cargo = cargo();
+    sh(root, &cargo, &["fmt", "--all", "--check"])?;
+    let fixtures = root.join("target/test-bots/fixtures");
+    let examples = root.join("target/test-bots/bots");
+    bots::build_and_deploy(root, bots::Kind::Examples, &examples)?;
+    bots::build_and_deploy(root, bots::Kind::Fixtures, &fixtures)?;
+    sh(
+        root,
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    // The end-to-end tests find the bots built above through this variable.
+    eprintln!("+ BATON_TEST_BOTS=target/test-bots {cargo} test --workspace");
+    let status = Command::new(&cargo)
+        .args(["test", "--workspace"])
+        .env("BATON_TEST_BOTS", root.join("target/test-bots"))
+        .current_dir(root)
+        .status()
+        .context("running cargo test")?;
+    if !status.success() {
+        bail!("cargo test failed ({status})");
+    }
+    Ok(())
+}

@@ -142,7 +142,8 @@ impl From<CreateError> for AppError {
                 ProblemKind::UnknownMetaservice
             }
             CreateError::UnknownTicketType(..) => ProblemKind::UnknownTicketType,
-            CreateError::Invalid(_) => ProblemKind::InvalidMetadata,
+            CreateError::InvalidTitle(_) => ProblemKind::InvalidRequest,
+            CreateError::InvalidMetadata(_) => ProblemKind::InvalidMetadata,
             CreateError::Store(_) => ProblemKind::Internal,
         };
         AppError::new(kind, e.to_string())

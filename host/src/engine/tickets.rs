@@ -26,7 +26,9 @@ pub enum CreateError {
     #[error("tickets of {0} are filed by Baton itself")]
     Builtin(String),
     #[error("{0}")]
-    Invalid(String),
+    InvalidTitle(String),
+    #[error("{0}")]
+    InvalidMetadata(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,12 +56,12 @@ impl Engine {
         })?;
         let title = req.title.trim().to_string();
         if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(CreateError::Invalid(format!(
+            return Err(CreateError::InvalidTitle(format!(
                 "title must have 1 to {MAX_TITLE_CHARS} characters"
             )));
         }
         tt.validate_metadata(&req.metadata).map_err(|e| {
-            CreateError::Invalid(format!(
+            CreateError::InvalidMetadata(format!(
                 "metadata does not match the schema of {}: {e}",
                 tt.name
             ))

@@ -114,10 +114,7 @@ fn names_with_a_dash_are_refused() {
     assert_eq!(e.line, 2);
     assert!(e.message.contains("no '-'"), "{e}");
 
-    let e = refuse(&good_with(
-        "[ticket_types.edit_person]",
-        "[ticket_types.edit-person]",
-    ));
+    let e = refuse(&GOOD.replace("ticket_types.edit_person", "ticket_types.edit-person"));
     assert!(e.message.contains("ticket type \"edit-person\""), "{e}");
 
     let e = refuse(&good_with(r#"name = "in_review""#, r#"name = "in-review""#));

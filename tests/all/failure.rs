@@ -1,0 +1,100 @@
+//! A bot that asks for every kind of change and then returns an error:
+//! nothing of its invocations is committed, the event is retried and then
+//! parked, and an error ticket goes to the metaservice's error group.
+
+use baton_host::store::Store;
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::Row;
+
+use crate::support::{Server, copy_dir, fixture_bots};
+
+#[tokio::test]
+async fn a_failing_bot_commits_nothing_and_an_error_ticket_is_filed() {
+    let server = Server::start(|bots| copy_dir(&fixture_bots(), bots)).await;
+    let body = json!({"metaservice": "fixture", "ticket_type": "doomed", "title": "t", "metadata": {"n": 1}});
+    let (status, created) = server.post("/api/v1/tickets", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().expect("an id");
+
+    // max_attempts = 3 in the test config: three failures, then parked.
+    let store = server.store().await;
+    let start = std::time::Instant::now();
+    let parked = loop {
+        let events = store.events_of(id).await.expect("events");
+        if let Some(e) = events.iter().find(|e| e.parked) {
+            break e.clone();
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "never parked: {events:?}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_eq!(parked.attempts, 3);
+    let error = parked.last_error.clone().unwrap_or_default();
+    assert!(error.contains("bot fixture-doomed-1-start"), "{error}");
+    assert!(error.contains("deliberate failure"), "{error}");
+
+    // The ticket is exactly as created.
+    let (_, ticket) = server.get(&format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(ticket["state"]["code"], 1);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(ticket["version"], 1);
+    assert_eq!(ticket["metadata"], json!({"n": 1}));
+
+    // No bot log line, no child: only the creation and the host's note.
+    let logs = server.logs(id).await;
+    assert!(logs.iter().all(|l| l["actor"]["kind"] != "bot"), "{logs:?}");
+    let note = logs
+        .iter()
+        .find(|l| l["action"] == "error_filed")
+        .expect("an error_filed row");
+    assert_eq!(note["actor"]["kind"], "host");
+    let children: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE ticket_type = 'doomed'")
+            .fetch_one(store.pool())
+            .await
+            .and_then(|r| r.try_get("n"))
+            .expect("counting tickets");
+    assert_eq!(children, 1, "the child the bot created must not exist");
+
+    // The error ticket: built-in type, child of the failed ticket, assigned
+    // to the fixture metaservice's error group.
+    let error_id = note["data"]["error_ticket_id"]
+        .as_i64()
+        .expect("the error ticket's id");
+    let (status, report) = server.get(&format!("/api/v1/tickets/{error_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["metaservice"], "baton");
+    assert_eq!(report["ticket_type"], "error");
+    assert_eq!(report["parent_id"], id);
+    assert_eq!(report["state"], json!({"code": 1, "name": "open"}));
+    assert_eq!(report["metadata"]["bot"], "fixture-doomed-1-start");
+    assert!(
+        report["metadata"]["bot_version"]
+            .as_str()
+            .is_some_and(|v| v.len() == 64)
+    );
+    let stakeholder = &report["stakeholders"][0];
+    assert_eq!(
+        stakeholder["principal"],
+        json!({"kind": "group", "name": "fixture_admins"})
+    );
+    assert_eq!(stakeholder["connection"], "assigned");
+
+    // The bot is reported as crashing after failing every time.
+    let (_, bots) = server.get("/api/v1/bots").await;
+    let bot = bots["items"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["name"] == "fixture-doomed-1-start"))
+        .cloned();
+    let bot = bot.expect("the bot is listed");
+    assert_eq!(bot["status"], "crashing");
+    assert!(
+        bot["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("deliberate failure"))
+    );
+}

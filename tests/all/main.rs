@@ -1,0 +1,22 @@
+//! Baton's integration tests: real SQLite files, real `.wasm` bots built
+//! from `bots/` and `tests/fixtures/bots/`, and a real `baton serve`
+//! process driven over HTTP on loopback.
+//!
+//! `cargo xtask test` builds the bots first and points `BATON_TEST_BOTS` at
+//! them; under a plain `cargo test` the support module builds them itself.
+//!
+//! # Layout
+//! - `support/`: starting servers, building bots, HTTP helpers.
+//! - `store.rs`: the SQLite store on its own.
+//! - `lifecycle.rs`: tickets travelling through the example bots.
+//! - `failure.rs`: a bot that fails; nothing of its work is committed.
+//! - `loading.rs`: bot files refused at load, and events that wait for a bot.
+//! - `api_errors.rs`: bad requests get problems, and write nothing.
+
+mod support;
+
+mod api_errors;
+mod failure;
+mod lifecycle;
+mod loading;
+mod store;

@@ -1,0 +1,48 @@
+//! The bots directories built by `cargo xtask build-bots`: examples and
+//! fixtures, each a complete bots directory (manifests and `.wasm` files).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// `BATON_TEST_BOTS`, or `target/test-bots` filled by running the xtask
+/// once per test process.
+fn built() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Ok(dir) = std::env::var("BATON_TEST_BOTS") {
+            return std::path::absolute(&dir).unwrap_or_else(|_| PathBuf::from(dir));
+        }
+        let root = workspace_root();
+        let out = root.join("target/test-bots");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        for (flag, sub) in [(None, "bots"), (Some("--fixtures"), "fixtures")] {
+            let dest = out.join(sub);
+            let mut cmd = Command::new(&cargo);
+            cmd.current_dir(&root)
+                .args(["xtask", "build-bots", "--out"])
+                .arg(&dest);
+            cmd.args(flag);
+            let status = cmd.status().expect("running cargo xtask build-bots");
+            assert!(status.success(), "building the test bots failed");
+        }
+        out
+    })
+}
+
+/// The example metaservices (`bots/`), built.
+pub fn example_bots() -> PathBuf {
+    built().join("bots")
+}
+
+/// The misbehaving fixtures (`tests/fixtures/bots/`), built.
+pub fn fixture_bots() -> PathBuf {
+    built().join("fixtures")
+}

@@ -1,0 +1,209 @@
+//! A `baton serve` process on a free loopback port, with its own
+//! temporary database and bots directory; killed when dropped, its log
+//! printed if the test failed.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baton_host::store::SqliteStore;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How a test's server is set up.
+pub struct ServerSetup {
+    /// Lines appended to the `[engine]` section of `baton.toml`.
+    pub engine: String,
+}
+
+impl Default for ServerSetup {
+    fn default() -> Self {
+        // Short intervals so that retries and waits take milliseconds.
+        ServerSetup {
+            engine: "poll_interval_ms = 20\nmax_attempts = 3\nretry_base_ms = 20\n\
+                     retry_max_ms = 100\nmissing_bot_retry_ms = 100\n"
+                .into(),
+        }
+    }
+}
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub dir: TempDir,
+    client: reqwest::Client,
+}
+
+/// Copies every file of `from` into `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from)
+        .expect("reading a bots directory")
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(entry.file_name())).expect("copying a bot file");
+        }
+    }
+}
+
+impl Server {
+    /// Starts a server whose bots directory holds what `fill` puts there.
+    pub async fn start(fill: impl FnOnce(&Path)) -> Server {
+        Server::start_with(ServerSetup::default(), fill).await
+    }
+
+    pub async fn start_with(setup: ServerSetup, fill: impl FnOnce(&Path)) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let bots = dir.path().join("bots");
+        std::fs::create_dir(&bots).expect("creating the bots directory");
+        fill(&bots);
+        let config = format!(
+            "database_url = \"sqlite://{}\"\nbots_dir = \"{}\"\n[engine]\n{}",
+            dir.path().join("baton.db").display(),
+            bots.display(),
+            setup.engine
+        );
+        let config_path = dir.path().join("baton.toml");
+        std::fs::write(&config_path, config).expect("writing baton.toml");
+        let addr_file = dir.path().join("addr");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("creating the log");
+        let child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
+            .arg(&addr_file)
+            .env("BATON_LOG", "info,baton_host=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting baton serve");
+        let mut server = Server {
+            child,
+            base: String::new(),
+            dir,
+            client: reqwest::Client::new(),
+        };
+        server.base = format!("http://{}", server.wait_for_addr(&addr_file).await);
+        server
+    }
+
+    async fn wait_for_addr(&mut self, file: &Path) -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(addr) = std::fs::read_to_string(file) {
+                return addr;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("baton serve exited with {status}:\n{}", self.log());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "baton serve did not start:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The server's database, opened alongside it (WAL allows readers).
+    pub async fn store(&self) -> SqliteStore {
+        let url = format!("sqlite://{}", self.dir.path().join("baton.db").display());
+        SqliteStore::open(&url)
+            .await
+            .expect("opening the server's database")
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        decode(response).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        decode(response).await
+    }
+
+    /// Posts raw bytes with the given content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Option<String>, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.base)).body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let response = request.send().await.expect("POST");
+        let ct = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        let (status, body) = decode(response).await;
+        (status, ct, body)
+    }
+
+    /// Polls ticket `id` until `done` holds for it.
+    pub async fn wait_for_ticket(
+        &self,
+        id: i64,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let (status, ticket) = self.get(&format!("/api/v1/tickets/{id}")).await;
+            if status == StatusCode::OK && done(&ticket) {
+                return ticket;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ticket {id} never became {what}; last seen: {ticket}\nserver log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The log rows of ticket `id`.
+    pub async fn logs(&self, id: i64) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/v1/tickets/{id}/logs")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+async fn decode(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("a response body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- baton serve log ---\n{}", self.log());
+        }
+    }
+}
