@@ -7,6 +7,9 @@ use sqlx::Row;
 
 use crate::support::{Server, copy_dir, example_bots};
 
+/// A body, its content type, and the status, problem type and detail expected.
+type Case<'a> = (Vec<u8>, Option<&'a str>, StatusCode, &'a str, &'a str);
+
 fn valid() -> Value {
     json!({"metaservice": "wca", "ticket_type": "edit_person", "title": "t",
            "metadata": {"wca_id": "2012SMIT01", "changes": {"gender": {"old": "m", "new": "f"}}}})
@@ -43,7 +46,7 @@ async fn expect_problem(
 async fn bad_ticket_requests_are_problems_and_write_nothing() {
     let server = Server::start(|bots| copy_dir(&example_bots(), bots)).await;
     let json_ct = Some("application/json");
-    let cases: Vec<(Vec<u8>, Option<&str>, StatusCode, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             b"{\"metaservice\": ".to_vec(),
             json_ct,
