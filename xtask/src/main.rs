@@ -14,8 +14,9 @@
 mod bots;
 mod toolchain;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
 
@@ -130,14 +131,69 @@ fn test(root: &Path) -> anyhow::Result<()> {
     )?;
     // The end-to-end tests find the bots built above through this variable.
     eprintln!("+ BATON_TEST_BOTS=target/test-bots {cargo} test --workspace");
-    let status = Command::new(&cargo)
+    let mut child = Command::new(&cargo)
         .args(["test", "--workspace"])
         .env("BATON_TEST_BOTS", root.join("target/test-bots"))
         .current_dir(root)
-        .status()
+        .stdout(Stdio::piped())
+        .spawn()
         .context("running cargo test")?;
+    let totals = tally(child.stdout.take().context("cargo test's output")?)?;
+    let status = child.wait().context("waiting for cargo test")?;
+    // One closing line for the whole run: cargo prints one per test binary,
+    // and the last of those is often a doc-test binary with nothing in it.
+    println!(
+        "xtask: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
     if !status.success() {
         bail!("cargo test failed ({status})");
     }
     Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+/// Echoes cargo test's output and adds up its `test result:` lines.
+fn tally(output: impl Read) -> anyhow::Result<Totals> {
+    let mut totals = Totals::default();
+    for line in BufReader::new(output).lines() {
+        let line = line.context("reading cargo test's output")?;
+        println!("{line}");
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(word), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let n: u64 = n.parse().unwrap_or(0);
+            match word {
+                "passed" => totals.passed += n,
+                "failed" => totals.failed += n,
+                "ignored" => totals.ignored += n,
+                _ => {}
+            }
+        }
+    }
+    Ok(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tally_adds_up_every_binary() {
+        let out = "running 2 tests\n\
+                   test result: ok. 20 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.02s\n\
+                   test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\
+                   test result: FAILED. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 1s\n";
+        let t = super::tally(out.as_bytes()).unwrap();
+        assert_eq!((t.passed, t.failed, t.ignored), (25, 1, 3));
+    }
 }
