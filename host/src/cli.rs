@@ -31,6 +31,9 @@ struct Cli {
     /// The bots directory (manifests and `.wasm` files).
     #[arg(long, global = true, env = "BATON_BOTS_DIR")]
     bots_dir: Option<PathBuf>,
+    /// Where compiled bots are cached.
+    #[arg(long, global = true, env = "BATON_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
     #[arg(long, global = true, env = "BATON_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
     #[command(subcommand)]
@@ -105,6 +108,9 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(dir) = &cli.bots_dir {
         config.bots_dir = dir.clone();
     }
+    if let Some(dir) = &cli.cache_dir {
+        config.cache_dir = dir.clone();
+    }
     if let Some(format) = cli.log_format {
         config.log_format = format;
     }
@@ -171,7 +177,7 @@ fn catalog_of(dir: &Path) -> anyhow::Result<Catalog> {
 
 async fn check_bot(config: &Config, file: &Path) -> anyhow::Result<()> {
     let catalog = catalog_of(&config.bots_dir)?;
-    let runtime = Runtime::new(config.limits, 1)?;
+    let runtime = Runtime::new(config.limits, 1, None)?;
     let name = loader_bot_name_of(file)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let bot = runtime
@@ -206,7 +212,11 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
             .await
             .context("opening the database")?,
     );
-    let runtime = Runtime::new(config.limits, config.engine.concurrency)?;
+    let runtime = Runtime::new(
+        config.limits,
+        config.engine.concurrency,
+        Some(config.cache_dir.clone()),
+    )?;
     let engine = Engine::new(
         store,
         runtime,

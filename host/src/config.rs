@@ -30,6 +30,8 @@ pub struct Config {
     pub database_url: String,
     /// The directory of `*.metaservice.toml` manifests and `*.wasm` bots.
     pub bots_dir: PathBuf,
+    /// Compiled bots, cached by content hash so restarts do not recompile.
+    pub cache_dir: PathBuf,
     pub log_format: LogFormat,
     pub engine: EngineConfig,
     pub limits: Limits,
@@ -41,6 +43,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://baton.db".into(),
             bots_dir: PathBuf::from("bots"),
+            cache_dir: PathBuf::from("baton-cache"),
             log_format: LogFormat::Text,
             engine: EngineConfig::default(),
             limits: Limits::default(),

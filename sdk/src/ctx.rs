@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::http::{Request, Response};
 use crate::{HostError, Result, State, Ticket, TicketId};
 
 /// The raw calls to the host, one per import of the bot world.
@@ -21,6 +22,7 @@ pub trait Host {
     fn send_ticket_to(&self, id: TicketId, code: u32) -> Result<State, HostError>;
     fn set_metadata(&self, id: TicketId, metadata_json: &str) -> Result<(), HostError>;
     fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError>;
+    fn http(&self, request: &Request) -> Result<Response, HostError>;
 }
 
 /// What a bot can do during one invocation.
@@ -71,6 +73,13 @@ impl<'h> Ctx<'h> {
     /// Writes a line to the ticket's log, signed with the bot's name.
     pub fn log(&self, id: TicketId, message: &str) -> Result<()> {
         Ok(self.host.log(id, message, None)?)
+    }
+
+    /// Sends an HTTP request to a host in the manifest's `egress` list and
+    /// reads the whole response. Not undone if the invocation fails: see
+    /// [`crate::http`].
+    pub fn http(&self, request: &Request) -> Result<Response> {
+        Ok(self.host.http(request)?)
     }
 
     /// Writes a log line with structured data attached.

@@ -17,6 +17,9 @@ pub enum HostErrorKind {
     Invalid,
     /// A per-invocation limit was reached.
     LimitExceeded,
+    /// An outgoing HTTP request failed on the way (DNS, connection, TLS,
+    /// protocol).
+    Http,
 }
 
 /// A refusal from the host, which the bot may handle (e.g. by trying an
@@ -43,6 +46,7 @@ impl fmt::Display for HostError {
             HostErrorKind::NotAllowed => "not allowed",
             HostErrorKind::Invalid => "invalid",
             HostErrorKind::LimitExceeded => "limit exceeded",
+            HostErrorKind::Http => "HTTP failure",
         };
         write!(f, "{kind}: {}", self.message)
     }

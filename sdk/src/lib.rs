@@ -37,7 +37,9 @@
 //! - [`Ctx`] (`ctx.rs`): the typed calls a bot makes, over the [`Host`] seam.
 //! - `ticket.rs`: [`Ticket`], [`State`], [`Reason`], [`Event`] as bots see them.
 //! - `error.rs`: [`Error`], what host calls and bots return.
-//! - `wasm.rs`: the [`Host`] that calls the real imports inside Baton.
+//! - `wasm.rs`: the [`Host`] that calls the real imports inside Baton;
+//!   `wasm_http.rs` sends its [`http`] requests over WASI HTTP.
+//! - [`http`]: outgoing requests to the hosts a manifest allows.
 //! - `export.rs`: [`export_bot!`], which turns a [`Bot`] into the component's exports.
 //! - [`testing`]: a native host that records what a bot asked for.
 //!
@@ -52,7 +54,10 @@ mod error;
 mod export;
 mod ticket;
 mod wasm;
+#[cfg(target_arch = "wasm32")]
+mod wasm_http;
 
+pub mod http;
 pub mod testing;
 
 /// The bindings generated from `wit/bot.wit`. Bots do not use them directly;

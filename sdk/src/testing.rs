@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::http::{Request, Response};
 use crate::{
     Bot, Ctx, Event, Host, HostError, HostErrorKind, Reason, Result, State, Status, Ticket,
     TicketId,
@@ -68,6 +69,11 @@ pub enum Call {
         message: String,
         data: Option<Value>,
     },
+    Http {
+        method: &'static str,
+        url: String,
+        body: Vec<u8>,
+    },
 }
 
 /// An in-memory host for one metaservice.
@@ -76,6 +82,7 @@ pub struct TestHost {
     default_type: String,
     states: BTreeMap<u32, (String, bool)>,
     transitions: BTreeMap<u32, Vec<u32>>,
+    responses: BTreeMap<String, Response>,
     inner: RefCell<Inner>,
 }
 
@@ -95,6 +102,7 @@ impl TestHost {
             default_type: ticket_type.into(),
             states: BTreeMap::new(),
             transitions: BTreeMap::new(),
+            responses: BTreeMap::new(),
             inner: RefCell::new(Inner {
                 next_id: 1,
                 ..Inner::default()
@@ -121,6 +129,13 @@ impl TestHost {
                 self.transitions.insert(*from, to.to_vec());
             }
         }
+        self
+    }
+
+    /// Answers HTTP requests to `url` (any method) with `response`; other
+    /// URLs are refused as if not in the egress list.
+    pub fn respond(mut self, url: &str, response: Response) -> Self {
+        self.responses.insert(url.to_string(), response);
         self
     }
 
@@ -336,9 +351,28 @@ impl Host for TestHost {
         self.inner.borrow_mut().logs.push((id, message.into()));
         Ok(())
     }
+
+    fn http(&self, request: &Request) -> Result<Response, HostError> {
+        self.answer(request)
+    }
 }
 
 impl TestHost {
+    fn answer(&self, request: &Request) -> Result<Response, HostError> {
+        self.record(Call::Http {
+            method: request.method.as_str(),
+            url: request.url.clone(),
+            body: request.body.clone(),
+        });
+        crate::http::split_url(&request.url)?;
+        self.responses.get(&request.url).cloned().ok_or_else(|| {
+            HostError::new(
+                HostErrorKind::NotAllowed,
+                format!("no response for {} in the test host", request.url),
+            )
+        })
+    }
+
     fn get_ticket_quiet(&self, id: TicketId) -> Result<(), HostError> {
         if self.inner.borrow().tickets.contains_key(&id) {
             Ok(())

@@ -44,6 +44,21 @@ impl Host for WasmHost {
     fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError> {
         wit::log(id, message, data_json).map_err(HostError::from)
     }
+
+    #[cfg(target_arch = "wasm32")]
+    fn http(&self, request: &crate::http::Request) -> Result<crate::http::Response, HostError> {
+        crate::wasm_http::send(request)
+    }
+
+    /// Outside a component there is no WASI HTTP: native code uses
+    /// [`crate::testing::TestHost`].
+    #[cfg(not(target_arch = "wasm32"))]
+    fn http(&self, _request: &crate::http::Request) -> Result<crate::http::Response, HostError> {
+        Err(HostError::new(
+            HostErrorKind::NotAllowed,
+            "outgoing HTTP needs the component host",
+        ))
+    }
 }
 
 impl From<types::Error> for HostError {

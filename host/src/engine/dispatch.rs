@@ -181,7 +181,7 @@ impl Engine {
             ms.clone(),
             self.store.clone(),
             now,
-            self.runtime.limits(),
+            self.runtime.limits().with(&ms.limits),
             ticket,
         );
         let started = std::time::Instant::now();

@@ -67,6 +67,11 @@ pub struct Metaservice {
     /// The group that receives this metaservice's error tickets.
     pub error_group: String,
     pub ticket_types: BTreeMap<String, TicketType>,
+    /// Hosts its bots may reach over HTTP (exact host names or IP
+    /// addresses, any port). Empty: no outgoing HTTP at all.
+    pub egress: Vec<String>,
+    /// Per-invocation limits that override the host's defaults.
+    pub limits: LimitOverrides,
     /// Where it was declared, for messages.
     pub source: String,
     /// Baton's own: its tickets are handled by the host and by people, and
@@ -118,6 +123,23 @@ impl TicketType {
         }
     }
 }
+
+/// A metaservice's `[limits]`: each field that is set replaces the host's
+/// default for that metaservice's bots.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    pub deadline_ms: Option<u64>,
+    pub memory_mib: Option<u32>,
+    pub max_host_calls: Option<u32>,
+    pub max_tickets_created: Option<u32>,
+    pub max_log_bytes: Option<usize>,
+    pub max_output_bytes: Option<usize>,
+}
+
+/// The most memory a metaservice may give its bots, in MiB. The host
+/// reserves instance slots of this size, so it is a ceiling, not a default.
+pub const MAX_MEMORY_MIB: u32 = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDef {
@@ -217,6 +239,8 @@ fn builtin_metaservice() -> Metaservice {
         description: "Baton's own tickets".into(),
         error_group: "admins".into(),
         ticket_types: BTreeMap::from([(error.name.clone(), error)]),
+        egress: Vec::new(),
+        limits: LimitOverrides::default(),
         source: "built in".into(),
         builtin: true,
     }

@@ -5,6 +5,10 @@
 //! name = "wca"
 //! error_group = "wst"
 //!
+//! egress = ["api.example.org"]          # hosts its bots may call over HTTP
+//! [limits]                              # per-invocation overrides
+//! deadline_ms = 2000
+//!
 //! [ticket_types.edit_person]
 //! initial = 1                           # default: the first state listed
 //! transitions = [[1, 2, 4], [2, 3, 4]]  # from, normal next, alternatives...
@@ -29,7 +33,8 @@ use thiserror::Error;
 use toml::Spanned;
 
 use super::catalog::{
-    BUILTIN_METASERVICE, Metaservice, OnRetention, StateDef, TicketType, TypeSettings,
+    BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice, OnRetention, StateDef,
+    TicketType, TypeSettings,
 };
 use super::duration;
 use super::ticket::is_identifier;
@@ -56,6 +61,9 @@ struct RawManifest {
     #[serde(default)]
     description: String,
     error_group: Spanned<String>,
+    #[serde(default)]
+    egress: Vec<Spanned<String>>,
+    limits: Option<Spanned<LimitOverrides>>,
     #[serde(default)]
     ticket_types: BTreeMap<Spanned<String>, RawType>,
 }
@@ -147,6 +155,38 @@ pub fn parse(
         return Err(src.err(0..0, "the manifest declares no ticket types"));
     }
 
+    let mut egress = Vec::new();
+    for host in &raw.egress {
+        let h = host.get_ref().trim().to_ascii_lowercase();
+        let plain = !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !plain {
+            return Err(src.err(
+                host.span(),
+                format!("egress entry {:?} must be a host name or IP address, without scheme, port or path", host.get_ref()),
+            ));
+        }
+        egress.push(h);
+    }
+    let limits = match raw.limits {
+        Some(l) => {
+            let at = l.span();
+            let l = l.into_inner();
+            if l.memory_mib.is_some_and(|m| m == 0 || m > MAX_MEMORY_MIB) {
+                return Err(src.err(
+                    at,
+                    format!("limits.memory_mib must be 1 to {MAX_MEMORY_MIB}"),
+                ));
+            }
+            if l.deadline_ms == Some(0) {
+                return Err(src.err(at, "limits.deadline_ms must be at least 1"));
+            }
+            l
+        }
+        None => LimitOverrides::default(),
+    };
+
     let mut ticket_types = BTreeMap::new();
     for (type_name, raw_type) in raw.ticket_types {
         let tt = parse_type(&src, &type_name, raw_type, read_schema)?;
@@ -157,6 +197,8 @@ pub fn parse(
         description: raw.description,
         error_group: raw.error_group.into_inner(),
         ticket_types,
+        egress,
+        limits,
         source: file.to_string(),
         builtin: false,
     })

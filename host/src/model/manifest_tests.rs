@@ -62,6 +62,19 @@ fn a_good_manifest_becomes_a_metaservice() {
 }
 
 #[test]
+fn egress_and_limits_are_read() {
+    let text = good_with(
+        "error_group = \"wst\"",
+        "error_group = \"wst\"\negress = [\"API.example.org\", \"127.0.0.1\"]\n[limits]\ndeadline_ms = 250\nmemory_mib = 16",
+    );
+    let ms = parse("m.toml", &text, &no_files).unwrap();
+    assert_eq!(ms.egress, vec!["api.example.org", "127.0.0.1"]);
+    assert_eq!(ms.limits.deadline_ms, Some(250));
+    assert_eq!(ms.limits.memory_mib, Some(16));
+    assert_eq!(ms.limits.max_host_calls, None);
+}
+
+#[test]
 fn a_schema_file_is_read_relative_to_the_manifest() {
     let text = good_with(
         "[ticket_types.edit_person.metadata_schema]\ntype = \"object\"\nrequired = [\"wca_id\"]",

@@ -9,9 +9,12 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
+use wasmtime_wasi_http::WasiHttpCtx;
+
 use super::bindings::types;
+use super::egress::Egress;
 use super::output::BotOutput;
-use super::{BotState, EPOCH_TICK, Effects, LoadedBot, Runtime, Session};
+use super::{BotState, EPOCH_TICK, Effects, Limits, LoadedBot, Runtime, Session};
 
 /// What the host asks of the bot.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,17 +55,24 @@ impl Runtime {
         session: Option<Session>,
     ) -> (Store<BotState>, [BotOutput; 2]) {
         let name: Arc<str> = Arc::from(bot.name.to_string());
-        let budget = self.limits.max_output_bytes / 2;
+        // The session's limits and egress list; the defaults and no egress
+        // for `describe()`.
+        let (limits, allowed): (Limits, Arc<[String]>) = match &session {
+            Some(s) => (s.limits, s.metaservice.egress.clone().into()),
+            None => (self.limits, Arc::from(Vec::new())),
+        };
+        let budget = limits.max_output_bytes / 2;
         let out = BotOutput::new(name.clone(), "stdout", budget);
-        let err = BotOutput::new(name, "stderr", budget);
+        let err = BotOutput::new(name.clone(), "stderr", budget);
+        let name_for_egress = name;
         // No preopens, no env, no args, and socket addresses all denied:
         // the builder's defaults, spelled out by what is *not* called here.
         let wasi = WasiCtxBuilder::new()
             .stdout(out.clone())
             .stderr(err.clone())
             .build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory_mib as usize * 1024 * 1024)
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_mib as usize * 1024 * 1024)
             // A refused `memory.grow` returns -1 to the guest, whose
             // allocator then aborts: a clean trap, attributed to the bot.
             .trap_on_grow_failure(false)
@@ -70,13 +80,14 @@ impl Runtime {
         let state = BotState {
             wasi,
             table: ResourceTable::new(),
-            limits,
+            http: WasiHttpCtx::new(),
+            egress: Egress::new(name_for_egress, allowed),
+            limits: store_limits,
             session,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = self
-            .limits
+        let ticks = limits
             .deadline_ms
             .div_ceil(EPOCH_TICK.as_millis() as u64)
             .max(1);
@@ -93,8 +104,9 @@ impl Runtime {
         call: Call,
     ) -> Result<Effects, InvokeError> {
         let ticket = super::convert::to_wit(&session.metaservice, &session.seen[&session.invoked]);
+        let deadline_ms = session.limits.deadline_ms;
         let (mut store, outputs) = self.new_store(bot, Some(session));
-        let deadline = Duration::from_millis(self.limits.deadline_ms);
+        let deadline = Duration::from_millis(deadline_ms);
         // Epoch interruption stops guest code; this also bounds time spent
         // waiting in host calls.
         let run = async {
@@ -128,8 +140,8 @@ impl Runtime {
             .session
             .ok_or_else(|| InvokeError::Host("the session was lost".into()))?;
         match outcome {
-            Err(_) => Err(InvokeError::Timeout(self.limits.deadline_ms)),
-            Ok(Err(e)) => Err(classify(e, session.fatal, self.limits.deadline_ms)),
+            Err(_) => Err(InvokeError::Timeout(deadline_ms)),
+            Ok(Err(e)) => Err(classify(e, session.fatal, deadline_ms)),
             Ok(Ok(_)) if session.fatal.is_some() => {
                 Err(InvokeError::Limit(session.fatal.unwrap_or_default()))
             }

@@ -8,7 +8,7 @@ use thiserror::Error;
 use wasmtime::component::Component;
 
 use super::bindings::{Bot, BotPre};
-use super::{BotState, Runtime};
+use super::{BotState, Origin, Runtime};
 use crate::model::{BotName, Catalog};
 
 /// A bot that passed every check, ready to instantiate.
@@ -18,6 +18,10 @@ pub struct LoadedBot {
     pub sha256: String,
     pub sdk_version: String,
     pub size: usize,
+    /// Whether the compiled code came from the on-disk cache.
+    pub origin: Origin,
+    /// Time to compile (or read from the cache) and check, in microseconds.
+    pub load_us: u64,
     pub(super) pre: BotPre<BotState>,
 }
 
@@ -109,15 +113,12 @@ impl Runtime {
         bytes: Vec<u8>,
         catalog: &Catalog,
     ) -> Result<LoadedBot, LoadError> {
+        let started = std::time::Instant::now();
         check_in_catalog(&name, catalog)?;
         check_header(&bytes)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len();
-        let engine = self.engine.clone();
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-            .await
-            .map_err(|e| LoadError::Compile(e.to_string()))?
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let (component, origin) = self.compile(sha256.clone(), bytes).await?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -128,10 +129,30 @@ impl Runtime {
             sha256,
             sdk_version: String::new(),
             size,
+            origin,
+            load_us: 0,
             pre,
         };
         bot.sdk_version = self.check_describe(&bot).await?;
+        bot.load_us = started.elapsed().as_micros() as u64;
         Ok(bot)
+    }
+
+    /// Compiles on a blocking thread, through the cache when there is one.
+    async fn compile(
+        &self,
+        sha256: String,
+        bytes: Vec<u8>,
+    ) -> Result<(Component, Origin), LoadError> {
+        let engine = self.engine.clone();
+        let cache = self.cache.clone();
+        tokio::task::spawn_blocking(move || match cache {
+            Some(cache) => cache.component(&engine, &sha256, &bytes),
+            None => Component::new(&engine, &bytes).map(|c| (c, Origin::Compiled)),
+        })
+        .await
+        .map_err(|e| LoadError::Compile(e.to_string()))?
+        .map_err(|e| LoadError::Compile(format!("{e:#}")))
     }
 
     /// Calls `describe()` and compares it with the name; returns the SDK

@@ -13,13 +13,16 @@
 //! cap, and caps on host calls, tickets created and log bytes.
 
 mod bindings;
+mod cache;
 mod convert;
+mod egress;
 mod host;
 mod invoke;
 mod loader;
 mod output;
 mod session;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -28,6 +31,10 @@ use serde::Deserialize;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::model::catalog::{LimitOverrides, MAX_MEMORY_MIB};
+pub use cache::Origin;
 
 pub use bindings::types::Error as BotCallError;
 pub use invoke::{Call, InvokeError};
@@ -69,6 +76,20 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// These limits with a metaservice's overrides applied.
+    pub fn with(self, o: &LimitOverrides) -> Limits {
+        Limits {
+            deadline_ms: o.deadline_ms.unwrap_or(self.deadline_ms),
+            memory_mib: o.memory_mib.unwrap_or(self.memory_mib).min(MAX_MEMORY_MIB),
+            max_host_calls: o.max_host_calls.unwrap_or(self.max_host_calls),
+            max_tickets_created: o.max_tickets_created.unwrap_or(self.max_tickets_created),
+            max_log_bytes: o.max_log_bytes.unwrap_or(self.max_log_bytes),
+            max_output_bytes: o.max_output_bytes.unwrap_or(self.max_output_bytes),
+        }
+    }
+}
+
 /// Why a host call did not answer normally.
 #[derive(Debug)]
 pub enum CallError {
@@ -83,6 +104,8 @@ pub enum CallError {
 pub struct BotState {
     wasi: WasiCtx,
     table: ResourceTable,
+    http: WasiHttpCtx,
+    egress: egress::Egress,
     limits: StoreLimits,
     /// `None` only while `describe()` runs at load time.
     session: Option<Session>,
@@ -108,17 +131,33 @@ impl WasiView for BotState {
     }
 }
 
+impl WasiHttpView for BotState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.egress,
+        }
+    }
+}
+
 /// The engine and the linker, shared by every bot.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<BotState>,
     limits: Limits,
+    cache: Option<Arc<cache::CompiledCache>>,
 }
 
 impl Runtime {
     /// `concurrency` bounds the instances alive at once; the pooling
-    /// allocator reserves that many slots up front.
-    pub fn new(limits: Limits, concurrency: u32) -> anyhow::Result<Arc<Self>> {
+    /// allocator reserves that many slots up front. Compiled bots are
+    /// cached under `cache_dir` when one is given.
+    pub fn new(
+        limits: Limits,
+        concurrency: u32,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Arc<Self>> {
         let mut pool = PoolingAllocationConfig::default();
         // One slot per concurrent invocation plus room for loading (which
         // instantiates to call `describe`) and for hot reloads.
@@ -128,7 +167,9 @@ impl Runtime {
             .total_memories(instances.saturating_mul(2))
             .total_tables(instances.saturating_mul(4))
             .total_stacks(instances)
-            .max_memory_size(limits.memory_mib as usize * 1024 * 1024);
+            // Slots are sized for the largest memory a metaservice may ask
+            // for; each store's own limiter enforces its actual cap.
+            .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024);
 
         let mut config = Config::new();
         config
@@ -139,6 +180,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
 
         // The ticker holds only a weak reference: it ends with the engine.
@@ -153,10 +195,12 @@ impl Runtime {
                 }
             })?;
 
+        let cache = cache_dir.map(|dir| Arc::new(cache::CompiledCache::new(&dir, &engine)));
         Ok(Arc::new(Runtime {
             engine,
             linker,
             limits,
+            cache,
         }))
     }
 
