@@ -247,6 +247,7 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let dispatcher = tokio::spawn(engine.clone().run(stopped(stop_rx.clone())));
+    let watcher = tokio::spawn(engine.clone().watch(stopped(stop_rx.clone())));
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests and invocations in flight");
@@ -256,6 +257,9 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
         .with_graceful_shutdown(stopped(stop_rx))
         .await?;
     dispatcher.await?;
+    if let Err(e) = watcher.await? {
+        tracing::error!("hot reload stopped: {e:#}");
+    }
     signals.abort();
     Ok(())
 }

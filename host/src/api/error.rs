@@ -21,6 +21,8 @@ pub enum ProblemKind {
     UnknownMetaservice,
     UnknownTicketType,
     InvalidMetadata,
+    Conflict,
+    BotRefused,
     Internal,
 }
 
@@ -68,6 +70,16 @@ impl ProblemKind {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-metadata",
                 "The metadata does not satisfy the ticket type's schema",
+            ),
+            Conflict => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "The request conflicts with the current state",
+            ),
+            BotRefused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bot-refused",
+                "The bot file was refused",
             ),
             Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

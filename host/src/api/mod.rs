@@ -5,7 +5,7 @@
 //! - `extract.rs`: body and path extractors that reject with problems.
 //! - `views.rs`: the JSON shapes of tickets, logs and bots.
 //! - `tickets.rs`: `/tickets` and its sub-resources.
-//! - `bots.rs`: `/bots`.
+//! - `bots.rs`: `/bots` and `/bots/{name}/restart`.
 //! - `health.rs`: `/healthz`.
 //!
 //! Until authentication lands, the API is unauthenticated and `baton
@@ -46,6 +46,7 @@ pub fn app(engine: Arc<Engine>) -> Router {
         .route("/tickets/{id}", get(tickets::get))
         .route("/tickets/{id}/logs", get(tickets::logs))
         .route("/bots", get(bots::list))
+        .route("/bots/{name}/restart", post(bots::restart))
         .fallback(|| async { AppError::new(ProblemKind::NotFound, "no such route") });
     Router::new()
         .nest("/api/v1", api)

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::errors::ErrorReport;
-use super::{Engine, commit};
+use super::{Engine, Unavailable, commit};
 use crate::model::{Actor, BotName, Status};
 use crate::runtime::{Call, InvokeError, Session};
 use crate::store::{EventKind, QueuedEvent, StoreError};
@@ -25,6 +25,9 @@ enum Outcome {
     Stale,
     /// No bot is loaded for the state yet.
     NoBot,
+    /// The bot cannot take it now (crash backoff, or at its concurrency
+    /// bound): try again at this time, without counting an attempt.
+    Later(i64),
     Failed(String),
 }
 
@@ -97,6 +100,7 @@ impl Engine {
                 let later = now + self.config.missing_bot_retry_ms as i64;
                 self.store.release_event(event.id, later, None).await
             }
+            Outcome::Later(at) => self.store.release_event(event.id, *at, None).await,
             Outcome::Failed(error) => self.fail(&event, error).await,
         };
         if let Err(e) = result {
@@ -158,8 +162,17 @@ impl Engine {
             )));
         };
         let name = BotName::new(&ms.name, &ticket.ticket_type, state.code, &state.name);
-        let Some(bot) = self.registry.get(&name) else {
-            return Ok(Outcome::NoBot);
+        let now = self.clock.now();
+        let (bot, _lease) = match self
+            .registry
+            .acquire(&name, now, self.config.per_bot_concurrency)
+        {
+            Ok(acquired) => acquired,
+            Err(Unavailable::NoBot) => return Ok(Outcome::NoBot),
+            Err(Unavailable::BackingOff(until)) => return Ok(Outcome::Later(until)),
+            Err(Unavailable::Busy) => {
+                return Ok(Outcome::Later(now + self.config.poll_interval_ms as i64));
+            }
         };
         let call = match event.kind {
             EventKind::Entered => Call::Entered,
@@ -175,7 +188,6 @@ impl Engine {
                     .unwrap_or_else(|| "null".into()),
             },
         };
-        let now = self.clock.now();
         let session = Session::new(
             name.clone(),
             ms.clone(),
@@ -188,7 +200,14 @@ impl Engine {
         let effects = match self.runtime.invoke(&bot, session, call).await {
             Ok(effects) => effects,
             Err(e) => {
-                self.registry.failed(&name, &e.to_string());
+                let c = &self.config;
+                self.registry.failed(
+                    &name,
+                    &e.to_string(),
+                    self.clock.now(),
+                    c.crash_backoff_ms,
+                    c.crash_backoff_max_ms,
+                );
                 return Ok(Outcome::Failed(describe_failure(&name, &bot.sha256, &e)));
             }
         };

@@ -90,3 +90,13 @@ impl Engine {
         Ok((commit, id))
     }
 }
+
+impl Engine {
+    /// Files an error ticket on its own, e.g. for a refused bot file.
+    pub(crate) async fn file_error(&self, report: &ErrorReport) -> Result<TicketId, StoreError> {
+        let (commit, id) = self.error_commit(report).await?;
+        self.store.commit(&commit, self.clock.now()).await?;
+        tracing::warn!(error_ticket = id, metaservice = %report.metaservice, "{}", report.message);
+        Ok(id)
+    }
+}

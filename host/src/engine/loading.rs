@@ -7,11 +7,25 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::Engine;
+use super::errors::ErrorReport;
 use crate::model::manifest::{self, MANIFEST_SUFFIX, ManifestError};
 use crate::model::{BotName, Catalog, Metaservice};
 use crate::runtime::{LoadError, loader_bot_name_of};
 use crate::store::BotRecord;
+
+/// Why a bot could not be restarted.
+#[derive(Debug, thiserror::Error)]
+pub enum RestartError {
+    #[error("no such bot")]
+    Unknown,
+    #[error("there is no file {0}")]
+    NoFile(String),
+    #[error("the file was refused: {0}")]
+    Refused(LoadError),
+}
 
 /// What a directory scan found.
 #[derive(Debug, Default)]
@@ -94,7 +108,9 @@ impl Engine {
     }
 
     /// Loads one bot file; on success it serves every later invocation of
-    /// its state, and its waiting events are woken.
+    /// its state (in-flight ones finish on the version they started with),
+    /// and its waiting events are woken. A refused file leaves the running
+    /// version in place and files an error ticket, once per file content.
     pub async fn load_bot_file(&self, path: &Path) -> Result<BotName, LoadError> {
         let name = match loader_bot_name_of(path) {
             Ok(name) => name,
@@ -103,30 +119,27 @@ impl Engine {
                 return Err(e);
             }
         };
-        let now = self.clock.now();
-        let result = match tokio::fs::read(path).await {
-            Ok(bytes) => {
-                self.runtime
-                    .load(name.clone(), bytes, &self.catalog())
-                    .await
+        let bytes = match tokio::fs::read(path).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let e = LoadError::Read(e.to_string());
+                tracing::error!(file = %path.display(), bot = %name, "bot file refused: {e}");
+                return Err(e);
             }
-            Err(e) => Err(LoadError::Read(e.to_string())),
         };
-        match result {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        match self
+            .runtime
+            .load(name.clone(), bytes, &self.catalog())
+            .await
+        {
             Ok(bot) => {
-                tracing::info!(bot = %name, sha256 = %bot.sha256, bytes = bot.size, sdk = %bot.sdk_version, "bot loaded");
-                let record = BotRecord {
-                    name: name.to_string(),
-                    sha256: Some(bot.sha256.clone()),
-                    status: "running".into(),
-                    restarts: 0,
-                    loaded_at: Some(now),
-                    last_error: None,
-                    updated_at: now,
-                };
+                let now = self.clock.now();
+                tracing::info!(bot = %name, sha256 = %bot.sha256, bytes = bot.size, sdk = %bot.sdk_version,
+                    compiled = ?bot.origin, load_ms = bot.load_us as f64 / 1000.0, "bot loaded");
                 self.registry.install(bot, now);
-                self.record(&record).await;
-                match self.store.wake_events(&name, now).await {
+                self.record_slot(&name, None).await;
+                match self.store.wake_events(&name, now, false).await {
                     Ok(_) => self.poke(),
                     Err(e) => tracing::error!(bot = %name, "waking its events failed: {e}"),
                 }
@@ -135,24 +148,106 @@ impl Engine {
             Err(e) => {
                 tracing::error!(file = %path.display(), bot = %name, "bot file refused: {e}");
                 self.registry.refuse(&name, e.to_string());
-                let record = BotRecord {
-                    name: name.to_string(),
-                    sha256: None,
-                    status: "refused".into(),
-                    restarts: 0,
-                    loaded_at: None,
-                    last_error: Some(e.to_string()),
-                    updated_at: now,
-                };
-                self.record(&record).await;
+                self.report_refusal(&name, &sha256, &e).await;
                 Err(e)
             }
         }
     }
 
-    async fn record(&self, record: &BotRecord) {
-        if let Err(e) = self.store.record_bot(record).await {
-            tracing::error!(bot = %record.name, "recording the bot's status failed: {e}");
+    /// Loads the bot's file again and clears its crash state, then makes
+    /// all its pending events due now, those in backoff included.
+    pub async fn restart_bot(&self, name: &BotName) -> Result<(), RestartError> {
+        if self.registry.slot_of(name).is_none() {
+            return Err(RestartError::Unknown);
+        }
+        let path = self.bots_dir.join(format!("{name}.wasm"));
+        if !path.is_file() {
+            return Err(RestartError::NoFile(path.display().to_string()));
+        }
+        self.load_bot_file(&path)
+            .await
+            .map_err(RestartError::Refused)?;
+        self.registry.reset(name);
+        self.record_slot(name, None).await;
+        if let Err(e) = self.store.wake_events(name, self.clock.now(), true).await {
+            tracing::error!(bot = %name, "waking its events failed: {e}");
+        }
+        self.poke();
+        tracing::info!(bot = %name, "bot restarted by hand");
+        Ok(())
+    }
+
+    /// The file of a bot is gone: it stops, and its events wait for a new one.
+    pub async fn unload_bot_file(&self, path: &Path) {
+        let Ok(name) = loader_bot_name_of(path) else {
+            return;
+        };
+        if self.registry.get(&name).is_some() {
+            tracing::warn!(bot = %name, file = %path.display(), "bot file removed; the bot is stopped and its events wait");
+        }
+        self.registry.remove(&name);
+        self.record_slot(&name, None).await;
+    }
+
+    /// Files an error ticket for a refused file, unless this very file was
+    /// already reported.
+    async fn report_refusal(&self, name: &BotName, sha256: &str, e: &LoadError) {
+        let previous = self
+            .store
+            .bot_record(&name.to_string())
+            .await
+            .ok()
+            .flatten();
+        let known = previous.as_ref().and_then(|r| r.refused_sha256.as_deref()) == Some(sha256);
+        self.record_slot(name, Some(sha256.to_string())).await;
+        if known {
+            return;
+        }
+        let running = self.registry.get(name).map(|b| b.sha256.clone());
+        let keeps = match &running {
+            Some(v) => format!("; version {} keeps running", v.get(..12).unwrap_or(v)),
+            None => String::new(),
+        };
+        let report = ErrorReport {
+            metaservice: name.metaservice.clone(),
+            failed_ticket: None,
+            bot: Some(name.to_string()),
+            bot_version: Some(sha256.to_string()),
+            message: format!("bot file {name}.wasm (sha256 {sha256}) was refused: {e}{keeps}"),
+        };
+        if let Err(err) = self.file_error(&report).await {
+            tracing::error!(bot = %name, "filing the error ticket failed: {err}");
+        }
+    }
+
+    /// Writes the registry's view of one bot to the `bots` table.
+    pub(crate) async fn record_slot(&self, name: &BotName, refused_sha256: Option<String>) {
+        let Some(slot) = self.registry.slot_of(name) else {
+            return;
+        };
+        let previous_refusal = match refused_sha256 {
+            Some(sha) => Some(sha),
+            None if slot.loaded.is_some() => None,
+            None => self
+                .store
+                .bot_record(&name.to_string())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.refused_sha256),
+        };
+        let record = BotRecord {
+            name: name.to_string(),
+            sha256: slot.loaded.as_ref().map(|b| b.sha256.clone()),
+            status: slot.status.as_str().into(),
+            restarts: slot.restarts,
+            loaded_at: slot.loaded_at,
+            last_error: slot.last_error.clone(),
+            refused_sha256: previous_refusal,
+            updated_at: self.clock.now(),
+        };
+        if let Err(e) = self.store.record_bot(&record).await {
+            tracing::error!(bot = %name, "recording the bot's status failed: {e}");
         }
     }
 }

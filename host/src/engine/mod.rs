@@ -9,6 +9,7 @@
 //! - `commit.rs`: from an invocation's effects to one store commit.
 //! - `errors.rs`: filing `baton.error` tickets.
 //! - `tickets.rs`: creating tickets on behalf of the API.
+//! - `watcher.rs`: hot reload of the bots directory.
 
 mod clock;
 mod commit;
@@ -17,6 +18,7 @@ mod errors;
 mod loading;
 mod registry;
 mod tickets;
+mod watcher;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -25,8 +27,8 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 pub use clock::{Clock, SystemClock};
-pub use loading::{ScanReport, manifest_files, read_manifest};
-pub use registry::{BotSlot, BotStatus, Registry};
+pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
+pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
 pub use tickets::{CreateError, CreateTicket};
 
 use crate::model::Catalog;
@@ -55,6 +57,16 @@ pub struct EngineConfig {
     pub missing_bot_retry_ms: u64,
     /// Re-runs of an invocation whose commit lost a version race.
     pub conflict_retries: u32,
+    /// Invocations of one bot at once, so that a slow or looping bot
+    /// cannot take every slot of `concurrency`.
+    pub per_bot_concurrency: u32,
+    /// A crashing bot (three failures in a row) waits this long before its
+    /// next invocation, doubling up to `crash_backoff_max_ms`.
+    pub crash_backoff_ms: u64,
+    pub crash_backoff_max_ms: u64,
+    /// How long the bots directory must be quiet before a change is loaded,
+    /// so a file still being copied is not read half-written.
+    pub reload_debounce_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +80,10 @@ impl Default for EngineConfig {
             retry_max_ms: 300_000,
             missing_bot_retry_ms: 5_000,
             conflict_retries: 5,
+            per_bot_concurrency: 8,
+            crash_backoff_ms: 1_000,
+            crash_backoff_max_ms: 60_000,
+            reload_debounce_ms: 200,
         }
     }
 }

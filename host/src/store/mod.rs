@@ -89,12 +89,16 @@ pub trait Store: Send + Sync + 'static {
     async fn drop_event(&self, id: EventId) -> Result<()>;
 
     /// Makes the pending events of one bot's state due now, e.g. when its
-    /// bot has just been loaded.
-    async fn wake_events(&self, bot: &BotName, now: Timestamp) -> Result<u64>;
+    /// bot has just been loaded. Events in backoff after a failure keep
+    /// their delay unless `retries` is set (a manual restart).
+    async fn wake_events(&self, bot: &BotName, now: Timestamp, retries: bool) -> Result<u64>;
 
     /// Events in any state, for operators and tests.
     async fn events_of(&self, ticket: TicketId) -> Result<Vec<QueuedEvent>>;
 
     /// Records a bot's status as this process sees it.
     async fn record_bot(&self, bot: &BotRecord) -> Result<()>;
+
+    /// A bot's last recorded status.
+    async fn bot_record(&self, name: &str) -> Result<Option<BotRecord>>;
 }

@@ -167,5 +167,7 @@ pub struct BotRecord {
     pub restarts: u32,
     pub loaded_at: Option<Timestamp>,
     pub last_error: Option<String>,
+    /// The last file refused under this name, by hash.
+    pub refused_sha256: Option<String>,
     pub updated_at: Timestamp,
 }

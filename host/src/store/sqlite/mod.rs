@@ -131,8 +131,8 @@ impl Store for SqliteStore {
         queue::drop_event(&self.pool, id).await
     }
 
-    async fn wake_events(&self, bot: &BotName, now: Timestamp) -> Result<u64> {
-        queue::wake(&self.pool, bot, now).await
+    async fn wake_events(&self, bot: &BotName, now: Timestamp, retries: bool) -> Result<u64> {
+        queue::wake(&self.pool, bot, now, retries).await
     }
 
     async fn events_of(&self, ticket: TicketId) -> Result<Vec<QueuedEvent>> {
@@ -141,5 +141,9 @@ impl Store for SqliteStore {
 
     async fn record_bot(&self, bot: &BotRecord) -> Result<()> {
         write::record_bot(&self.pool, bot).await
+    }
+
+    async fn bot_record(&self, name: &str) -> Result<Option<BotRecord>> {
+        read::bot_record(&self.pool, name).await
     }
 }

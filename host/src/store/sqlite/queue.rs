@@ -101,11 +101,16 @@ pub(super) async fn drop_event(pool: &SqlitePool, id: EventId) -> Result<()> {
     Ok(())
 }
 
-/// Only events that never ran (attempts = 0) are woken: those in backoff
-/// after a failure keep their delay.
-pub(super) async fn wake(pool: &SqlitePool, bot: &BotName, now: Timestamp) -> Result<u64> {
+/// Without `retries`, only events that never ran (attempts = 0) are woken:
+/// those in backoff after a failure keep their delay.
+pub(super) async fn wake(
+    pool: &SqlitePool,
+    bot: &BotName,
+    now: Timestamp,
+    retries: bool,
+) -> Result<u64> {
     let done = sqlx::query(
-        "UPDATE events SET available_at = ?1 WHERE status = 'pending' AND attempts = 0 \
+        "UPDATE events SET available_at = ?1 WHERE status = 'pending' AND (attempts = 0 OR ?5) \
          AND available_at > ?1 AND state_code = ?2 AND ticket_id IN ( \
            SELECT id FROM tickets WHERE metaservice = ?3 AND ticket_type = ?4 AND state_code = ?2)",
     )
@@ -113,6 +118,7 @@ pub(super) async fn wake(pool: &SqlitePool, bot: &BotName, now: Timestamp) -> Re
     .bind(bot.state_code)
     .bind(&bot.metaservice)
     .bind(&bot.ticket_type)
+    .bind(retries)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use crate::model::{Actor, Status, Ticket, TicketId};
-use crate::store::{LogEntry, Result, Stakeholder, StoreError};
+use crate::store::{BotRecord, LogEntry, Result, Stakeholder, StoreError};
 
 const TICKET_COLUMNS: &str = "id, metaservice, ticket_type, title, state_code, status, metadata, \
      parent_id, created_by_kind, created_by_user, created_by_bot, created_at, updated_at, \
@@ -110,4 +110,27 @@ pub(super) async fn stakeholders(pool: &SqlitePool, ticket: TicketId) -> Result<
             })
         })
         .collect()
+}
+
+pub(super) async fn bot_record(pool: &SqlitePool, name: &str) -> Result<Option<BotRecord>> {
+    let row = sqlx::query(
+        "SELECT name, sha256, status, restarts, loaded_at, last_error, refused_sha256, updated_at \
+         FROM bots WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(BotRecord {
+            name: row.try_get("name")?,
+            sha256: row.try_get("sha256")?,
+            status: row.try_get("status")?,
+            restarts: row.try_get("restarts")?,
+            loaded_at: row.try_get("loaded_at")?,
+            last_error: row.try_get("last_error")?,
+            refused_sha256: row.try_get("refused_sha256")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    })
+    .transpose()
 }

@@ -276,10 +276,11 @@ pub(super) async fn sync_catalog(
 
 pub(super) async fn record_bot(pool: &SqlitePool, bot: &BotRecord) -> Result<()> {
     sqlx::query(
-        "INSERT INTO bots (name, sha256, status, restarts, loaded_at, last_error, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, \
-         status = excluded.status, restarts = excluded.restarts, loaded_at = excluded.loaded_at, \
-         last_error = excluded.last_error, updated_at = excluded.updated_at",
+        "INSERT INTO bots (name, sha256, status, restarts, loaded_at, last_error, refused_sha256, \
+         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET \
+         sha256 = excluded.sha256, status = excluded.status, restarts = excluded.restarts, \
+         loaded_at = excluded.loaded_at, last_error = excluded.last_error, \
+         refused_sha256 = excluded.refused_sha256, updated_at = excluded.updated_at",
     )
     .bind(&bot.name)
     .bind(&bot.sha256)
@@ -287,6 +288,7 @@ pub(super) async fn record_bot(pool: &SqlitePool, bot: &BotRecord) -> Result<()>
     .bind(bot.restarts)
     .bind(bot.loaded_at)
     .bind(&bot.last_error)
+    .bind(&bot.refused_sha256)
     .bind(bot.updated_at)
     .execute(pool)
     .await?;

@@ -1,0 +1,90 @@
+//! Hot reload: the bots directory is watched, and a `.wasm` file that
+//! appears, changes or disappears is loaded, swapped or stopped once the
+//! directory has been quiet for `reload_debounce_ms`.
+//!
+//! Deploy by writing the file elsewhere and renaming it into place; a file
+//! still being written when the quiet period ends is refused like any
+//! invalid file (the running version stays) and loaded when the write
+//! completes and the directory changes again.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::Engine;
+use crate::model::manifest::MANIFEST_SUFFIX;
+use crate::runtime::loader_bot_name_of;
+
+impl Engine {
+    /// Watches the bots directory until `shutdown` completes.
+    pub async fn watch(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            // The receiver is gone only when the engine is stopping.
+            let _ = tx.send(event);
+        })?;
+        watcher.watch(&self.bots_dir, RecursiveMode::NonRecursive)?;
+        tracing::info!(dir = %self.bots_dir.display(), "watching the bots directory");
+
+        let quiet = Duration::from_millis(self.config.reload_debounce_ms.max(1));
+        let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                message = rx.recv() => match message {
+                    Some(Ok(event)) => pending.extend(event.paths),
+                    Some(Err(e)) => tracing::error!("watching the bots directory: {e}"),
+                    None => break,
+                },
+                // Re-armed by every event: fires once the directory is quiet.
+                _ = tokio::time::sleep(quiet), if !pending.is_empty() => {
+                    for path in std::mem::take(&mut pending) {
+                        self.apply_change(&path).await;
+                    }
+                }
+            }
+        }
+        drop(watcher);
+        Ok(())
+    }
+
+    async fn apply_change(&self, path: &Path) {
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default();
+        if file.ends_with(MANIFEST_SUFFIX) || file.ends_with(".schema.json") {
+            tracing::warn!(file = %path.display(), "manifest changed; manifests are read at start: restart Baton to apply it");
+            return;
+        }
+        if !file.ends_with(".wasm") {
+            return;
+        }
+        if !path.is_file() {
+            self.unload_bot_file(path).await;
+            return;
+        }
+        // An event that did not change the content (a touch, a copy of the
+        // same build) does not reload.
+        if let (Ok(name), Ok(bytes)) = (loader_bot_name_of(path), tokio::fs::read(path).await) {
+            let sha = hex::encode(Sha256::digest(&bytes));
+            if self
+                .registry
+                .get(&name)
+                .is_some_and(|bot| bot.sha256 == sha)
+            {
+                return;
+            }
+        }
+        tracing::info!(file = %path.display(), "bot file changed; loading it");
+        // A refusal is logged, recorded and reported by the loader.
+        let _ = self.load_bot_file(path).await;
+    }
+}
