@@ -120,9 +120,12 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -224,6 +227,9 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
         config.engine.clone(),
         config.bots_dir.clone(),
     );
+    let watch = engine
+        .watch_bots_dir()
+        .with_context(|| format!("watching {}", config.bots_dir.display()))?;
     let report = engine
         .scan_bots_dir()
         .await
@@ -247,7 +253,7 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let dispatcher = tokio::spawn(engine.clone().run(stopped(stop_rx.clone())));
-    let watcher = tokio::spawn(engine.clone().watch(stopped(stop_rx.clone())));
+    let watcher = tokio::spawn(watch.run(engine.clone(), stopped(stop_rx.clone())));
     let signals = tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests and invocations in flight");
@@ -257,9 +263,7 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
         .with_graceful_shutdown(stopped(stop_rx))
         .await?;
     dispatcher.await?;
-    if let Err(e) = watcher.await? {
-        tracing::error!("hot reload stopped: {e:#}");
-    }
+    watcher.await?;
     signals.abort();
     Ok(())
 }

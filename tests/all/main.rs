@@ -11,6 +11,9 @@
 //! - `lifecycle.rs`: tickets travelling through the example bots.
 //! - `failure.rs`: a bot that fails; nothing of its work is committed.
 //! - `loading.rs`: bot files refused at load, and events that wait for a bot.
+//! - `reload.rs`: hot reload under load, removal, the compiled-code cache.
+//! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
+//!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
 
 mod support;
@@ -19,4 +22,6 @@ mod api_errors;
 mod failure;
 mod lifecycle;
 mod loading;
+mod reload;
+mod sandbox;
 mod store;

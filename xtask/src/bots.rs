@@ -104,7 +104,12 @@ pub fn build_and_deploy(root: &Path, kind: Kind, out: &Path) -> anyhow::Result<V
     for c in &crates {
         let wasm = built.join(format!("{}.wasm", c.lib));
         for name in &c.deploy {
+            // A name may sit in a subfolder (`v2/…`), which Baton does not
+            // read: tests copy such variants into place themselves.
             let dest = out.join(format!("{name}.wasm"));
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
             std::fs::copy(&wasm, &dest)
                 .with_context(|| format!("copying {} to {}", wasm.display(), dest.display()))?;
             written.push(dest);

@@ -30,6 +30,7 @@ pub use clock::{Clock, SystemClock};
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
 pub use tickets::{CreateError, CreateTicket};
+pub use watcher::DirWatch;
 
 use crate::model::Catalog;
 use crate::runtime::Runtime;

@@ -21,24 +21,38 @@ use super::Engine;
 use crate::model::manifest::MANIFEST_SUFFIX;
 use crate::runtime::loader_bot_name_of;
 
+/// A registered watch on the bots directory; changes queue up until
+/// [`DirWatch::run`] handles them.
+pub struct DirWatch {
+    watcher: notify::RecommendedWatcher,
+    events: mpsc::UnboundedReceiver<notify::Result<notify::Event>>,
+}
+
 impl Engine {
-    /// Watches the bots directory until `shutdown` completes.
-    pub async fn watch(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+    /// Starts watching the bots directory. Call it before the first scan,
+    /// so that no change between the scan and the watch is missed.
+    pub fn watch_bots_dir(&self) -> anyhow::Result<DirWatch> {
+        let (tx, events) = mpsc::unbounded_channel();
         let mut watcher = notify::recommended_watcher(move |event| {
             // The receiver is gone only when the engine is stopping.
             let _ = tx.send(event);
         })?;
         watcher.watch(&self.bots_dir, RecursiveMode::NonRecursive)?;
         tracing::info!(dir = %self.bots_dir.display(), "watching the bots directory");
+        Ok(DirWatch { watcher, events })
+    }
+}
 
-        let quiet = Duration::from_millis(self.config.reload_debounce_ms.max(1));
+impl DirWatch {
+    /// Applies changes until `shutdown` completes.
+    pub async fn run(mut self, engine: Arc<Engine>, shutdown: impl Future<Output = ()>) {
+        let quiet = Duration::from_millis(engine.config.reload_debounce_ms.max(1));
         let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                message = rx.recv() => match message {
+                message = self.events.recv() => match message {
                     Some(Ok(event)) => pending.extend(event.paths),
                     Some(Err(e)) => tracing::error!("watching the bots directory: {e}"),
                     None => break,
@@ -46,15 +60,16 @@ impl Engine {
                 // Re-armed by every event: fires once the directory is quiet.
                 _ = tokio::time::sleep(quiet), if !pending.is_empty() => {
                     for path in std::mem::take(&mut pending) {
-                        self.apply_change(&path).await;
+                        engine.apply_change(&path).await;
                     }
                 }
             }
         }
-        drop(watcher);
-        Ok(())
+        drop(self.watcher);
     }
+}
 
+impl Engine {
     async fn apply_change(&self, path: &Path) {
         let file = path
             .file_name()

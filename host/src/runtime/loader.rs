@@ -159,14 +159,19 @@ impl Runtime {
     /// version it reports.
     async fn check_describe(&self, bot: &LoadedBot) -> Result<String, LoadError> {
         let (mut store, _) = self.new_store(bot, None);
-        let instance: Bot = bot
-            .pre
-            .instantiate_async(&mut store)
+        let deadline = std::time::Duration::from_millis(self.limits.deadline_ms);
+        let call = async {
+            let instance: Bot = bot.pre.instantiate_async(&mut store).await?;
+            instance.call_describe(&mut store).await
+        };
+        let info = tokio::time::timeout(deadline, call)
             .await
-            .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
-        let info = instance
-            .call_describe(&mut store)
-            .await
+            .map_err(|_| {
+                LoadError::Describe(format!(
+                    "it ran past the deadline of {} ms",
+                    self.limits.deadline_ms
+                ))
+            })?
             .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
         let name = &bot.name;
         if info.metaservice != name.metaservice || info.ticket_type != name.ticket_type {

@@ -22,7 +22,8 @@ impl Default for ServerSetup {
         // Short intervals so that retries and waits take milliseconds.
         ServerSetup {
             engine: "poll_interval_ms = 20\nmax_attempts = 3\nretry_base_ms = 20\n\
-                     retry_max_ms = 100\nmissing_bot_retry_ms = 100\n"
+                     retry_max_ms = 100\nmissing_bot_retry_ms = 100\ncrash_backoff_ms = 50\n\
+                     crash_backoff_max_ms = 200\nreload_debounce_ms = 100\n"
                 .into(),
         }
     }
@@ -48,6 +49,26 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Starts `baton serve` with the config of `dir`, logging to `server.log`
+/// (appended to across restarts).
+fn spawn(dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("opening the log");
+    Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("--config")
+        .arg(dir.join("baton.toml"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
+        .arg(dir.join("addr"))
+        .env("BATON_LOG", "info,baton_host=debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("starting baton serve")
+}
+
 impl Server {
     /// Starts a server whose bots directory holds what `fill` puts there.
     pub async fn start(fill: impl FnOnce(&Path)) -> Server {
@@ -60,39 +81,41 @@ impl Server {
         std::fs::create_dir(&bots).expect("creating the bots directory");
         fill(&bots);
         let config = format!(
-            "database_url = \"sqlite://{}\"\nbots_dir = \"{}\"\n[engine]\n{}",
+            "database_url = \"sqlite://{}\"\nbots_dir = \"{}\"\ncache_dir = \"{}\"\n[engine]\n{}",
             dir.path().join("baton.db").display(),
             bots.display(),
+            dir.path().join("cache").display(),
             setup.engine
         );
-        let config_path = dir.path().join("baton.toml");
-        std::fs::write(&config_path, config).expect("writing baton.toml");
-        let addr_file = dir.path().join("addr");
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("creating the log");
-        let child = Command::new(env!("CARGO_BIN_EXE_baton"))
-            .arg("--config")
-            .arg(&config_path)
-            .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
-            .arg(&addr_file)
-            .env("BATON_LOG", "info,baton_host=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("starting baton serve");
+        std::fs::write(dir.path().join("baton.toml"), config).expect("writing baton.toml");
+        let child = spawn(dir.path());
         let mut server = Server {
             child,
             base: String::new(),
             dir,
             client: reqwest::Client::new(),
         };
-        server.base = format!("http://{}", server.wait_for_addr(&addr_file).await);
+        server.base = format!("http://{}", server.wait_for_addr().await);
         server
     }
 
-    async fn wait_for_addr(&mut self, file: &Path) -> String {
+    /// Kills the process (as `kill -9` would) and starts it again on the
+    /// same database, bots directory and cache.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(self.dir.path().join("addr"));
+        self.child = spawn(self.dir.path());
+        self.base = format!("http://{}", self.wait_for_addr().await);
+    }
+
+    async fn wait_for_addr(&mut self) -> String {
+        let file = self.dir.path().join("addr");
         let start = Instant::now();
         loop {
-            if let Ok(addr) = std::fs::read_to_string(file) {
+            if let Ok(addr) = std::fs::read_to_string(&file)
+                && !addr.is_empty()
+            {
                 return addr;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -104,6 +127,51 @@ impl Server {
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn bots_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("bots")
+    }
+
+    /// Creates a ticket and returns its id.
+    pub async fn create(&self, metaservice: &str, ticket_type: &str, metadata: Value) -> i64 {
+        let body = serde_json::json!({"metaservice": metaservice, "ticket_type": ticket_type,
+            "title": "a test ticket", "metadata": metadata});
+        let (status, ticket) = self.post("/api/v1/tickets", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        ticket["id"].as_i64().expect("an id")
+    }
+
+    /// The `/api/v1/bots` entry of `name`.
+    pub async fn bot(&self, name: &str) -> Value {
+        let (_, bots) = self.get("/api/v1/bots").await;
+        bots["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|b| b["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} is not listed in {bots}"))
+    }
+
+    /// Polls until `done` holds for the bot's `/api/v1/bots` entry.
+    pub async fn wait_for_bot(
+        &self,
+        name: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let bot = self.bot(name).await;
+            if done(&bot) {
+                return bot;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "bot {name} never became {what}: {bot}\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -147,7 +215,11 @@ impl Server {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (StatusCode, Option<String>, Value) {
-        let mut request = self.client.post(format!("{}{path}", self.base)).body(body);
+        // A fresh connection: the server closes one whose body it refused
+        // (413), which must not break the next request on a pooled one.
+        let mut request = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .body(body);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
