@@ -125,3 +125,42 @@ async fn events_wait_while_their_state_has_no_bot() {
     let (_, ticket) = server.get(&format!("/api/v1/tickets/{id}")).await;
     assert_eq!(ticket["state"]["code"], 1);
 }
+
+#[tokio::test]
+async fn a_component_of_another_world_is_refused_and_the_running_version_stays() {
+    let server = Server::start(|dir| copy_dir(&example_bots(), dir)).await;
+    let running = server.bot("wca-edit_person-1-open").await["version"].clone();
+    let wrong = fixture_bots()
+        .join("wrong")
+        .join("wca-edit_person-1-open.wasm");
+    let tmp = server.bots_dir().join(".incoming");
+    std::fs::copy(&wrong, &tmp).expect("copy");
+    std::fs::rename(&tmp, server.bots_dir().join("wca-edit_person-1-open.wasm")).expect("rename");
+
+    let bot = server
+        .wait_for_bot("wca-edit_person-1-open", "told of the refusal", |b| {
+            b["last_error"].is_string()
+        })
+        .await;
+    let why = bot["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("not a component of the world baton:bot/bot"),
+        "{why}"
+    );
+    assert_eq!(bot["status"], "running");
+    assert_eq!(
+        bot["version"], running,
+        "the previous version keeps running"
+    );
+    // And it still serves tickets.
+    let id = server
+        .create(
+            "wca",
+            "edit_person",
+            json!({"wca_id": "2012SMIT01", "changes": {"gender": {"old": "m", "new": "f"}}}),
+        )
+        .await;
+    server
+        .wait_for_ticket(id, "in review", |t| t["state"]["code"] == 2)
+        .await;
+}

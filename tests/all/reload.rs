@@ -199,3 +199,42 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test]
+async fn a_half_written_file_is_refused_then_loaded_once_complete() {
+    let server = Server::start(|bots| copy_dir(&fixture_bots(), bots)).await;
+    let v1 = server.bot(RELAY).await["version"].clone();
+    let file = server.bots_dir().join(format!("{RELAY}.wasm"));
+    let whole = v2();
+    // Written in place, not renamed: the watcher sees the first half alone.
+    std::fs::write(&file, &whole[..whole.len() / 2]).expect("write half");
+    let refused = server
+        .wait_for_bot(RELAY, "refusing the half", |b| b["last_error"].is_string())
+        .await;
+    assert!(
+        refused["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not a valid component"),
+        "{refused}"
+    );
+    assert_eq!(refused["version"], v1);
+
+    std::fs::write(&file, &whole).expect("write whole");
+    let loaded = server
+        .wait_for_bot(RELAY, "on v2", |b| {
+            b["version"] != v1 && b["last_error"].is_null()
+        })
+        .await;
+    assert_eq!(loaded["status"], "running");
+    let id = server.create("relay", "baton", json!({})).await;
+    server
+        .wait_for_ticket(id, "closed", |t| t["status"] == "closed")
+        .await;
+    assert!(
+        relay_log(&server, id)
+            .await
+            .iter()
+            .any(|(_, m)| m == "relay v2")
+    );
+}
