@@ -6,12 +6,17 @@
 //! - `cargo xtask test`: every check and every test, as CI runs them.
 //! - `cargo xtask build-bots [--fixtures] [--out DIR]`: builds bot crates for
 //!   `wasm32-wasip2` and lays them out as a bots directory.
+//! - `cargo xtask bench <e2e|reload|compile|memory|all>`: prints figures
+//!   measured on a release build (benchmarks are not tests).
 //!
 //! # Layout
 //! - `bots.rs`: finding bot crates, building them, deploying the files.
 //! - `toolchain.rs`: installing what the commands need (the Wasm target).
+//! - `bench.rs` and `http.rs`: the benchmarks and their little HTTP client.
 
+mod bench;
 mod bots;
+mod http;
 mod toolchain;
 
 use std::io::{BufRead, BufReader, Read};
@@ -39,6 +44,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match args.as_slice() {
         ["up", rest @ ..] => up(&root, rest.contains(&"--release")),
         ["test"] => test(&root),
+        ["bench", which] => bench::run(&root, which),
         ["build-bots", rest @ ..] => {
             let fixtures = rest.contains(&"--fixtures");
             let out = match rest.iter().position(|a| *a == "--out") {
@@ -88,6 +94,7 @@ fn up(root: &Path, release: bool) -> anyhow::Result<()> {
     let bots_dir = root.join("var/bots");
     bots::build_and_deploy(root, bots::Kind::Examples, &bots_dir)?;
     let db = root.join("var/baton.db");
+    let cache = root.join("var/cache").display().to_string();
     let mut args = vec!["run", "--package", "baton-host", "--bin", "baton"];
     if release {
         args.push("--release");
@@ -101,6 +108,8 @@ fn up(root: &Path, release: bool) -> anyhow::Result<()> {
         &bots_arg,
         "--database-url",
         &db_arg,
+        "--cache-dir",
+        &cache,
     ]);
     eprintln!(
         "starting Baton on http://127.0.0.1:8080 (Ctrl-C stops it); database {}",

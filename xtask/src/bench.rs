@@ -1,0 +1,366 @@
+//! `cargo xtask bench <e2e|reload|compile|memory>`: figures from a real
+//! release build of `baton serve` on loopback, printed, never asserted.
+//!
+//! - `e2e`: the time from `POST /tickets` to the terminal state of the
+//!   example `edit_person` ticket, from the server's own timestamps.
+//! - `reload`: the time from a new bot file landing (renamed into place)
+//!   to the new version serving, over 20 swaps.
+//! - `compile`: loading the example and fixture bots without and with the
+//!   compiled-code cache.
+//! - `memory`: the server's resident memory before and after 1,000
+//!   memory-bomb invocations.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::bots::{self, Kind};
+use crate::http::request;
+
+/// A release `baton serve` in a scratch directory.
+struct Server {
+    child: Child,
+    addr: String,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(root: &Path, dir: &Path, engine: &str) -> anyhow::Result<Server> {
+        let config = format!(
+            "database_url = \"sqlite://{0}/baton.db\"\nbots_dir = \"{0}/bots\"\ncache_dir = \"{0}/cache\"\n[engine]\n{engine}",
+            dir.display()
+        );
+        std::fs::write(dir.join("baton.toml"), config)?;
+        let _ = std::fs::remove_file(dir.join("addr"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))?;
+        let child = Command::new(root.join("target/release/baton"))
+            .arg("--config")
+            .arg(dir.join("baton.toml"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
+            .arg(dir.join("addr"))
+            .env("BATON_LOG", "warn,baton_host::engine::loading=info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting target/release/baton")?;
+        let started = Instant::now();
+        let addr = loop {
+            if let Ok(a) = std::fs::read_to_string(dir.join("addr"))
+                && !a.is_empty()
+            {
+                break a;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!(
+                    "baton did not start; see {}",
+                    dir.join("server.log").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Ok(Server {
+            child,
+            addr,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn create(&self, metaservice: &str, ticket_type: &str, metadata: Value) -> anyhow::Result<i64> {
+        let body = json!({"metaservice": metaservice, "ticket_type": ticket_type, "title": "bench", "metadata": metadata});
+        let (status, ticket) = request(&self.addr, "POST", "/api/v1/tickets", Some(&body))?;
+        if status != 201 {
+            bail!("POST /tickets: {status} {ticket}");
+        }
+        ticket["id"].as_i64().context("no id")
+    }
+
+    fn ticket(&self, id: i64) -> anyhow::Result<Value> {
+        Ok(request(&self.addr, "GET", &format!("/api/v1/tickets/{id}"), None)?.1)
+    }
+
+    fn bot(&self, name: &str) -> anyhow::Result<Value> {
+        let (_, bots) = request(&self.addr, "GET", "/api/v1/bots", None)?;
+        bots["items"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["name"] == name))
+            .cloned()
+            .with_context(|| format!("no bot {name}"))
+    }
+
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .context("no VmRSS")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+fn scratch(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let dir = root.join("target/bench").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bots"))?;
+    Ok(dir)
+}
+
+fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(from)?.flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn summary(label: &str, mut values: Vec<f64>, unit: &str) {
+    values.sort_by(f64::total_cmp);
+    println!(
+        "{label}: n={} median={:.1}{unit} p99={:.1}{unit} min={:.1}{unit} max={:.1}{unit}",
+        values.len(),
+        percentile(&values, 50.0),
+        percentile(&values, 99.0),
+        values.first().copied().unwrap_or(f64::NAN),
+        values.last().copied().unwrap_or(f64::NAN),
+    );
+}
+
+fn millis(v: &Value) -> Option<i64> {
+    // "2026-11-22T11:24:28.564Z": whole seconds of the day are enough here,
+    // since both times come from the same clock and day.
+    let t = v.as_str()?;
+    let time = t.split('T').nth(1)?.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some((h * 3600 + m * 60) * 1000 + (s * 1000.0).round() as i64)
+}
+
+pub fn run(root: &Path, which: &str) -> anyhow::Result<()> {
+    crate::toolchain::ensure_wasm_target()?;
+    let examples = root.join("target/bench/bots");
+    let fixtures = root.join("target/bench/fixtures");
+    bots::build_and_deploy(root, Kind::Examples, &examples)?;
+    bots::build_and_deploy(root, Kind::Fixtures, &fixtures)?;
+    crate::sh(
+        root,
+        &crate::cargo(),
+        &[
+            "build",
+            "--release",
+            "--package",
+            "baton-host",
+            "--bin",
+            "baton",
+        ],
+    )?;
+    for (name, size) in wasm_sizes(&examples)? {
+        println!("bot file {name}: {size} bytes");
+    }
+    match which {
+        "e2e" => e2e(root, &examples),
+        "reload" => reload(root, &fixtures),
+        "compile" => compile(root, &examples, &fixtures),
+        "memory" => memory(root, &fixtures),
+        "all" => {
+            e2e(root, &examples)?;
+            reload(root, &fixtures)?;
+            compile(root, &examples, &fixtures)?;
+            memory(root, &fixtures)
+        }
+        other => bail!("unknown benchmark {other:?} (e2e, reload, compile, memory, all)"),
+    }
+}
+
+fn wasm_sizes(dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.ends_with(".wasm") {
+            out.push((name, entry.metadata()?.len()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn e2e(root: &Path, examples: &Path) -> anyhow::Result<()> {
+    let dir = scratch(root, "e2e")?;
+    copy_files(examples, &dir.join("bots"))?;
+    let server = Server::start(root, &dir, "poll_interval_ms = 250\n")?;
+    let metadata = json!({"wca_id": "2012SMIT01", "changes": {"name": {"old": "john smith", "new": "John Smith"}}});
+    let mut spans = Vec::new();
+    // One at a time: the latency of a single request through both bots.
+    for _ in 0..200 {
+        let id = server.create("wca", "edit_person", metadata.clone())?;
+        let started = Instant::now();
+        let ticket = loop {
+            let t = server.ticket(id)?;
+            if t["status"] == "closed" {
+                break t;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("ticket {id} did not close");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        if let (Some(a), Some(b)) = (millis(&ticket["created_at"]), millis(&ticket["closed_at"])) {
+            spans.push((b - a) as f64);
+        }
+    }
+    summary(
+        "POST /tickets to approved (2 bot invocations, server clock)",
+        spans,
+        " ms",
+    );
+    Ok(())
+}
+
+fn reload(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
+    let dir = scratch(root, "reload")?;
+    copy_files(fixtures, &dir.join("bots"))?;
+    let server = Server::start(root, &dir, "")?;
+    let name = "relay-baton-1-start";
+    let versions = [
+        std::fs::read(fixtures.join("v2").join(format!("{name}.wasm")))?,
+        std::fs::read(fixtures.join(format!("{name}.wasm")))?,
+    ];
+    let mut times = Vec::new();
+    for i in 0..20 {
+        let before = server.bot(name)?["version"].clone();
+        let tmp = dir.join("bots").join(".incoming");
+        std::fs::write(&tmp, &versions[i % 2])?;
+        let landed = Instant::now();
+        std::fs::rename(&tmp, dir.join("bots").join(format!("{name}.wasm")))?;
+        loop {
+            if server.bot(name)?["version"] != before {
+                break;
+            }
+            if landed.elapsed() > Duration::from_secs(30) {
+                bail!("the new version never served");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        times.push(landed.elapsed().as_secs_f64() * 1000.0);
+    }
+    summary(
+        "file landed to new version serving (reload_debounce_ms = 200, cached after the first two)",
+        times,
+        " ms",
+    );
+    Ok(())
+}
+
+fn load_times(log: &str) -> Vec<(String, String, f64)> {
+    log.lines()
+        .filter(|l| l.contains("bot loaded"))
+        .filter_map(|l| {
+            let field = |key: &str| {
+                l.split(&format!("{key}="))
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+            };
+            Some((
+                field("bot")?.to_string(),
+                field("compiled")?.to_string(),
+                field("load_ms")?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn compile(root: &Path, examples: &Path, fixtures: &Path) -> anyhow::Result<()> {
+    let dir = scratch(root, "compile")?;
+    copy_files(examples, &dir.join("bots"))?;
+    copy_files(fixtures, &dir.join("bots"))?;
+    for run in ["cold cache", "warm cache"] {
+        let before = std::fs::read_to_string(dir.join("server.log"))
+            .unwrap_or_default()
+            .len();
+        let server = Server::start(root, &dir, "")?;
+        std::thread::sleep(Duration::from_millis(200));
+        let log = server.log()[before..].to_string();
+        let times = load_times(&log);
+        for (bot, origin, ms) in &times {
+            println!("load {run}: {bot} {origin} {ms:.1} ms");
+        }
+        summary(
+            &format!("load per bot, {run}"),
+            times.iter().map(|t| t.2).collect(),
+            " ms",
+        );
+    }
+    Ok(())
+}
+
+fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
+    let dir = scratch(root, "memory")?;
+    copy_files(fixtures, &dir.join("bots"))?;
+    // One attempt per event, no crash backoff: 1,000 bombs, 1,000 invocations.
+    let server = Server::start(
+        root,
+        &dir,
+        "max_attempts = 1\ncrash_backoff_ms = 0\ncrash_backoff_max_ms = 0\npoll_interval_ms = 20\n",
+    )?;
+    let warm = server.create("hostile", "job", json!({"do": "ok"}))?;
+    while server.ticket(warm)?["status"] != "closed" {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = server.rss_kib()?;
+    let started = Instant::now();
+    let mut last = 0;
+    for _ in 0..1000 {
+        last = server.create("hostile", "job", json!({"do": "bomb"}))?;
+    }
+    // The last bomb's error ticket is the sign that all have run.
+    loop {
+        let (_, logs) = request(
+            &server.addr,
+            "GET",
+            &format!("/api/v1/tickets/{last}/logs"),
+            None,
+        )?;
+        if logs["items"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| r["action"] == "error_filed"))
+        {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("the bombs did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let after = server.rss_kib()?;
+    println!(
+        "host RSS: {before} KiB before, {after} KiB after 1000 memory-bomb invocations (16 MiB cap each), {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
