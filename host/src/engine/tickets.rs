@@ -122,6 +122,7 @@ impl Engine {
                 None,
             )],
             events: vec![entered(&ticket, now)],
+            ..Commit::default()
         };
         self.store.commit(&commit, now).await?;
         self.poke();

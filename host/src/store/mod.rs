@@ -6,12 +6,14 @@
 //! one transaction that applies a [`Commit`] whole or not at all, guarded by
 //! the versions of the tickets it changes.
 
+mod people;
 mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use people::*;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -26,6 +28,9 @@ pub enum StoreError {
     /// A row that a write refers to does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A unique name is taken.
+    #[error("{0} already exists")]
+    Duplicate(String),
     /// The database holds something this version of Baton cannot read.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -48,7 +53,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies a commit atomically. [`StoreError::Conflict`] when a guarded
     /// ticket's version moved; nothing is written then.
-    async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<()>;
+    async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<Committed>;
 
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>>;
 
@@ -101,4 +106,49 @@ pub trait Store: Send + Sync + 'static {
 
     /// A bot's last recorded status.
     async fn bot_record(&self, name: &str) -> Result<Option<BotRecord>>;
+
+    // People. `Duplicate` when a login or group name is taken.
+    async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User>;
+    async fn user(&self, id: i64) -> Result<Option<User>>;
+    async fn users(&self) -> Result<Vec<User>>;
+    async fn count_users(&self) -> Result<i64>;
+    async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Token>;
+    /// Revokes a token; `false` if there is none (or it was revoked).
+    async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<bool>;
+    /// The user a live token belongs to; records its use.
+    async fn authenticate(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    async fn create_group(&self, name: &str, now: Timestamp) -> Result<Group>;
+    async fn group(&self, name: &str) -> Result<Option<Group>>;
+    async fn groups(&self) -> Result<Vec<Group>>;
+    /// Adds or removes a member; `false` if nothing changed.
+    async fn set_member(&self, group_id: i64, user_id: i64, member: bool) -> Result<bool>;
+    /// The groups a user belongs to.
+    async fn groups_of(&self, user_id: i64) -> Result<Vec<Group>>;
+
+    // Tickets as people see them.
+    async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool>;
+    /// Visible tickets matching `filter`, newest first, at most `filter.limit`.
+    async fn list_tickets(&self, viewer: Viewer, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    async fn comments(&self, ticket: TicketId) -> Result<Vec<Comment>>;
+
+    // The inbox: unread first, then newest first; `after` is the cursor
+    // (the last notification of the previous page).
+    async fn notifications(
+        &self,
+        user_id: i64,
+        after: Option<(bool, i64)>,
+        limit: u32,
+    ) -> Result<Vec<Notification>>;
+    async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool>;
+
+    // Settings changed through the admin API.
+    async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()>;
+    /// Every override: (metaservice, ticket type, settings).
+    async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>>;
 }

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::people::{NewComment, NewNotification, Notification, StakeholderUpdate};
 use crate::model::{Actor, Status, TicketId, Timestamp};
 
 pub type EventId = i64;
@@ -16,15 +17,18 @@ pub struct Commit {
     pub updates: Vec<TicketUpdate>,
     pub logs: Vec<NewLog>,
     pub events: Vec<NewEvent>,
+    pub stakeholders: Vec<(TicketId, NewStakeholder)>,
+    pub stakeholder_updates: Vec<StakeholderUpdate>,
+    pub comments: Vec<NewComment>,
+    pub notifications: Vec<NewNotification>,
 }
 
-impl Commit {
-    pub fn is_empty(&self) -> bool {
-        self.inserts.is_empty()
-            && self.updates.is_empty()
-            && self.logs.is_empty()
-            && self.events.is_empty()
-    }
+/// What a commit created that callers need back.
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    pub comment_ids: Vec<i64>,
+    pub stakeholder_ids: Vec<i64>,
+    pub notifications: Vec<Notification>,
 }
 
 /// A ticket to create, with a number from `next_ticket_id`.

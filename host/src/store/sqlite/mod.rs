@@ -7,7 +7,11 @@
 //! - `write.rs`: commits and the catalog sync.
 //! - `read.rs`: tickets, logs, stakeholders, and row decoding.
 //! - `queue.rs`: the event queue: claims, leases, releases, parking.
+//! - `list.rs`: visibility, listings and comments.
+//! - `people.rs`: users, groups, tokens, notifications, settings overrides.
 
+mod list;
+mod people;
 mod queue;
 mod read;
 mod write;
@@ -21,7 +25,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{BotRecord, Commit, EventId, LogEntry, QueuedEvent, Result, Stakeholder, Store};
+use super::{
+    BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser, Notification,
+    QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Token, User, Viewer,
+};
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
 /// SQLite serialises writers; a writer waits this long for the lock
@@ -75,11 +82,11 @@ impl Store for SqliteStore {
         write::next_ticket_id(&self.pool).await
     }
 
-    async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<()> {
+    async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<Committed> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        write::apply(&mut tx, commit, now).await?;
+        let committed = write::apply(&mut tx, commit, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(committed)
     }
 
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
@@ -145,5 +152,92 @@ impl Store for SqliteStore {
 
     async fn bot_record(&self, name: &str) -> Result<Option<BotRecord>> {
         read::bot_record(&self.pool, name).await
+    }
+
+    async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {
+        people::create_user(&self.pool, user, now).await
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        people::user_by_id(&self.pool, id).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        people::users(&self.pool).await
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        people::count_users(&self.pool).await
+    }
+
+    async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Token> {
+        people::create_token(&self.pool, user_id, name, token_hash, now).await
+    }
+
+    async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<bool> {
+        people::revoke_token(&self.pool, id, now).await
+    }
+
+    async fn authenticate(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        people::authenticate(&self.pool, token_hash, now).await
+    }
+
+    async fn create_group(&self, name: &str, now: Timestamp) -> Result<Group> {
+        people::create_group(&self.pool, name, now).await
+    }
+
+    async fn group(&self, name: &str) -> Result<Option<Group>> {
+        people::group(&self.pool, name).await
+    }
+
+    async fn groups(&self) -> Result<Vec<Group>> {
+        people::groups(&self.pool).await
+    }
+
+    async fn set_member(&self, group_id: i64, user_id: i64, member: bool) -> Result<bool> {
+        people::set_member(&self.pool, group_id, user_id, member).await
+    }
+
+    async fn groups_of(&self, user_id: i64) -> Result<Vec<Group>> {
+        people::groups_of(&self.pool, user_id).await
+    }
+
+    async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool> {
+        list::can_see(&self.pool, viewer, ticket).await
+    }
+
+    async fn list_tickets(&self, viewer: Viewer, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+        list::list_tickets(&self.pool, viewer, filter).await
+    }
+
+    async fn comments(&self, ticket: TicketId) -> Result<Vec<Comment>> {
+        list::comments(&self.pool, ticket).await
+    }
+
+    async fn notifications(
+        &self,
+        user_id: i64,
+        after: Option<(bool, i64)>,
+        limit: u32,
+    ) -> Result<Vec<Notification>> {
+        people::notifications(&self.pool, user_id, after, limit).await
+    }
+
+    async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool> {
+        people::mark_read(&self.pool, user_id, id, now).await
+    }
+
+    async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()> {
+        people::set_settings(&self.pool, change, now).await
+    }
+
+    async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>> {
+        people::settings_overrides(&self.pool).await
     }
 }

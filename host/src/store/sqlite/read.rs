@@ -8,12 +8,13 @@ use sqlx::{Row, SqlitePool};
 use crate::model::{Actor, Status, Ticket, TicketId};
 use crate::store::{BotRecord, LogEntry, Result, Stakeholder, StoreError};
 
-const TICKET_COLUMNS: &str = "id, metaservice, ticket_type, title, state_code, status, metadata, \
-     parent_id, created_by_kind, created_by_user, created_by_bot, created_at, updated_at, \
-     closed_at, deadline_at, version";
+/// Qualified with `t.` so that queries can join other tables.
+pub(super) const TICKET_COLUMNS: &str = "t.id, t.metaservice, t.ticket_type, t.title, t.state_code, \
+     t.status, t.metadata, t.parent_id, t.created_by_kind, t.created_by_user, t.created_by_bot, \
+     t.created_at, t.updated_at, t.closed_at, t.deadline_at, t.version";
 
 pub(super) async fn ticket(pool: &SqlitePool, id: TicketId) -> Result<Option<Ticket>> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?");
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)
@@ -42,7 +43,7 @@ fn actor(row: &SqliteRow, prefix: &str) -> Result<Actor> {
         .ok_or_else(|| StoreError::Corrupt(format!("actor {kind:?} {user:?} {bot:?}")))
 }
 
-fn decode_ticket(row: &SqliteRow) -> Result<Ticket> {
+pub(super) fn decode_ticket(row: &SqliteRow) -> Result<Ticket> {
     let status: String = row.try_get("status")?;
     Ok(Ticket {
         id: row.try_get("id")?,

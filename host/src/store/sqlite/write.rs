@@ -5,7 +5,9 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::model::catalog::OnRetention;
 use crate::model::{Actor, Catalog, Status, TicketId, Timestamp, duration};
-use crate::store::{BotRecord, Commit, NewStakeholder, NewTicket, Principal, Result, StoreError};
+use crate::store::{
+    BotRecord, Commit, Committed, NewStakeholder, NewTicket, Principal, Result, StoreError,
+};
 
 /// The actor's three columns: kind, user id, bot name.
 pub(super) fn actor_columns(actor: &Actor) -> (&'static str, Option<i64>, Option<String>) {
@@ -32,7 +34,8 @@ pub(super) async fn apply(
     tx: &mut Transaction<'static, Sqlite>,
     commit: &Commit,
     now: Timestamp,
-) -> Result<()> {
+) -> Result<Committed> {
+    let mut committed = Committed::default();
     if let Some(event) = commit.consumes {
         let done = sqlx::query("DELETE FROM events WHERE id = ?")
             .bind(event)
@@ -103,7 +106,57 @@ pub(super) async fn apply(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    for (ticket, s) in &commit.stakeholders {
+        committed
+            .stakeholder_ids
+            .push(insert_stakeholder(tx, *ticket, s, now).await?);
+    }
+    for u in &commit.stakeholder_updates {
+        let done = sqlx::query(
+            "UPDATE ticket_stakeholders SET connection = COALESCE(?, connection), \
+             is_active = COALESCE(?, is_active) WHERE id = ? AND ticket_id = ?",
+        )
+        .bind(u.connection)
+        .bind(u.is_active)
+        .bind(u.id)
+        .bind(u.ticket_id)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("stakeholder {}", u.id)));
+        }
+    }
+    for c in &commit.comments {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_comments (ticket_id, body, acting_user_id, acting_stakeholder_id, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(c.ticket_id)
+        .bind(&c.body)
+        .bind(c.acting_user_id)
+        .bind(c.acting_stakeholder_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        committed.comment_ids.push(id);
+    }
+    for n in &commit.notifications {
+        let row = sqlx::query(
+            "INSERT INTO notifications (user_id, ticket_id, kind, text, created_at) VALUES (?, ?, ?, ?, ?) \
+             RETURNING id, user_id, ticket_id, kind, text, read_at, created_at",
+        )
+        .bind(n.user_id)
+        .bind(n.ticket_id)
+        .bind(n.kind)
+        .bind(&n.text)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        committed
+            .notifications
+            .push(super::people::notification(&row)?);
+    }
+    Ok(committed)
 }
 
 async fn insert_ticket(
@@ -145,14 +198,14 @@ async fn insert_stakeholder(
     ticket: TicketId,
     s: &NewStakeholder,
     now: Timestamp,
-) -> Result<()> {
+) -> Result<i64> {
     let (kind, user, group) = match &s.principal {
         Principal::User(id) => ("user", Some(*id), None),
         Principal::Group(name) => ("group", None, Some(ensure_group(tx, name, now).await?)),
     };
-    sqlx::query(
+    let id = sqlx::query_scalar(
         "INSERT INTO ticket_stakeholders (ticket_id, principal_kind, user_id, group_id, \
-         connection, role, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+         connection, role, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?) RETURNING id",
     )
     .bind(ticket)
     .bind(kind)
@@ -161,9 +214,15 @@ async fn insert_stakeholder(
     .bind(s.connection)
     .bind(s.role)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::NotFound(format!("{:?}", s.principal))
+        }
+        _ => StoreError::Database(e),
+    })?;
+    Ok(id)
 }
 
 async fn ensure_group(

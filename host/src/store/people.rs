@@ -1,0 +1,125 @@
+//! The people side of the store's data: users, groups, tokens,
+//! notifications, and what a listing asks for.
+
+use serde_json::Value;
+
+use crate::model::{Status, TicketId, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub is_admin: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub members: Vec<i64>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Who is looking: admins see every ticket, users what they are involved in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Admin,
+    User(i64),
+}
+
+/// `GET /tickets` filters. Results come newest first; `before` is the
+/// cursor (the last id of the previous page).
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub metaservice: Option<String>,
+    pub ticket_type: Option<String>,
+    pub state: Option<u32>,
+    pub status: Option<Status>,
+    /// Only tickets this user created or is a stakeholder of (directly or
+    /// through an active group).
+    pub mine: Option<i64>,
+    pub stakeholder_user: Option<i64>,
+    pub stakeholder_group: Option<String>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub before: Option<TicketId>,
+    pub limit: u32,
+}
+
+/// A change to a stakeholder row; the row is never deleted (history).
+#[derive(Debug, Clone)]
+pub struct StakeholderUpdate {
+    pub id: i64,
+    pub ticket_id: TicketId,
+    pub connection: Option<&'static str>,
+    pub is_active: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub ticket_id: TicketId,
+    pub body: String,
+    pub acting_user_id: i64,
+    pub acting_stakeholder_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub id: i64,
+    pub ticket_id: TicketId,
+    pub body: String,
+    pub acting_user_id: i64,
+    pub acting_stakeholder_id: Option<i64>,
+    pub created_at: Timestamp,
+}
+
+/// A notification for one user.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub user_id: i64,
+    pub ticket_id: Option<TicketId>,
+    pub kind: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: i64,
+    pub user_id: i64,
+    pub ticket_id: Option<TicketId>,
+    pub kind: String,
+    pub text: String,
+    pub read_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A settings override and who made it.
+#[derive(Debug, Clone)]
+pub struct SettingsChange {
+    pub metaservice: String,
+    pub ticket_type: String,
+    pub user_id: i64,
+    pub old: Value,
+    pub new: Value,
+}

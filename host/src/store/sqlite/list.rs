@@ -1,0 +1,111 @@
+//! What people see: visibility, ticket listings, comments. Visibility is a
+//! SQL condition, never a filter over rows already read.
+
+use sqlx::{Row, SqlitePool};
+
+use super::read::{TICKET_COLUMNS, decode_ticket};
+use crate::model::{Ticket, TicketId};
+use crate::store::{Comment, Result, TicketFilter, Viewer};
+
+/// The tickets user `?` may see: where they are a stakeholder (any row:
+/// they were involved), or where a group they belong to is an active one.
+const VISIBLE_TO: &str = "SELECT s.ticket_id FROM ticket_stakeholders s WHERE s.user_id = :user \
+     UNION SELECT s.ticket_id FROM ticket_stakeholders s \
+       JOIN group_members m ON m.group_id = s.group_id \
+       WHERE s.is_active = 1 AND m.user_id = :user";
+
+/// Turns `:user` into a numbered parameter.
+fn visible_to(param: usize) -> String {
+    VISIBLE_TO.replace(":user", &format!("?{param}"))
+}
+
+pub(super) async fn can_see(pool: &SqlitePool, viewer: Viewer, ticket: TicketId) -> Result<bool> {
+    let found: Option<i64> = match viewer {
+        Viewer::Admin => {
+            sqlx::query_scalar("SELECT id FROM tickets WHERE id = ?1")
+                .bind(ticket)
+                .fetch_optional(pool)
+                .await?
+        }
+        Viewer::User(user) => {
+            let sql = format!("SELECT ?1 WHERE ?1 IN ({})", visible_to(2));
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(ticket)
+                .bind(user)
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
+pub(super) async fn list_tickets(
+    pool: &SqlitePool,
+    viewer: Viewer,
+    f: &TicketFilter,
+) -> Result<Vec<Ticket>> {
+    // Every condition is written with a numbered parameter, bound in order;
+    // an absent filter binds NULL and its condition is true.
+    let mut sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE \
+           (?1 IS NULL OR t.metaservice = ?1) AND (?2 IS NULL OR t.ticket_type = ?2) \
+           AND (?3 IS NULL OR t.state_code = ?3) AND (?4 IS NULL OR t.status = ?4) \
+           AND (?5 IS NULL OR t.created_at >= ?5) AND (?6 IS NULL OR t.created_at < ?6) \
+           AND (?7 IS NULL OR t.id < ?7) \
+           AND (?8 IS NULL OR t.id IN (SELECT ticket_id FROM ticket_stakeholders WHERE user_id = ?8)) \
+           AND (?9 IS NULL OR t.id IN (SELECT s.ticket_id FROM ticket_stakeholders s \
+                JOIN groups g ON g.id = s.group_id WHERE g.name = ?9))"
+    );
+    if f.mine.is_some() {
+        sql.push_str(&format!(
+            " AND (t.created_by_user = ?10 OR t.id IN ({}))",
+            visible_to(10)
+        ));
+    }
+    if let Viewer::User(_) = viewer {
+        sql.push_str(&format!(" AND t.id IN ({})", visible_to(11)));
+    }
+    sql.push_str(" ORDER BY t.id DESC LIMIT ?12");
+    let viewer_id = match viewer {
+        Viewer::Admin => None,
+        Viewer::User(id) => Some(id),
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&f.metaservice)
+        .bind(&f.ticket_type)
+        .bind(f.state)
+        .bind(f.status.map(|s| s.as_str()))
+        .bind(f.created_after)
+        .bind(f.created_before)
+        .bind(f.before)
+        .bind(f.stakeholder_user)
+        .bind(&f.stakeholder_group)
+        .bind(f.mine)
+        .bind(viewer_id)
+        .bind(f.limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(decode_ticket).collect()
+}
+
+pub(super) async fn comments(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Comment>> {
+    let rows = sqlx::query(
+        "SELECT id, ticket_id, body, acting_user_id, acting_stakeholder_id, created_at \
+         FROM ticket_comments WHERE ticket_id = ? ORDER BY id",
+    )
+    .bind(ticket)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Comment {
+                id: r.try_get("id")?,
+                ticket_id: r.try_get("ticket_id")?,
+                body: r.try_get("body")?,
+                acting_user_id: r.try_get("acting_user_id")?,
+                acting_stakeholder_id: r.try_get("acting_stakeholder_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
