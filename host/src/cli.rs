@@ -45,6 +45,8 @@ enum Command {
     /// Runs the API and the engine until SIGINT or SIGTERM.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        /// With `BATON_ADMIN_TOKEN` set on an empty database, the first
+        /// administrator is created with that token.
         #[arg(long, env = "BATON_LISTEN")]
         listen: Option<std::net::SocketAddr>,
         /// Writes the address actually bound to this file once listening.
@@ -241,11 +243,19 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
         "bots directory loaded"
     );
 
+    bootstrap_admin(&engine).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let local = listener.local_addr()?;
-    tracing::info!("listening on http://{local} (loopback only: Baton has no authentication yet)");
+    if local.ip().is_loopback() {
+        tracing::info!("listening on http://{local}");
+    } else {
+        tracing::warn!(
+            "listening on http://{local}, beyond loopback, in plain HTTP: put a TLS terminator \
+             (a reverse proxy) in front, or tokens travel in the clear"
+        );
+    }
     if let Some(path) = addr_file {
         std::fs::write(&path, local.to_string())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -265,6 +275,45 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
     dispatcher.await?;
     watcher.await?;
     signals.abort();
+    Ok(())
+}
+
+/// `BATON_ADMIN_TOKEN` creates the first administrator on an empty
+/// database, with that token, so a fresh install can be used at once. On a
+/// database with users it is ignored.
+async fn bootstrap_admin(engine: &Engine) -> anyhow::Result<()> {
+    let Ok(token) = std::env::var("BATON_ADMIN_TOKEN") else {
+        return Ok(());
+    };
+    anyhow::ensure!(
+        token.len() >= 16,
+        "BATON_ADMIN_TOKEN must have at least 16 characters"
+    );
+    let store = &engine.store;
+    if store.count_users().await? > 0 {
+        tracing::info!("BATON_ADMIN_TOKEN ignored: the database already has users");
+        return Ok(());
+    }
+    let now = engine.clock.now();
+    let admin = crate::store::NewUser {
+        login: "admin".into(),
+        name: "Administrator".into(),
+        email: None,
+        is_admin: true,
+    };
+    let user = store.create_user(&admin, now).await?;
+    store
+        .create_token(
+            user.id,
+            "BATON_ADMIN_TOKEN",
+            &crate::api::auth::hash_token(&token),
+            now,
+        )
+        .await?;
+    tracing::info!(
+        user = user.id,
+        "created the first administrator, login \"admin\", with BATON_ADMIN_TOKEN"
+    );
     Ok(())
 }
 

@@ -76,7 +76,7 @@ pub mod bindings {
 pub use bot::Bot;
 pub use ctx::{Ctx, Host};
 pub use error::{Error, HostError, HostErrorKind, Result};
-pub use ticket::{Action, BotInfo, Event, Reason, State, Status, Ticket, TicketId};
+pub use ticket::{Action, BotInfo, Comment, Event, Reason, State, Status, Ticket, TicketId};
 
 /// The version of this SDK, reported to the host by `describe()`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");

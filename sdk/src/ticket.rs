@@ -70,6 +70,8 @@ pub struct Action {
     pub name: String,
     /// The payload as a JSON document; see [`Action::payload`].
     pub payload_json: String,
+    /// The user who pressed it.
+    pub user_id: u64,
 }
 
 impl Action {
@@ -79,10 +81,19 @@ impl Action {
     }
 }
 
+/// A comment a person wrote on the ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    pub user_id: u64,
+}
+
 /// Something that happened to a ticket in the bot's state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Action(Action),
+    Comment(Comment),
 }
 
 impl Event {
@@ -90,6 +101,7 @@ impl Event {
     pub fn describe(&self) -> String {
         match self {
             Event::Action(a) => format!("action {:?}", a.name),
+            Event::Comment(c) => format!("comment {}", c.id),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::bindings::baton::bot::{tickets as wit, types};
 use crate::{
-    Action, Event, Host, HostError, HostErrorKind, Reason, State, Status, Ticket, TicketId,
+    Action, Comment, Event, Host, HostError, HostErrorKind, Reason, State, Status, Ticket, TicketId,
 };
 
 /// The host as seen from inside a component.
@@ -117,6 +117,12 @@ impl From<types::Event> for Event {
             types::Event::Action(a) => Event::Action(Action {
                 name: a.name,
                 payload_json: a.payload,
+                user_id: a.user_id,
+            }),
+            types::Event::Comment(c) => Event::Comment(Comment {
+                id: c.id,
+                body: c.body,
+                user_id: c.user_id,
             }),
         }
     }

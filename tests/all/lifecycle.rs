@@ -66,7 +66,7 @@ async fn a_cosmetic_name_fix_travels_through_both_bots_to_approved() {
     assert_eq!(
         trail(&server.logs(id).await),
         vec![
-            (s("anonymous"), s("created"), Some(1)),
+            (s("user"), s("created"), Some(1)),
             (open.clone(), s("log"), None),
             (open, s("state_changed"), Some(2)),
             (review.clone(), s("log"), None),

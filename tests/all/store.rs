@@ -42,7 +42,7 @@ fn new_ticket(id: i64) -> NewTicket {
         status: Status::Open,
         metadata: json!({}),
         parent_id: None,
-        created_by: Actor::Anonymous,
+        created_by: Actor::Host,
         stakeholders: Vec::new(),
     }
 }

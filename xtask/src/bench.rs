@@ -162,24 +162,24 @@ fn millis(v: &Value) -> Option<i64> {
     Some((h * 3600 + m * 60) * 1000 + (s * 1000.0).round() as i64)
 }
 
-pub fn run(root: &Path, which: &str) -> anyhow::Result<()> {
+/// `build`: false reuses `target/release/baton` as it is.
+pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
     crate::toolchain::ensure_wasm_target()?;
     let examples = root.join("target/bench/bots");
     let fixtures = root.join("target/bench/fixtures");
     bots::build_and_deploy(root, Kind::Examples, &examples)?;
     bots::build_and_deploy(root, Kind::Fixtures, &fixtures)?;
-    crate::sh(
-        root,
-        &crate::cargo(),
-        &[
+    if build {
+        let args = [
             "build",
             "--release",
             "--package",
             "baton-host",
             "--bin",
             "baton",
-        ],
-    )?;
+        ];
+        crate::sh(root, &crate::cargo(), &args)?;
+    }
     for (name, size) in wasm_sizes(&examples)? {
         println!("bot file {name}: {size} bytes");
     }

@@ -44,7 +44,8 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match args.as_slice() {
         ["up", rest @ ..] => up(&root, rest.contains(&"--release")),
         ["test"] => test(&root),
-        ["bench", which] => bench::run(&root, which),
+        ["bench", which] => bench::run(&root, which, true),
+        ["bench", which, "--no-build"] => bench::run(&root, which, false),
         ["build-bots", rest @ ..] => {
             let fixtures = rest.contains(&"--fixtures");
             let out = match rest.iter().position(|a| *a == "--out") {

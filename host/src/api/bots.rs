@@ -5,13 +5,14 @@ use axum::Json;
 use axum::extract::State;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::{AppError, ProblemKind};
 use super::extract::PathParam;
 use super::views::{self, BotView, Items};
 use crate::engine::RestartError;
 use crate::model::BotName;
 
-pub async fn list(State(state): State<AppState>) -> Json<Items<BotView>> {
+pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Items<BotView>> {
     let items = state
         .engine
         .registry

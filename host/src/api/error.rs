@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::engine::CreateError;
+use crate::engine::{ChangeError, CreateError};
 use crate::store::StoreError;
 
 /// The kinds of problem, and the `type` URI each is sent with.
@@ -23,6 +23,10 @@ pub enum ProblemKind {
     InvalidMetadata,
     Conflict,
     BotRefused,
+    Unauthorized,
+    Forbidden,
+    InvalidCursor,
+    InvalidQuery,
     Internal,
 }
 
@@ -81,6 +85,26 @@ impl ProblemKind {
                 "bot-refused",
                 "The bot file was refused",
             ),
+            Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid bearer token is required",
+            ),
+            Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed for this caller",
+            ),
+            InvalidCursor => (
+                StatusCode::BAD_REQUEST,
+                "invalid-cursor",
+                "The cursor is malformed or from another listing",
+            ),
+            InvalidQuery => (
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                "A query parameter is malformed",
+            ),
             Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -133,17 +157,33 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::new(ProblemKind::Internal, e.to_string())
+        match e {
+            StoreError::Duplicate(what) => {
+                AppError::new(ProblemKind::Conflict, format!("{what} already exists"))
+            }
+            StoreError::NotFound(what) => {
+                AppError::new(ProblemKind::NotFound, format!("{what} not found"))
+            }
+            StoreError::Conflict(id) => AppError::new(
+                ProblemKind::Conflict,
+                format!("ticket {id} changed while the request ran; read it again and retry"),
+            ),
+            other => AppError::new(ProblemKind::Internal, other.to_string()),
+        }
     }
 }
 
@@ -156,8 +196,21 @@ impl From<CreateError> for AppError {
             CreateError::UnknownTicketType(..) => ProblemKind::UnknownTicketType,
             CreateError::InvalidTitle(_) => ProblemKind::InvalidRequest,
             CreateError::InvalidMetadata(_) => ProblemKind::InvalidMetadata,
+            CreateError::InvalidStakeholder(_) => ProblemKind::InvalidRequest,
             CreateError::Store(_) => ProblemKind::Internal,
         };
         AppError::new(kind, e.to_string())
+    }
+}
+
+impl From<ChangeError> for AppError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Forbidden(m) => AppError::new(ProblemKind::Forbidden, m),
+            ChangeError::Invalid(m) => AppError::new(ProblemKind::InvalidRequest, m),
+            ChangeError::NotFound(m) => AppError::new(ProblemKind::NotFound, m),
+            ChangeError::Conflict(m) => AppError::new(ProblemKind::Conflict, m),
+            ChangeError::Store(inner) => AppError::from(inner),
+        }
     }
 }

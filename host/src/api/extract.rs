@@ -51,3 +51,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
 fn path_problem(rejection: PathRejection) -> AppError {
     AppError::new(ProblemKind::InvalidPath, rejection.body_text())
 }
+
+/// Query parameters; unknown or malformed ones are a 400 problem.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(AppError::new(
+                ProblemKind::InvalidQuery,
+                rejection.body_text(),
+            )),
+        }
+    }
+}

@@ -1,17 +1,21 @@
-//! `/api/v1/tickets`: create, read, and the log.
+//! `/api/v1/tickets`: create, read, edit, list, and the log. A ticket the
+//! caller may not see answers 404, exactly like one that does not exist.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::{AppError, ProblemKind};
-use super::extract::{Body, PathParam};
+use super::extract::{Body, PathParam, Query};
+use super::stakeholders::{StakeholderBody, parse_stakeholder};
 use super::views::{self, Items, LogView, TicketView};
 use crate::engine::CreateTicket;
-use crate::model::{Actor, Ticket, TicketId};
+use crate::model::{Status, Ticket, TicketId};
+use crate::store::TicketFilter;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,51 +24,202 @@ pub struct CreateBody {
     ticket_type: String,
     title: String,
     metadata: Value,
+    #[serde(default)]
+    stakeholders: Vec<StakeholderBody>,
 }
 
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     Body(body): Body<CreateBody>,
 ) -> Result<(StatusCode, Json<TicketView>), AppError> {
+    let stakeholders = body
+        .stakeholders
+        .iter()
+        .map(parse_stakeholder)
+        .collect::<Result<Vec<_>, _>>()?;
     let req = CreateTicket {
         metaservice: body.metaservice,
         ticket_type: body.ticket_type,
         title: body.title,
         metadata: body.metadata,
+        stakeholders,
     };
-    // Until authentication lands, requests are anonymous (loopback only).
-    let ticket = state.engine.create_ticket(req, Actor::Anonymous).await?;
-    let view = view(&state, ticket).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let ticket = state.engine.create_ticket(req, caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, ticket).await?)))
 }
 
-async fn find(state: &AppState, id: TicketId) -> Result<Ticket, AppError> {
-    state
-        .engine
-        .store
-        .ticket(id)
-        .await?
-        .ok_or_else(|| AppError::new(ProblemKind::NotFound, format!("no ticket {id}")))
+/// The ticket, if it exists and the caller may see it; else 404.
+pub async fn visible(state: &AppState, caller: &Caller, id: TicketId) -> Result<Ticket, AppError> {
+    let not_found = || AppError::new(ProblemKind::NotFound, format!("no ticket {id}"));
+    if !state.engine.store.can_see(caller.viewer(), id).await? {
+        return Err(not_found());
+    }
+    state.engine.store.ticket(id).await?.ok_or_else(not_found)
 }
 
-async fn view(state: &AppState, ticket: Ticket) -> Result<TicketView, AppError> {
+pub async fn view(state: &AppState, ticket: Ticket) -> Result<TicketView, AppError> {
     let stakeholders = state.engine.store.stakeholders(ticket.id).await?;
     Ok(views::ticket(&state.engine.catalog(), ticket, stakeholders))
 }
 
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     PathParam(id): PathParam<TicketId>,
 ) -> Result<Json<TicketView>, AppError> {
-    let ticket = find(&state, id).await?;
+    let ticket = visible(&state, &caller, id).await?;
     Ok(Json(view(&state, ticket).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    title: Option<String>,
+    /// A JSON merge patch (RFC 7396) applied to the metadata.
+    metadata: Option<Value>,
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<TicketId>,
+    Body(body): Body<PatchBody>,
+) -> Result<Json<TicketView>, AppError> {
+    let ticket = visible(&state, &caller, id).await?;
+    let involvement = state.engine.involvement(&caller.user, id).await?;
+    if !involvement.can_edit() {
+        return Err(AppError::new(
+            ProblemKind::Forbidden,
+            "only the assigned, the requester and admins edit a ticket",
+        ));
+    }
+    state
+        .engine
+        .patch_ticket(&ticket, body.title, body.metadata, &caller.actor())
+        .await?;
+    let ticket = visible(&state, &caller, id).await?;
+    Ok(Json(view(&state, ticket).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    metaservice: Option<String>,
+    ticket_type: Option<String>,
+    state: Option<u32>,
+    status: Option<String>,
+    #[serde(default)]
+    mine: bool,
+    stakeholder_user: Option<i64>,
+    stakeholder_group: Option<String>,
+    created_after: Option<String>,
+    created_before: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// A page size a client gets without asking, and the most it may ask for.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+#[derive(Serialize)]
+pub struct Page {
+    pub items: Vec<TicketView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn cursor_of(id: TicketId) -> String {
+    hex::encode(format!("tickets:{id}"))
+}
+
+fn parse_cursor(cursor: &str) -> Result<TicketId, AppError> {
+    let bad = || {
+        AppError::new(
+            ProblemKind::InvalidCursor,
+            format!("{cursor:?} is not a cursor this listing gave out"),
+        )
+    };
+    let bytes = hex::decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("tickets:")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)
+}
+
+fn parse_time(name: &str, value: &Option<String>) -> Result<Option<i64>, AppError> {
+    value
+        .as_deref()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|d| d.timestamp_millis())
+                .map_err(|e| {
+                    AppError::new(
+                        ProblemKind::InvalidQuery,
+                        format!("{name}: {e} (use RFC 3339)"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListParams>,
+) -> Result<Json<Page>, AppError> {
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(AppError::new(
+            ProblemKind::InvalidQuery,
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| s.parse::<Status>())
+        .transpose()
+        .map_err(|e| AppError::new(ProblemKind::InvalidQuery, e))?;
+    let filter = TicketFilter {
+        metaservice: q.metaservice,
+        ticket_type: q.ticket_type,
+        state: q.state,
+        status,
+        mine: q.mine.then_some(caller.user.id),
+        stakeholder_user: q.stakeholder_user,
+        stakeholder_group: q.stakeholder_group,
+        created_after: parse_time("created_after", &q.created_after)?,
+        created_before: parse_time("created_before", &q.created_before)?,
+        before: q.cursor.as_deref().map(parse_cursor).transpose()?,
+        // One more than asked tells whether there is a next page.
+        limit: limit + 1,
+    };
+    let mut tickets = state
+        .engine
+        .store
+        .list_tickets(caller.viewer(), &filter)
+        .await?;
+    let next_cursor = if tickets.len() > limit as usize {
+        tickets.truncate(limit as usize);
+        tickets.last().map(|t| cursor_of(t.id))
+    } else {
+        None
+    };
+    let mut items = Vec::with_capacity(tickets.len());
+    for t in tickets {
+        items.push(view(&state, t).await?);
+    }
+    Ok(Json(Page { items, next_cursor }))
 }
 
 pub async fn logs(
     State(state): State<AppState>,
+    caller: Caller,
     PathParam(id): PathParam<TicketId>,
 ) -> Result<Json<Items<LogView>>, AppError> {
-    let ticket = find(&state, id).await?;
+    let ticket = visible(&state, &caller, id).await?;
     let catalog = state.engine.catalog();
     let items = state
         .engine
@@ -75,4 +230,23 @@ pub async fn logs(
         .map(|l| views::log(&catalog, &ticket, l))
         .collect();
     Ok(Json(Items { items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_strangers_are_refused() {
+        assert_eq!(parse_cursor(&cursor_of(42)).unwrap(), 42);
+        for bad in [
+            "",
+            "zz",
+            "42",
+            &hex::encode("users:42"),
+            &hex::encode("tickets:x"),
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
 }

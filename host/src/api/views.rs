@@ -24,7 +24,6 @@ pub fn actor(a: &Actor) -> Value {
         Actor::User(id) => json!({"kind": "user", "id": id}),
         Actor::Bot(name) => json!({"kind": "bot", "name": name.to_string()}),
         Actor::Host => json!({"kind": "host"}),
-        Actor::Anonymous => json!({"kind": "anonymous"}),
     }
 }
 

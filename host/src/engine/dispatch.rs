@@ -174,18 +174,21 @@ impl Engine {
                 return Ok(Outcome::Later(now + self.config.poll_interval_ms as i64));
             }
         };
+        let p = &event.payload;
         let call = match event.kind {
             EventKind::Entered => Call::Entered,
             EventKind::Action => Call::Action {
-                name: event.payload["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                payload: event
-                    .payload
+                name: p["name"].as_str().unwrap_or_default().to_string(),
+                payload: p
                     .get("payload")
-                    .map(|p| p.to_string())
+                    .map(|v| v.to_string())
                     .unwrap_or_else(|| "null".into()),
+                user_id: p["user_id"].as_i64().unwrap_or_default(),
+            },
+            EventKind::Comment => Call::Comment {
+                id: p["comment_id"].as_i64().unwrap_or_default(),
+                body: p["body"].as_str().unwrap_or_default().to_string(),
+                user_id: p["user_id"].as_i64().unwrap_or_default(),
             },
         };
         let session = Session::new(

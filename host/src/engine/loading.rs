@@ -36,6 +36,30 @@ pub struct ScanReport {
     pub refused: Vec<(PathBuf, LoadError)>,
 }
 
+/// Settings as the admin API stores them (durations spelled as in manifests).
+pub fn settings_from_json(v: &serde_json::Value) -> Result<crate::model::TypeSettings, String> {
+    use crate::model::catalog::OnRetention;
+    use crate::model::duration;
+    let dur = |key: &str| -> Result<Option<std::time::Duration>, String> {
+        match &v[key] {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(s) => duration::parse(s).map(Some),
+            other => Err(format!("{key}: {other}")),
+        }
+    };
+    Ok(crate::model::TypeSettings {
+        lifetime: dur("lifetime")?,
+        notify_every: dur("notify_every")?,
+        notify_repeats: v["notify_repeats"].as_u64().unwrap_or(0) as u32,
+        retention: dur("retention")?,
+        on_retention: if v["on_retention"] == "delete" {
+            OnRetention::Delete
+        } else {
+            OnRetention::Archive
+        },
+    })
+}
+
 /// Parses one manifest file, reading schema files next to it.
 pub fn read_manifest(path: &Path) -> Result<Metaservice, ManifestError> {
     let file = path.display().to_string();
@@ -88,8 +112,19 @@ impl Engine {
                 }
             }
         }
-        let catalog = Catalog::new(metaservices);
+        let mut catalog = Catalog::new(metaservices);
         self.store.sync_catalog(&catalog, self.clock.now()).await?;
+        // Settings changed through the admin API outlive restarts.
+        for (ms, tt, value) in self.store.settings_overrides().await? {
+            match settings_from_json(&value) {
+                Ok(settings) => {
+                    catalog.set_settings(&ms, &tt, settings);
+                }
+                Err(e) => {
+                    tracing::error!(metaservice = %ms, ticket_type = %tt, "stored settings ignored: {e}")
+                }
+            }
+        }
         self.registry.expect(catalog.expected_bots());
         self.set_catalog(catalog);
 

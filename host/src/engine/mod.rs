@@ -9,8 +9,10 @@
 //! - `commit.rs`: from an invocation's effects to one store commit.
 //! - `errors.rs`: filing `baton.error` tickets.
 //! - `tickets.rs`: creating tickets on behalf of the API.
+//! - `changes.rs`: edits, stakeholders, comments and actions from people.
 //! - `watcher.rs`: hot reload of the bots directory.
 
+mod changes;
 mod clock;
 mod commit;
 mod dispatch;
@@ -26,6 +28,7 @@ use std::sync::{Arc, RwLock};
 use serde::Deserialize;
 use tokio::sync::Notify;
 
+pub use changes::{CONNECTIONS, ChangeError, Involvement, ROLES, merge_patch};
 pub use clock::{Clock, SystemClock};
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
@@ -112,6 +115,8 @@ pub struct Engine {
     wake: Notify,
     /// Names this process in event leases.
     worker_id: String,
+    /// New notifications, for the server-sent event streams of this process.
+    notifications: tokio::sync::broadcast::Sender<crate::store::Notification>,
 }
 
 impl Engine {
@@ -133,6 +138,7 @@ impl Engine {
             catalog: RwLock::new(Arc::new(Catalog::default())),
             wake: Notify::new(),
             worker_id,
+            notifications: tokio::sync::broadcast::channel(1024).0,
         })
     }
 
@@ -146,6 +152,34 @@ impl Engine {
 
     fn set_catalog(&self, catalog: Catalog) {
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+    }
+
+    /// Puts new settings for one ticket type into the catalog in force;
+    /// tickets already waiting see them at their next timer.
+    pub fn apply_settings(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        settings: crate::model::TypeSettings,
+    ) {
+        let mut guard = self.catalog.write().unwrap_or_else(|e| e.into_inner());
+        let mut catalog = (**guard).clone();
+        if catalog.set_settings(metaservice, ticket_type, settings) {
+            *guard = Arc::new(catalog);
+        }
+    }
+
+    /// Announces committed notifications to this process's streams.
+    pub fn publish(&self, notifications: &[crate::store::Notification]) {
+        for n in notifications {
+            // No subscriber is not an error: the inbox has them.
+            let _ = self.notifications.send(n.clone());
+        }
+    }
+
+    /// Every notification this process commits from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::store::Notification> {
+        self.notifications.subscribe()
     }
 
     /// Tells the dispatcher that new events are due.

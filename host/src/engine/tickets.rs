@@ -15,6 +15,8 @@ pub struct CreateTicket {
     pub ticket_type: String,
     pub title: String,
     pub metadata: Value,
+    /// Stakeholders besides the creator (who becomes the requester).
+    pub stakeholders: Vec<NewStakeholder>,
 }
 
 #[derive(Debug, Error)]
@@ -29,6 +31,8 @@ pub enum CreateError {
     InvalidTitle(String),
     #[error("{0}")]
     InvalidMetadata(String),
+    #[error("{0}")]
+    InvalidStakeholder(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -69,7 +73,22 @@ impl Engine {
 
         let id = self.store.next_ticket_id().await?;
         let now = self.clock.now();
-        let stakeholders = match actor {
+        for s in &req.stakeholders {
+            match &s.principal {
+                Principal::User(id) if self.store.user(*id).await?.is_none() => {
+                    return Err(CreateError::InvalidStakeholder(format!(
+                        "there is no user {id}"
+                    )));
+                }
+                Principal::Group(name) if self.store.group(name).await?.is_none() => {
+                    return Err(CreateError::InvalidStakeholder(format!(
+                        "there is no group {name:?}"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        let mut stakeholders = match actor {
             Actor::User(user) => vec![NewStakeholder {
                 principal: Principal::User(user),
                 connection: "cc",
@@ -77,6 +96,7 @@ impl Engine {
             }],
             _ => Vec::new(),
         };
+        stakeholders.extend(req.stakeholders.iter().cloned());
         let ticket = Ticket {
             id,
             metaservice: ms.name.clone(),

@@ -44,6 +44,26 @@ impl Catalog {
         self.metaservice(metaservice)?.ticket_types.get(ticket_type)
     }
 
+    /// Replaces one ticket type's settings (an admin's change, or one read
+    /// back from the database at start); `false` if there is no such type.
+    pub fn set_settings(
+        &mut self,
+        metaservice: &str,
+        ticket_type: &str,
+        settings: TypeSettings,
+    ) -> bool {
+        let Some(ms) = self.metaservices.get_mut(metaservice) else {
+            return false;
+        };
+        match Arc::make_mut(ms).ticket_types.get_mut(ticket_type) {
+            Some(tt) => {
+                tt.settings = settings;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The bots the manifests call for: one per non-terminal state of every
     /// ticket type that bots serve.
     pub fn expected_bots(&self) -> Vec<BotName> {
@@ -147,7 +167,58 @@ pub struct StateDef {
     pub name: String,
     pub description: String,
     pub terminal: bool,
+    /// The buttons people may press in this state (`POST …/actions/{name}`).
+    pub actions: Vec<ActionDef>,
 }
+
+impl StateDef {
+    pub fn action(&self, name: &str) -> Option<&ActionDef> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+}
+
+/// A human action a state accepts, e.g. "approve".
+#[derive(Debug, Clone)]
+pub struct ActionDef {
+    pub name: String,
+    pub description: String,
+    /// The stakeholder connections (`assigned`, `cc`, `bcc`) or roles
+    /// (`requester`, `actioner`) whose holders may use it; admins always may.
+    pub allowed: Vec<String>,
+    pub payload_schema: Value,
+    pub validator: Arc<jsonschema::Validator>,
+}
+
+impl PartialEq for ActionDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.allowed == other.allowed
+            && self.payload_schema == other.payload_schema
+    }
+}
+
+impl Eq for ActionDef {}
+
+impl ActionDef {
+    pub fn validate_payload(&self, payload: &Value) -> Result<(), String> {
+        let problems: Vec<String> = self
+            .validator
+            .iter_errors(payload)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                format!("{}: {e}", if path.is_empty() { "/" } else { &path })
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+/// What `allowed` in an action may name.
+pub const ACTION_PRINCIPALS: [&str; 5] = ["assigned", "cc", "bcc", "requester", "actioner"];
 
 /// The per-type settings of the seed's "settings panel".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +291,7 @@ fn builtin_metaservice() -> Metaservice {
                 name: name.into(),
                 description: description.into(),
                 terminal,
+                actions: Vec::new(),
             },
         )
     })

@@ -33,8 +33,8 @@ use thiserror::Error;
 use toml::Spanned;
 
 use super::catalog::{
-    BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice, OnRetention, StateDef,
-    TicketType, TypeSettings,
+    ACTION_PRINCIPALS, ActionDef, BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice,
+    OnRetention, StateDef, TicketType, TypeSettings,
 };
 use super::duration;
 use super::ticket::is_identifier;
@@ -96,6 +96,18 @@ struct RawState {
     description: String,
     #[serde(default)]
     terminal: bool,
+    #[serde(default)]
+    actions: Vec<RawAction>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAction {
+    name: String,
+    #[serde(default)]
+    description: String,
+    allowed: Vec<String>,
+    payload_schema: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
@@ -307,6 +319,7 @@ fn parse_states(
                 format!("{type_name}: duplicate state name {:?}", s.name),
             ));
         }
+        let actions = parse_actions(src, type_name, s, at.clone())?;
         states.insert(
             s.code,
             StateDef {
@@ -314,10 +327,71 @@ fn parse_states(
                 name: s.name.clone(),
                 description: s.description.clone(),
                 terminal: s.terminal,
+                actions,
             },
         );
     }
     Ok(states)
+}
+
+fn parse_actions(
+    src: &Source<'_>,
+    type_name: &str,
+    state: &RawState,
+    at: Range<usize>,
+) -> Result<Vec<ActionDef>, ManifestError> {
+    let mut actions: Vec<ActionDef> = Vec::new();
+    for raw in &state.actions {
+        let what = format!("{type_name}: state {} action {:?}", state.name, raw.name);
+        if !is_identifier(&raw.name) {
+            return Err(src.err(
+                at,
+                format!("{what}: names are lowercase letters, digits and '_'"),
+            ));
+        }
+        if state.terminal {
+            return Err(src.err(at, format!("{what}: a terminal state has no bot to act")));
+        }
+        if actions.iter().any(|a| a.name == raw.name) {
+            return Err(src.err(at, format!("{what} is declared twice")));
+        }
+        if raw.allowed.is_empty() {
+            return Err(src.err(
+                at,
+                format!("{what}: `allowed` names no one (use {ACTION_PRINCIPALS:?})"),
+            ));
+        }
+        if let Some(bad) = raw
+            .allowed
+            .iter()
+            .find(|a| !ACTION_PRINCIPALS.contains(&a.as_str()))
+        {
+            return Err(src.err(
+                at,
+                format!("{what}: {bad:?} is not one of {ACTION_PRINCIPALS:?}"),
+            ));
+        }
+        // Without a schema, any JSON payload is accepted.
+        let schema = match &raw.payload_schema {
+            Some(table) => serde_json::to_value(table)
+                .map_err(|e| src.err(at.clone(), format!("{what}: {e}")))?,
+            None => serde_json::json!({}),
+        };
+        let validator = jsonschema::validator_for(&schema).map_err(|e| {
+            src.err(
+                at.clone(),
+                format!("{what}: payload_schema is not a valid JSON Schema: {e}"),
+            )
+        })?;
+        actions.push(ActionDef {
+            name: raw.name.clone(),
+            description: raw.description.clone(),
+            allowed: raw.allowed.clone(),
+            payload_schema: schema,
+            validator: Arc::new(validator),
+        });
+    }
+    Ok(actions)
 }
 
 fn parse_transitions(

@@ -62,6 +62,50 @@ fn a_good_manifest_becomes_a_metaservice() {
 }
 
 #[test]
+fn actions_are_read_and_checked() {
+    let text = good_with(
+        r#"{ code = 2, name = "in_review" },"#,
+        r#"{ code = 2, name = "in_review", actions = [
+             { name = "approve", allowed = ["assigned"] },
+             { name = "reject", allowed = ["assigned", "actioner"],
+               payload_schema = { type = "object", required = ["reason"] } } ] },"#,
+    );
+    let ms = parse("m.toml", &text, &no_files).unwrap();
+    let state = &ms.ticket_types["edit_person"].states[&2];
+    assert_eq!(state.actions.len(), 2);
+    let reject = state.action("reject").unwrap();
+    assert!(reject.validate_payload(&json!({"reason": "x"})).is_ok());
+    assert!(reject.validate_payload(&json!({})).is_err());
+    assert!(
+        state
+            .action("approve")
+            .unwrap()
+            .validate_payload(&json!(null))
+            .is_ok()
+    );
+
+    for (actions, expected) in [
+        (
+            r#"[{ name = "go", allowed = ["boss"] }]"#,
+            "\"boss\" is not one of",
+        ),
+        (r#"[{ name = "go", allowed = [] }]"#, "names no one"),
+        (
+            r#"[{ name = "go", allowed = ["cc"] }, { name = "go", allowed = ["cc"] }]"#,
+            "declared twice",
+        ),
+        (r#"[{ name = "go-on", allowed = ["cc"] }]"#, "lowercase"),
+    ] {
+        let e = refuse(&good_with(
+            r#"{ code = 2, name = "in_review" },"#,
+            &format!(r#"{{ code = 2, name = "in_review", actions = {actions} }},"#),
+        ));
+        assert!(e.message.contains(expected), "{expected}: {e}");
+        assert_eq!(e.line, 9);
+    }
+}
+
+#[test]
 fn egress_and_limits_are_read() {
     let text = good_with(
         "error_group = \"wst\"",

@@ -72,19 +72,15 @@ pub enum Actor {
     Bot(BotName),
     /// Baton itself, e.g. filing an error ticket.
     Host,
-    /// A request to the unauthenticated API, which only listens on
-    /// loopback until authentication is configured.
-    Anonymous,
 }
 
 impl Actor {
-    /// The stored kind: `user`, `bot`, `host` or `anonymous`.
+    /// The stored kind: `user`, `bot` or `host`.
     pub fn kind(&self) -> &'static str {
         match self {
             Actor::User(_) => "user",
             Actor::Bot(_) => "bot",
             Actor::Host => "host",
-            Actor::Anonymous => "anonymous",
         }
     }
 
@@ -94,7 +90,6 @@ impl Actor {
             ("user", Some(id), _) => Some(Actor::User(id)),
             ("bot", _, Some(name)) => BotName::parse(&name).ok().map(Actor::Bot),
             ("host", _, _) => Some(Actor::Host),
-            ("anonymous", _, _) => Some(Actor::Anonymous),
             _ => None,
         }
     }
@@ -106,7 +101,6 @@ impl fmt::Display for Actor {
             Actor::User(id) => write!(f, "user {id}"),
             Actor::Bot(name) => write!(f, "bot {name}"),
             Actor::Host => f.write_str("baton"),
-            Actor::Anonymous => f.write_str("anonymous"),
         }
     }
 }

@@ -24,7 +24,13 @@ pub enum Call {
     /// `proceed-ticket(sweep)`.
     Sweep,
     /// `on-event(action)`.
-    Action { name: String, payload: String },
+    Action {
+        name: String,
+        payload: String,
+        user_id: i64,
+    },
+    /// `on-event(comment)`.
+    Comment { id: i64, body: String, user_id: i64 },
 }
 
 /// Why an invocation failed; none of its changes are committed.
@@ -121,10 +127,23 @@ impl Runtime {
                         .call_proceed_ticket(&mut store, &ticket, types::Reason::Sweep)
                         .await
                 }
-                Call::Action { name, payload } => {
+                Call::Action {
+                    name,
+                    payload,
+                    user_id,
+                } => {
                     let event = types::Event::Action(types::Action {
                         name: name.clone(),
                         payload: payload.clone(),
+                        user_id: *user_id as u64,
+                    });
+                    instance.call_on_event(&mut store, &ticket, &event).await
+                }
+                Call::Comment { id, body, user_id } => {
+                    let event = types::Event::Comment(types::Comment {
+                        id: *id as u64,
+                        body: body.clone(),
+                        user_id: *user_id as u64,
                     });
                     instance.call_on_event(&mut store, &ticket, &event).await
                 }

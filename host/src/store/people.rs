@@ -82,6 +82,9 @@ pub struct NewComment {
     pub body: String,
     pub acting_user_id: i64,
     pub acting_stakeholder_id: Option<i64>,
+    /// Queue a `comment` event for the bot of this state, carrying the new
+    /// comment's id, in the same transaction.
+    pub event_for_state: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -119,6 +119,8 @@ pub enum EventKind {
     Entered,
     /// A human action: `on-event(action)`.
     Action,
+    /// A person's comment: `on-event(comment)`.
+    Comment,
 }
 
 impl EventKind {
@@ -126,6 +128,7 @@ impl EventKind {
         match self {
             EventKind::Entered => "entered",
             EventKind::Action => "action",
+            EventKind::Comment => "comment",
         }
     }
 
@@ -133,6 +136,7 @@ impl EventKind {
         match s {
             "entered" => Some(EventKind::Entered),
             "action" => Some(EventKind::Action),
+            "comment" => Some(EventKind::Comment),
             _ => None,
         }
     }

@@ -29,11 +29,16 @@ impl Default for ServerSetup {
     }
 }
 
+/// The first administrator's token, created from `BATON_ADMIN_TOKEN`.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 pub struct Server {
     child: Child,
     pub base: String,
     pub dir: TempDir,
     client: reqwest::Client,
+    /// Sent with every request of `get`, `post`…; the admin's by default.
+    token: Option<String>,
 }
 
 /// Copies every file of `from` into `to`.
@@ -63,6 +68,7 @@ fn spawn(dir: &Path) -> Child {
         .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
         .arg(dir.join("addr"))
         .env("BATON_LOG", "info,baton_host=debug")
+        .env("BATON_ADMIN_TOKEN", ADMIN_TOKEN)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -94,6 +100,7 @@ impl Server {
             base: String::new(),
             dir,
             client: reqwest::Client::new(),
+            token: Some(ADMIN_TOKEN.to_string()),
         };
         server.base = format!("http://{}", server.wait_for_addr().await);
         server
@@ -188,24 +195,31 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        decode(response).await
+        self.call("GET", path, None, self.token.as_deref()).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
+        self.call("POST", path, Some(body), self.token.as_deref())
             .await
-            .expect("POST");
-        decode(response).await
+    }
+
+    /// Any request, with the given token (or none).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        decode(request.send().await.expect("a response")).await
     }
 
     /// Posts raw bytes with the given content type.
@@ -219,6 +233,7 @@ impl Server {
         // (413), which must not break the next request on a pooled one.
         let mut request = reqwest::Client::new()
             .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
             .body(body);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);

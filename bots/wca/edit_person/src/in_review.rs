@@ -32,7 +32,11 @@ struct Rejection {
 }
 
 pub fn on_event(ctx: &Ctx, ticket: &Ticket, event: Event) -> Result<()> {
-    let Event::Action(action) = event;
+    let action = match event {
+        Event::Action(action) => action,
+        // Reviewers discuss in comments; the decision is an action.
+        Event::Comment(_) => return Ok(()),
+    };
     match action.name.as_str() {
         "approve" => {
             ctx.log(ticket.id, "approved by the WCA Results Team")?;

@@ -82,6 +82,7 @@ fn in_review_waits_for_people_on_a_real_change() {
     let reject = Event::Action(Action {
         name: "reject".into(),
         payload_json: json!({"reason": "no evidence"}).to_string(),
+        user_id: 7,
     });
     host.event::<EditPerson>(id, reject).unwrap();
     assert_eq!(host.ticket(id).state.code, REJECTED);
@@ -98,6 +99,7 @@ fn a_reject_without_a_reason_fails_and_changes_nothing() {
     let reject = Event::Action(Action {
         name: "reject".into(),
         payload_json: "{}".into(),
+        user_id: 7,
     });
     assert!(host.event::<EditPerson>(id, reject).is_err());
     assert_eq!(host.ticket(id).state.code, IN_REVIEW);

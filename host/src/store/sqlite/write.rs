@@ -14,7 +14,7 @@ pub(super) fn actor_columns(actor: &Actor) -> (&'static str, Option<i64>, Option
     match actor {
         Actor::User(id) => (actor.kind(), Some(*id), None),
         Actor::Bot(name) => (actor.kind(), None, Some(name.to_string())),
-        Actor::Host | Actor::Anonymous => (actor.kind(), None, None),
+        Actor::Host => (actor.kind(), None, None),
     }
 }
 
@@ -139,6 +139,21 @@ pub(super) async fn apply(
         .fetch_one(&mut **tx)
         .await?;
         committed.comment_ids.push(id);
+        if let Some(state) = c.event_for_state {
+            let payload =
+                serde_json::json!({"comment_id": id, "body": c.body, "user_id": c.acting_user_id});
+            sqlx::query(
+                "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
+                 VALUES (?, ?, 'comment', ?, ?, ?)",
+            )
+            .bind(c.ticket_id)
+            .bind(state)
+            .bind(payload.to_string())
+            .bind(now)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     for n in &commit.notifications {
         let row = sqlx::query(

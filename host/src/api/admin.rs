@@ -1,0 +1,149 @@
+//! Metaservices and their ticket types, and the settings panel (admin).
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{AppError, ProblemKind};
+use super::extract::{Body, PathParam};
+use super::views::Items;
+use crate::model::catalog::TypeSettings;
+use crate::model::{TicketType, duration};
+use crate::store::SettingsChange;
+
+#[derive(Serialize)]
+pub struct MetaserviceView {
+    pub name: String,
+    pub description: String,
+    pub error_group: String,
+    pub ticket_types: Vec<String>,
+}
+
+pub async fn metaservices(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Json<Items<MetaserviceView>> {
+    let items = state
+        .engine
+        .catalog()
+        .metaservices()
+        .map(|ms| MetaserviceView {
+            name: ms.name.clone(),
+            description: ms.description.clone(),
+            error_group: ms.error_group.clone(),
+            ticket_types: ms.ticket_types.keys().cloned().collect(),
+        })
+        .collect();
+    Json(Items { items })
+}
+
+pub fn settings_json(s: &TypeSettings) -> Value {
+    json!({
+        "lifetime": s.lifetime.map(duration::format),
+        "notify_every": s.notify_every.map(duration::format),
+        "notify_repeats": s.notify_repeats,
+        "retention": s.retention.map(duration::format),
+        "on_retention": s.on_retention.as_str(),
+    })
+}
+
+fn type_view(tt: &TicketType) -> Value {
+    json!({
+        "name": tt.name,
+        "description": tt.description,
+        "initial_state": tt.initial,
+        "states": tt.states.values().map(|s| json!({
+            "code": s.code, "name": s.name, "description": s.description, "terminal": s.terminal,
+            "actions": s.actions.iter().map(|a| json!({"name": a.name, "allowed": a.allowed, "payload_schema": a.payload_schema})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "transitions": tt.transitions.iter().map(|(from, to)| {
+            let mut row = vec![*from];
+            row.extend(to);
+            row
+        }).collect::<Vec<_>>(),
+        "metadata_schema": tt.metadata_schema,
+        "settings": settings_json(&tt.settings),
+    })
+}
+
+pub async fn ticket_types(
+    State(state): State<AppState>,
+    _caller: Caller,
+    PathParam(ms): PathParam<String>,
+) -> Result<Json<Items<Value>>, AppError> {
+    let catalog = state.engine.catalog();
+    let ms = catalog
+        .metaservice(&ms)
+        .ok_or_else(|| AppError::new(ProblemKind::NotFound, format!("no metaservice {ms:?}")))?;
+    Ok(Json(Items {
+        items: ms.ticket_types.values().map(type_view).collect(),
+    }))
+}
+
+/// Each field that is present replaces the current value; a duration is
+/// written like in manifests (`"36h"`), and `null` clears it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsBody {
+    #[serde(default, deserialize_with = "present")]
+    lifetime: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    notify_every: Option<Option<String>>,
+    notify_repeats: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
+    retention: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` (Some(None)) from an absent field (None).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+pub async fn set_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam((ms, tt)): PathParam<(String, String)>,
+    Body(body): Body<SettingsBody>,
+) -> Result<Json<Value>, AppError> {
+    caller.require_admin()?;
+    let catalog = state.engine.catalog();
+    let current = catalog
+        .ticket_type(&ms, &tt)
+        .ok_or_else(|| AppError::new(ProblemKind::NotFound, format!("no ticket type {ms}/{tt}")))?
+        .settings
+        .clone();
+    let parse = |key: &str, v: Option<Option<String>>, old| -> Result<_, AppError> {
+        match v {
+            None => Ok(old),
+            Some(None) => Ok(None),
+            Some(Some(text)) => duration::parse(&text)
+                .map(Some)
+                .map_err(|e| AppError::new(ProblemKind::InvalidRequest, format!("{key}: {e}"))),
+        }
+    };
+    let new = TypeSettings {
+        lifetime: parse("lifetime", body.lifetime, current.lifetime)?,
+        notify_every: parse("notify_every", body.notify_every, current.notify_every)?,
+        notify_repeats: body.notify_repeats.unwrap_or(current.notify_repeats),
+        retention: parse("retention", body.retention, current.retention)?,
+        on_retention: current.on_retention,
+    };
+    let change = SettingsChange {
+        metaservice: ms.clone(),
+        ticket_type: tt.clone(),
+        user_id: caller.user.id,
+        old: settings_json(&current),
+        new: settings_json(&new),
+    };
+    state
+        .engine
+        .store
+        .set_settings(&change, state.engine.clock.now())
+        .await?;
+    state.engine.apply_settings(&ms, &tt, new.clone());
+    tracing::info!(by = caller.user.id, metaservice = %ms, ticket_type = %tt, old = %change.old, new = %change.new, "settings changed");
+    Ok(Json(settings_json(&new)))
+}

@@ -1,0 +1,140 @@
+//! `/api/v1/tickets/{id}/stakeholders`: who is involved, and how. Rows are
+//! never deleted: deactivating keeps the history.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{AppError, ProblemKind};
+use super::extract::{Body, PathParam};
+use super::tickets::{view, visible};
+use super::views::TicketView;
+use crate::engine::{CONNECTIONS, ROLES};
+use crate::model::TicketId;
+use crate::store::{NewStakeholder, Principal};
+
+/// A stakeholder to add: exactly one of `user_id` and `group`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StakeholderBody {
+    user_id: Option<i64>,
+    group: Option<String>,
+    connection: String,
+    role: String,
+}
+
+fn known(what: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, AppError> {
+    allowed
+        .iter()
+        .find(|a| **a == value)
+        .copied()
+        .ok_or_else(|| {
+            AppError::new(
+                ProblemKind::InvalidRequest,
+                format!("{what} {value:?} is not one of {allowed:?}"),
+            )
+        })
+}
+
+pub fn parse_stakeholder(body: &StakeholderBody) -> Result<NewStakeholder, AppError> {
+    let principal = match (&body.user_id, &body.group) {
+        (Some(id), None) => Principal::User(*id),
+        (None, Some(group)) => Principal::Group(group.clone()),
+        _ => {
+            return Err(AppError::new(
+                ProblemKind::InvalidRequest,
+                "give exactly one of user_id and group",
+            ));
+        }
+    };
+    Ok(NewStakeholder {
+        principal,
+        connection: known("connection", &body.connection, &CONNECTIONS)?,
+        role: known("role", &body.role, &ROLES)?,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<TicketId>,
+) -> Result<Json<TicketView>, AppError> {
+    let ticket = visible(&state, &caller, id).await?;
+    Ok(Json(view(&state, ticket).await?))
+}
+
+async fn manager(state: &AppState, caller: &Caller, id: TicketId) -> Result<(), AppError> {
+    visible(state, caller, id).await?;
+    if state
+        .engine
+        .involvement(&caller.user, id)
+        .await?
+        .can_manage()
+    {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ProblemKind::Forbidden,
+            "only the assigned and admins manage stakeholders",
+        ))
+    }
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<TicketId>,
+    Body(body): Body<StakeholderBody>,
+) -> Result<(StatusCode, Json<TicketView>), AppError> {
+    manager(&state, &caller, id).await?;
+    let s = parse_stakeholder(&body)?;
+    state
+        .engine
+        .add_stakeholder(id, s.principal, s.connection, s.role, &caller.actor())
+        .await?;
+    let ticket = visible(&state, &caller, id).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, ticket).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    connection: Option<String>,
+    is_active: Option<bool>,
+}
+
+pub async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam((id, sid)): PathParam<(TicketId, i64)>,
+    Body(body): Body<ChangeBody>,
+) -> Result<Json<TicketView>, AppError> {
+    manager(&state, &caller, id).await?;
+    let current = state
+        .engine
+        .store
+        .stakeholders(id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == sid)
+        .ok_or_else(|| {
+            AppError::new(
+                ProblemKind::NotFound,
+                format!("ticket {id} has no stakeholder {sid}"),
+            )
+        })?;
+    let connection = body
+        .connection
+        .as_deref()
+        .map(|c| known("connection", c, &CONNECTIONS))
+        .transpose()?;
+    state
+        .engine
+        .update_stakeholder(id, &current, connection, body.is_active, &caller.actor())
+        .await?;
+    let ticket = visible(&state, &caller, id).await?;
+    Ok(Json(view(&state, ticket).await?))
+}
