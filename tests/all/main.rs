@@ -15,9 +15,11 @@
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
+//! - `access.rs`: tokens, people and the permission matrix.
 
 mod support;
 
+mod access;
 mod api_errors;
 mod failure;
 mod lifecycle;

@@ -62,31 +62,57 @@ impl Caller {
     }
 }
 
+/// Authenticates every request it wraps (all of `/api/v1`), so that no
+/// route can be left open by a handler that forgets to ask for a caller.
+pub async fn require_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match authenticate(request.headers(), &state).await {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let unauthorized = |why: &str| AppError::new(ProblemKind::Unauthorized, why.to_string());
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
-        let now = state.engine.clock.now();
-        let user = state
-            .engine
-            .store
-            .authenticate(&hash_token(token), now)
-            .await?
-            .ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
-        Ok(Caller { user })
+        match parts.extensions.get::<Caller>() {
+            Some(caller) => Ok(caller.clone()),
+            None => authenticate(&parts.headers, state).await,
+        }
     }
+}
+
+async fn authenticate(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Caller, AppError> {
+    let unauthorized = |why: &str| AppError::new(ProblemKind::Unauthorized, why.to_string());
+    let header = headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
+    let now = state.engine.clock.now();
+    let user = state
+        .engine
+        .store
+        .authenticate(&hash_token(token), now)
+        .await?
+        .ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
+    Ok(Caller { user })
 }
 
 #[cfg(test)]

@@ -27,8 +27,10 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Items<
 /// those in backoff included, run at once.
 pub async fn restart(
     State(state): State<AppState>,
+    caller: Caller,
     PathParam(name): PathParam<String>,
 ) -> Result<Json<BotView>, AppError> {
+    caller.require_admin()?;
     let not_found = || AppError::new(ProblemKind::NotFound, format!("no bot {name:?}"));
     let bot = BotName::parse(&name).map_err(|_| not_found())?;
     match state.engine.restart_bot(&bot).await {

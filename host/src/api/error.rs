@@ -27,6 +27,7 @@ pub enum ProblemKind {
     Forbidden,
     InvalidCursor,
     InvalidQuery,
+    InvalidStakeholder,
     Internal,
 }
 
@@ -99,6 +100,11 @@ impl ProblemKind {
                 StatusCode::BAD_REQUEST,
                 "invalid-cursor",
                 "The cursor is malformed or from another listing",
+            ),
+            InvalidStakeholder => (
+                StatusCode::BAD_REQUEST,
+                "invalid-stakeholder",
+                "The stakeholder named is not the caller's on this ticket",
             ),
             InvalidQuery => (
                 StatusCode::BAD_REQUEST,
@@ -208,6 +214,7 @@ impl From<ChangeError> for AppError {
         match e {
             ChangeError::Forbidden(m) => AppError::new(ProblemKind::Forbidden, m),
             ChangeError::Invalid(m) => AppError::new(ProblemKind::InvalidRequest, m),
+            ChangeError::NotYours(m) => AppError::new(ProblemKind::InvalidStakeholder, m),
             ChangeError::NotFound(m) => AppError::new(ProblemKind::NotFound, m),
             ChangeError::Conflict(m) => AppError::new(ProblemKind::Conflict, m),
             ChangeError::Store(inner) => AppError::from(inner),

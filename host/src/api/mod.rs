@@ -92,10 +92,15 @@ pub fn app(engine: Arc<Engine>) -> Router {
         .route("/bots", get(bots::list))
         .route("/bots/{name}/restart", post(bots::restart))
         .fallback(|| async { AppError::new(ProblemKind::NotFound, "no such route") });
+    let state = AppState { engine };
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
-        .with_state(AppState { engine })
+        .with_state(state)
 }

@@ -22,6 +22,9 @@ pub enum ChangeError {
     Forbidden(String),
     #[error("{0}")]
     Invalid(String),
+    /// A stakeholder named as the caller's is not theirs.
+    #[error("{0}")]
+    NotYours(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

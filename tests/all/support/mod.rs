@@ -2,7 +2,9 @@
 //! small HTTP helpers.
 
 mod bots;
-mod server;
+mod people;
+pub mod server;
 
 pub use bots::{example_bots, fixture_bots};
-pub use server::{Server, copy_dir};
+pub use people::Person;
+pub use server::{ADMIN_TOKEN, Server, copy_dir};

@@ -34,8 +34,17 @@ struct Rejection {
 pub fn on_event(ctx: &Ctx, ticket: &Ticket, event: Event) -> Result<()> {
     let action = match event {
         Event::Action(action) => action,
-        // Reviewers discuss in comments; the decision is an action.
-        Event::Comment(_) => return Ok(()),
+        // Reviewers discuss in comments; the decision is an action. The
+        // log keeps the discussion next to the decisions.
+        Event::Comment(c) => {
+            return ctx.log(
+                ticket.id,
+                &format!(
+                    "comment {} from user {} noted for the review",
+                    c.id, c.user_id
+                ),
+            );
+        }
     };
     match action.name.as_str() {
         "approve" => {

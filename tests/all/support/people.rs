@@ -1,0 +1,73 @@
+//! A cast for API tests: users with tokens, in the roles a ticket gives
+//! them.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::Server;
+
+/// A user and their token.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: i64,
+    pub token: String,
+}
+
+impl Server {
+    /// Creates a user (as the admin) with one token.
+    pub async fn person(&self, login: &str) -> Person {
+        let (status, user) = self
+            .post("/api/v1/users", &json!({"login": login, "name": login}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        let id = user["id"].as_i64().expect("id");
+        let (status, token) = self
+            .post(
+                &format!("/api/v1/users/{id}/tokens"),
+                &json!({"name": "tests"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{token}");
+        Person {
+            id,
+            token: token["token"].as_str().expect("token").to_string(),
+        }
+    }
+
+    /// Creates a group (as the admin) with these members.
+    pub async fn group(&self, name: &str, members: &[&Person]) {
+        let (status, body) = self.post("/api/v1/groups", &json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        for p in members {
+            let (status, body) = self
+                .call(
+                    "PUT",
+                    &format!("/api/v1/groups/{name}/members/{}", p.id),
+                    None,
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+            let (status, body) = self
+                .call(
+                    "PUT",
+                    &format!("/api/v1/groups/{name}/members/{}", p.id),
+                    None,
+                    Some(super::server::ADMIN_TOKEN),
+                )
+                .await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        }
+    }
+
+    /// As `who`.
+    pub async fn as_(
+        &self,
+        who: &Person,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        self.call(method, path, body, Some(&who.token)).await
+    }
+}
