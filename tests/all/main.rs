@@ -16,11 +16,13 @@
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
 //! - `access.rs`: tokens, people and the permission matrix.
+//! - `conversation.rs`: edits, stakeholders, comments, actions, the inbox.
 
 mod support;
 
 mod access;
 mod api_errors;
+mod conversation;
 mod failure;
 mod lifecycle;
 mod loading;

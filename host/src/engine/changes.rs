@@ -286,7 +286,7 @@ impl Engine {
         if let Some(sid) = acting_stakeholder
             && !involvement.acts_for(sid)
         {
-            return Err(ChangeError::Invalid(format!(
+            return Err(ChangeError::NotYours(format!(
                 "stakeholder {sid} is not one of yours on this ticket"
             )));
         }
