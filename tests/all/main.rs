@@ -17,6 +17,7 @@
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
 //! - `access.rs`: tokens, people and the permission matrix.
 //! - `conversation.rs`: edits, stakeholders, comments, actions, the inbox.
+//! - `listing.rs`: filters and cursors under concurrent inserts; random bodies.
 
 mod support;
 
@@ -25,6 +26,7 @@ mod api_errors;
 mod conversation;
 mod failure;
 mod lifecycle;
+mod listing;
 mod loading;
 mod reload;
 mod sandbox;
