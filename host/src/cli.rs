@@ -65,6 +65,8 @@ enum Command {
         #[command(subcommand)]
         command: ManifestCommand,
     },
+    /// Prints the OpenAPI 3.1 document of the REST API.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -165,6 +167,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ms.name,
                 ms.ticket_types.len()
             );
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", crate::api::openapi().to_pretty_json()?);
             Ok(())
         }
     }

@@ -18,11 +18,13 @@
 //! - `access.rs`: tokens, people and the permission matrix.
 //! - `conversation.rs`: edits, stakeholders, comments, actions, the inbox.
 //! - `listing.rs`: filters and cursors under concurrent inserts; random bodies.
+//! - `contract.rs`: the OpenAPI document against the routes and `docs/`.
 
 mod support;
 
 mod access;
 mod api_errors;
+mod contract;
 mod conversation;
 mod failure;
 mod lifecycle;

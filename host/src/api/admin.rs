@@ -14,7 +14,7 @@ use crate::model::catalog::TypeSettings;
 use crate::model::{TicketType, duration};
 use crate::store::SettingsChange;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MetaserviceView {
     pub name: String,
     pub description: String,
@@ -22,6 +22,7 @@ pub struct MetaserviceView {
     pub ticket_types: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/metaservices", tag = "admin", responses((status = 200, body = Items<MetaserviceView>), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn metaservices(
     State(state): State<AppState>,
     _caller: Caller,
@@ -69,6 +70,7 @@ fn type_view(tt: &TicketType) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/metaservices/{ms}/ticket-types", tag = "admin", params(("ms" = String, Path)), responses((status = 200, description = "`{items: [...]}`: states, transitions, actions, schema and settings of each type", body = Object), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn ticket_types(
     State(state): State<AppState>,
     _caller: Caller,
@@ -85,15 +87,18 @@ pub async fn ticket_types(
 
 /// Each field that is present replaces the current value; a duration is
 /// written like in manifests (`"36h"`), and `null` clears it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "14d")]
     lifetime: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "1d")]
     notify_every: Option<Option<String>>,
     notify_repeats: Option<u32>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "365d")]
     retention: Option<Option<String>>,
 }
 
@@ -102,6 +107,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(patch, path = "/metaservices/{ms}/ticket-types/{tt}/settings", tag = "admin", params(("ms" = String, Path), ("tt" = String, Path)), request_body = SettingsBody, responses((status = 200, description = "The settings now in force", body = Object), (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn set_settings(
     State(state): State<AppState>,
     caller: Caller,

@@ -12,6 +12,7 @@ use super::views::{self, BotView, Items};
 use crate::engine::RestartError;
 use crate::model::BotName;
 
+#[utoipa::path(get, path = "/bots", tag = "bots", responses((status = 200, body = Items<BotView>), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Items<BotView>> {
     let items = state
         .engine
@@ -25,6 +26,7 @@ pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Items<
 
 /// Reloads the bot's file and clears its crash state; its pending events,
 /// those in backoff included, run at once.
+#[utoipa::path(post, path = "/bots/{name}/restart", tag = "bots", params(("name" = String, Path)), responses((status = 200, body = BotView), (status = 403, body = super::error::Problem), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn restart(
     State(state): State<AppState>,
     caller: Caller,

@@ -16,7 +16,7 @@ use super::views::{Items, time};
 use crate::model::TicketId;
 use crate::store::Comment;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: i64,
     pub body: String,
@@ -35,6 +35,7 @@ fn comment_view(c: Comment) -> CommentView {
     }
 }
 
+#[utoipa::path(get, path = "/tickets/{id}/comments", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, body = Items<CommentView>), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,7 +53,7 @@ pub async fn list(
     Ok(Json(Items { items }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
     body: String,
@@ -61,6 +62,7 @@ pub struct CommentBody {
     acting_stakeholder_id: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/tickets/{id}/comments", tag = "tickets", params(("id" = i64, Path)), request_body = CommentBody, responses((status = 201, body = CommentView), (status = 400, description = "acting_stakeholder_id is not the caller's", body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,7 +94,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(comment_view(comment))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     #[serde(default)]
@@ -100,6 +102,7 @@ pub struct ActionBody {
 }
 
 /// Accepted: the bot of the current state runs it shortly.
+#[utoipa::path(post, path = "/tickets/{id}/actions/{name}", tag = "tickets", params(("id" = i64, Path), ("name" = String, Path)), request_body = ActionBody, responses((status = 202, description = "Queued for the bot of the current state", body = Object), (status = 403, body = super::error::Problem), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn act(
     State(state): State<AppState>,
     caller: Caller,

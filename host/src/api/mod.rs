@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 pub use error::{AppError, ProblemKind};
@@ -49,54 +49,98 @@ pub struct AppState {
     pub engine: Arc<Engine>,
 }
 
+/// The OpenAPI document's frame; the paths come from the routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Baton", description = "A ticket lifecycle engine whose states are served by WebAssembly bots."),
+    servers((url = "/api/v1")),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tickets", description = "Tickets, their logs, stakeholders, comments and actions"),
+        (name = "people", description = "Users, tokens and groups"),
+        (name = "notifications", description = "The caller's inbox"),
+        (name = "admin", description = "Metaservices and the settings panel"),
+        (name = "bots", description = "The bots and their status"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The `/api/v1` routes and their OpenAPI document, from one registration:
+/// a route cannot exist without its documentation, nor the reverse.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::{router::OpenApiRouter, routes};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(tickets::create, tickets::list))
+        .routes(routes!(tickets::get, tickets::patch))
+        .routes(routes!(tickets::logs))
+        .routes(routes!(stakeholders::list, stakeholders::add))
+        .routes(routes!(stakeholders::change))
+        .routes(routes!(comments::list, comments::create))
+        .routes(routes!(comments::act))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::stream))
+        .routes(routes!(notifications::read))
+        .routes(routes!(people::create_user, people::list_users))
+        .routes(routes!(people::create_token))
+        .routes(routes!(people::revoke_token))
+        .routes(routes!(people::create_group, people::list_groups))
+        .routes(routes!(people::add_member, people::remove_member))
+        .routes(routes!(people::me))
+        .routes(routes!(admin::metaservices))
+        .routes(routes!(admin::ticket_types))
+        .routes(routes!(admin::set_settings))
+        .routes(routes!(bots::list))
+        .routes(routes!(bots::restart))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of `/api/v1`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
 /// The whole HTTP surface, ready to serve (or to drive with `oneshot`).
 pub fn app(engine: Arc<Engine>) -> Router {
-    let api = Router::new()
-        .route("/tickets", post(tickets::create).get(tickets::list))
-        .route("/tickets/{id}", get(tickets::get).patch(tickets::patch))
-        .route("/tickets/{id}/logs", get(tickets::logs))
-        .route(
-            "/tickets/{id}/stakeholders",
-            get(stakeholders::list).post(stakeholders::add),
-        )
-        .route(
-            "/tickets/{id}/stakeholders/{sid}",
-            patch(stakeholders::change),
-        )
-        .route(
-            "/tickets/{id}/comments",
-            get(comments::list).post(comments::create),
-        )
-        .route("/tickets/{id}/actions/{name}", post(comments::act))
-        .route("/notifications", get(notifications::list))
-        .route("/notifications/stream", get(notifications::stream))
-        .route("/notifications/{id}/read", post(notifications::read))
-        .route("/users", post(people::create_user).get(people::list_users))
-        .route("/users/{id}/tokens", post(people::create_token))
-        .route("/tokens/{id}", delete(people::revoke_token))
-        .route(
-            "/groups",
-            post(people::create_group).get(people::list_groups),
-        )
-        .route(
-            "/groups/{name}/members/{user_id}",
-            put(people::add_member).delete(people::remove_member),
-        )
-        .route("/me", get(people::me))
-        .route("/metaservices", get(admin::metaservices))
-        .route("/metaservices/{ms}/ticket-types", get(admin::ticket_types))
-        .route(
-            "/metaservices/{ms}/ticket-types/{tt}/settings",
-            patch(admin::set_settings),
-        )
-        .route("/bots", get(bots::list))
-        .route("/bots/{name}/restart", post(bots::restart))
-        .fallback(|| async { AppError::new(ProblemKind::NotFound, "no such route") });
     let state = AppState { engine };
-    let api = api.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_token,
-    ));
+    let (api, doc) = api();
+    let doc = Arc::new(
+        doc.to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+    );
+    // Every route registered above needs a token; the document and the
+    // fallback, added after the layer, do not.
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        (*doc).clone(),
+                    )
+                }
+            }),
+        )
+        .fallback(|| async { AppError::new(ProblemKind::NotFound, "no such route") });
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))

@@ -18,7 +18,7 @@ use super::extract::{PathParam, Query};
 use super::views::time;
 use crate::store::Notification;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: i64,
     pub ticket_id: Option<i64>,
@@ -39,14 +39,15 @@ fn notification_view(n: Notification) -> NotificationView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InboxParams {
     cursor: Option<String>,
     limit: Option<u32>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct InboxPage {
     pub items: Vec<NotificationView>,
     pub next_cursor: Option<String>,
@@ -69,6 +70,7 @@ fn parse_cursor(cursor: &str) -> Result<(bool, i64), AppError> {
     Ok((read == "1", id.parse().map_err(|_| bad())?))
 }
 
+#[utoipa::path(get, path = "/notifications", tag = "notifications", params(InboxParams), responses((status = 200, body = InboxPage), (status = 400, body = super::error::Problem), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,6 +101,7 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(post, path = "/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)), responses((status = 204, description = "Marked read"), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,6 +125,7 @@ pub async fn read(
 /// One `notification` event per new notification for the caller, as JSON.
 /// A client that falls behind by more than the buffer gets a `lagged`
 /// event and should re-read its inbox.
+#[utoipa::path(get, path = "/notifications/stream", tag = "notifications", responses((status = 200, description = "Server-sent events: `notification` (a NotificationView as JSON) and `lagged`", content_type = "text/event-stream", body = String), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,7 +14,7 @@ use super::views::{Items, time};
 use crate::model::ticket::is_identifier;
 use crate::store::{Group, NewUser, User};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub login: String,
@@ -35,7 +35,7 @@ pub fn user_view(u: User) -> UserView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct GroupView {
     pub id: i64,
     pub name: String,
@@ -52,7 +52,7 @@ fn group_view(g: Group) -> GroupView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     login: String,
@@ -78,6 +78,7 @@ fn check_login(login: &str) -> Result<(), AppError> {
     }
 }
 
+#[utoipa::path(post, path = "/users", tag = "people", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 403, body = super::error::Problem), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,6 +116,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user_view(user))))
 }
 
+#[utoipa::path(get, path = "/users", tag = "people", responses((status = 200, body = Items<UserView>), (status = 403, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,13 +133,13 @@ pub async fn list_users(
     Ok(Json(Items { items }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewTokenView {
     pub id: i64,
     pub user_id: i64,
@@ -147,6 +149,7 @@ pub struct NewTokenView {
     pub created_at: String,
 }
 
+#[utoipa::path(post, path = "/users/{id}/tokens", tag = "people", params(("id" = i64, Path)), request_body = NewTokenBody, responses((status = 201, description = "The token is shown this once", body = NewTokenView), (status = 403, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,6 +194,7 @@ pub async fn create_token(
     ))
 }
 
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "people", params(("id" = i64, Path)), responses((status = 204, description = "Revoked"), (status = 403, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -213,12 +217,13 @@ pub async fn revoke_token(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroupBody {
     name: String,
 }
 
+#[utoipa::path(post, path = "/groups", tag = "people", request_body = NewGroupBody, responses((status = 201, body = GroupView), (status = 403, body = super::error::Problem), (status = 409, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn create_group(
     State(state): State<AppState>,
     caller: Caller,
@@ -239,6 +244,7 @@ pub async fn create_group(
     Ok((StatusCode::CREATED, Json(group_view(group))))
 }
 
+#[utoipa::path(get, path = "/groups", tag = "people", responses((status = 200, body = Items<GroupView>), (status = 403, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list_groups(
     State(state): State<AppState>,
     caller: Caller,
@@ -284,6 +290,7 @@ async fn membership(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/groups/{name}/members/{user_id}", tag = "people", params(("name" = String, Path), ("user_id" = i64, Path)), responses((status = 204, description = "A member"), (status = 403, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -292,6 +299,7 @@ pub async fn add_member(
     membership(&state, &caller, &name, user_id, true).await
 }
 
+#[utoipa::path(delete, path = "/groups/{name}/members/{user_id}", tag = "people", params(("name" = String, Path), ("user_id" = i64, Path)), responses((status = 204, description = "Not a member"), (status = 403, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -300,13 +308,14 @@ pub async fn remove_member(
     membership(&state, &caller, &name, user_id, false).await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub groups: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/me", tag = "people", responses((status = 200, body = MeView), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeView>, AppError> {
     let groups = state
         .engine

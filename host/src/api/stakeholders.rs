@@ -17,7 +17,7 @@ use crate::model::TicketId;
 use crate::store::{NewStakeholder, Principal};
 
 /// A stakeholder to add: exactly one of `user_id` and `group`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StakeholderBody {
     user_id: Option<i64>,
@@ -57,6 +57,7 @@ pub fn parse_stakeholder(body: &StakeholderBody) -> Result<NewStakeholder, AppEr
     })
 }
 
+#[utoipa::path(get, path = "/tickets/{id}/stakeholders", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, description = "The ticket, with its stakeholders", body = TicketView), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,6 +84,7 @@ async fn manager(state: &AppState, caller: &Caller, id: TicketId) -> Result<(), 
     }
 }
 
+#[utoipa::path(post, path = "/tickets/{id}/stakeholders", tag = "tickets", params(("id" = i64, Path)), request_body = StakeholderBody, responses((status = 201, body = TicketView), (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,13 +101,14 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(view(&state, ticket).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeBody {
     connection: Option<String>,
     is_active: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/tickets/{id}/stakeholders/{sid}", tag = "tickets", params(("id" = i64, Path), ("sid" = i64, Path)), request_body = ChangeBody, responses((status = 200, body = TicketView), (status = 403, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn change(
     State(state): State<AppState>,
     caller: Caller,

@@ -17,7 +17,7 @@ use crate::engine::CreateTicket;
 use crate::model::{Status, Ticket, TicketId};
 use crate::store::TicketFilter;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     metaservice: String,
@@ -28,6 +28,7 @@ pub struct CreateBody {
     stakeholders: Vec<StakeholderBody>,
 }
 
+#[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = CreateBody, responses((status = 201, body = TicketView), (status = 422, body = super::error::Problem), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,6 +64,7 @@ pub async fn view(state: &AppState, ticket: Ticket) -> Result<TicketView, AppErr
     Ok(views::ticket(&state.engine.catalog(), ticket, stakeholders))
 }
 
+#[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, body = TicketView), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -72,7 +74,7 @@ pub async fn get(
     Ok(Json(view(&state, ticket).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
     title: Option<String>,
@@ -80,6 +82,7 @@ pub struct PatchBody {
     metadata: Option<Value>,
 }
 
+#[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), request_body = PatchBody, responses((status = 200, body = TicketView), (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -102,8 +105,9 @@ pub async fn patch(
     Ok(Json(view(&state, ticket).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     metaservice: Option<String>,
     ticket_type: Option<String>,
@@ -123,7 +127,7 @@ pub struct ListParams {
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub items: Vec<TicketView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -164,6 +168,7 @@ fn parse_time(name: &str, value: &Option<String>) -> Result<Option<i64>, AppErro
         .transpose()
 }
 
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(ListParams), responses((status = 200, body = Page), (status = 400, body = super::error::Problem), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -214,6 +219,7 @@ pub async fn list(
     Ok(Json(Page { items, next_cursor }))
 }
 
+#[utoipa::path(get, path = "/tickets/{id}/logs", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, body = Items<LogView>), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn logs(
     State(state): State<AppState>,
     caller: Caller,

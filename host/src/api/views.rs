@@ -27,7 +27,7 @@ pub fn actor(a: &Actor) -> Value {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StateView {
     pub code: u32,
     pub name: String,
@@ -42,13 +42,15 @@ fn state(catalog: &Catalog, ms: &str, tt: &str, code: u32) -> StateView {
     StateView { code, name }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub id: i64,
     pub metaservice: String,
     pub ticket_type: String,
     pub title: String,
     pub state: StateView,
+    /// `open` or `closed`.
+    #[schema(value_type = String, example = "open")]
     pub status: Status,
     pub metadata: Value,
     pub parent_id: Option<i64>,
@@ -81,7 +83,7 @@ pub fn ticket(catalog: &Catalog, t: Ticket, stakeholders: Vec<Stakeholder>) -> T
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StakeholderView {
     pub id: i64,
     pub principal: Value,
@@ -107,7 +109,7 @@ fn stakeholder(s: Stakeholder) -> StakeholderView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LogView {
     pub id: i64,
     pub actor: Value,
@@ -133,7 +135,7 @@ pub fn log(catalog: &Catalog, t: &Ticket, l: LogEntry) -> LogView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BotView {
     pub name: String,
     pub metaservice: String,
@@ -167,7 +169,7 @@ pub fn bot(slot: BotSlot) -> BotView {
 }
 
 /// A list response.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Items<T> {
     pub items: Vec<T>,
 }
