@@ -9,6 +9,11 @@
 //!   compiled-code cache.
 //! - `memory`: the server's resident memory before and after 1,000
 //!   memory-bomb invocations.
+//! - `api`: requests per second and latency of `GET /tickets/{id}` and
+//!   `GET /tickets?mine` over 100,000 tickets, driven by `wrk` (Debian's
+//!   package, installed if missing). The tickets are written straight into
+//!   the SQLite file by `python3`'s `sqlite3` module, in one transaction,
+//!   since 100,000 API calls would measure the seeding, not the reads.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +24,9 @@ use serde_json::{Value, json};
 
 use crate::bots::{self, Kind};
 use crate::http::request;
+
+/// The administrator token every benchmark server starts with.
+const TOKEN: &str = "bench-admin-token-0123456789";
 
 /// A release `baton serve` in a scratch directory.
 struct Server {
@@ -52,6 +60,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--addr-file"])
             .arg(dir.join("addr"))
             .env("BATON_LOG", "warn,baton_host::engine::loading=info")
+            .env("BATON_ADMIN_TOKEN", TOKEN)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -80,7 +89,7 @@ impl Server {
 
     fn create(&self, metaservice: &str, ticket_type: &str, metadata: Value) -> anyhow::Result<i64> {
         let body = json!({"metaservice": metaservice, "ticket_type": ticket_type, "title": "bench", "metadata": metadata});
-        let (status, ticket) = request(&self.addr, "POST", "/api/v1/tickets", Some(&body))?;
+        let (status, ticket) = request(&self.addr, TOKEN, "POST", "/api/v1/tickets", Some(&body))?;
         if status != 201 {
             bail!("POST /tickets: {status} {ticket}");
         }
@@ -88,11 +97,18 @@ impl Server {
     }
 
     fn ticket(&self, id: i64) -> anyhow::Result<Value> {
-        Ok(request(&self.addr, "GET", &format!("/api/v1/tickets/{id}"), None)?.1)
+        Ok(request(
+            &self.addr,
+            TOKEN,
+            "GET",
+            &format!("/api/v1/tickets/{id}"),
+            None,
+        )?
+        .1)
     }
 
     fn bot(&self, name: &str) -> anyhow::Result<Value> {
-        let (_, bots) = request(&self.addr, "GET", "/api/v1/bots", None)?;
+        let (_, bots) = request(&self.addr, TOKEN, "GET", "/api/v1/bots", None)?;
         bots["items"]
             .as_array()
             .and_then(|b| b.iter().find(|b| b["name"] == name))
@@ -188,11 +204,13 @@ pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
         "reload" => reload(root, &fixtures),
         "compile" => compile(root, &examples, &fixtures),
         "memory" => memory(root, &fixtures),
+        "api" => api(root, &examples),
         "all" => {
             e2e(root, &examples)?;
             reload(root, &fixtures)?;
             compile(root, &examples, &fixtures)?;
-            memory(root, &fixtures)
+            memory(root, &fixtures)?;
+            api(root, &examples)
         }
         other => bail!("unknown benchmark {other:?} (e2e, reload, compile, memory, all)"),
     }
@@ -342,6 +360,7 @@ fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
     loop {
         let (_, logs) = request(
             &server.addr,
+            TOKEN,
             "GET",
             &format!("/api/v1/tickets/{last}/logs"),
             None,
@@ -362,5 +381,156 @@ fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
         "host RSS: {before} KiB before, {after} KiB after 1000 memory-bomb invocations (16 MiB cap each), {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+const SEED: &str = r#"
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n, alice, others = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+meta = json.dumps({"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}})
+start = db.execute("SELECT next_value FROM id_sequences WHERE name = 'tickets'").fetchone()[0]
+with db:
+    for i in range(n):
+        tid = start + i
+        owner = alice if i % 100 == 0 else others
+        db.execute("INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, "
+                   "created_by_kind, created_by_user, created_at, updated_at, version) "
+                   "VALUES (?, 'wca', 'edit_person', ?, 2, 'open', ?, 'user', ?, ?, ?, 1)",
+                   (tid, f"ticket {tid}", meta, owner, 1700000000000 + i, 1700000000000 + i))
+        db.execute("INSERT INTO ticket_stakeholders (ticket_id, principal_kind, user_id, connection, role, "
+                   "is_active, created_at) VALUES (?, 'user', ?, 'cc', 'requester', 1, 0)", (tid, owner))
+    db.execute("UPDATE id_sequences SET next_value = ? WHERE name = 'tickets'", (start + n,))
+"#;
+
+const RANDOM_TICKET: &str = r#"
+local token = os.getenv("BENCH_TOKEN")
+request = function()
+  return wrk.format("GET", "/api/v1/tickets/" .. math.random(1, 100000), { ["Authorization"] = "Bearer " .. token })
+end
+"#;
+
+fn ensure_wrk() -> anyhow::Result<()> {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    for args in [&["update"][..], &["install", "-y", "wrk"][..]] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .status()
+            .context("running apt-get (to install wrk)")?;
+        if !status.success() {
+            bail!("apt-get {} failed", args.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn wrk(addr: &str, token: &str, target: &[&str], label: &str) -> anyhow::Result<()> {
+    let out = Command::new("wrk")
+        .args([
+            "--threads",
+            "2",
+            "--connections",
+            "32",
+            "--duration",
+            "15s",
+            "--latency",
+        ])
+        .args(target)
+        .env("BENCH_TOKEN", token)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pick = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(str::trim)
+            .unwrap_or("?")
+            .to_string()
+    };
+    println!(
+        "{label} (wrk, 2 threads, 32 connections, 15 s, {addr}): {} | p50 {} | p99 {} | non-2xx: {}",
+        pick("Requests/sec:"),
+        pick("50%"),
+        pick("99%"),
+        pick("Non-2xx")
+            .trim_start_matches("Non-2xx or 3xx responses:")
+            .trim()
+    );
+    Ok(())
+}
+
+fn api(root: &Path, examples: &Path) -> anyhow::Result<()> {
+    ensure_wrk()?;
+    let dir = scratch(root, "api")?;
+    copy_files(examples, &dir.join("bots"))?;
+    let token = TOKEN;
+    let server = Server::start(root, &dir, "")?;
+    let (_, alice) = request(
+        &server.addr,
+        TOKEN,
+        "POST",
+        "/api/v1/users",
+        Some(&json!({"login": "alice", "name": "Alice"})),
+    )?;
+    let (_, bob) = request(
+        &server.addr,
+        TOKEN,
+        "POST",
+        "/api/v1/users",
+        Some(&json!({"login": "bob", "name": "Bob"})),
+    )?;
+    let alice_id = alice["id"].as_i64().context("alice")?;
+    let (_, alice_token) = request(
+        &server.addr,
+        TOKEN,
+        "POST",
+        &format!("/api/v1/users/{alice_id}/tokens"),
+        Some(&json!({"name": "bench"})),
+    )?;
+    let alice_token = alice_token["token"]
+        .as_str()
+        .context("alice's token")?
+        .to_string();
+    drop(server);
+
+    let seeded = Instant::now();
+    let status = Command::new("python3")
+        .args(["-c", SEED])
+        .arg(dir.join("baton.db"))
+        .args([
+            "100000",
+            &alice_id.to_string(),
+            &bob["id"].as_i64().unwrap_or(2).to_string(),
+        ])
+        .status()
+        .context("running python3 to seed the database")?;
+    if !status.success() {
+        bail!("seeding failed");
+    }
+    println!(
+        "seeded 100000 tickets (1000 of them alice's) in {:.1} s",
+        seeded.elapsed().as_secs_f64()
+    );
+
+    let server = Server::start(root, &dir, "")?;
+    let script = dir.join("random-ticket.lua");
+    std::fs::write(&script, RANDOM_TICKET)?;
+    let base = format!("http://{}", server.addr);
+    wrk(
+        &server.addr,
+        token,
+        &["--script", &script.display().to_string(), &base],
+        "GET /api/v1/tickets/{random id} as admin",
+    )?;
+    let mine = format!("{base}/api/v1/tickets?mine=true");
+    let header = format!("Authorization: Bearer {alice_token}");
+    wrk(
+        &server.addr,
+        &alice_token,
+        &["--header", &header, &mine],
+        "GET /api/v1/tickets?mine=true as alice (50 of her 1000)",
+    )?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 /// body parsed as JSON (or as a string if it is not JSON).
 pub fn request(
     addr: &str,
+    token: &str,
     method: &str,
     path: &str,
     body: Option<&Value>,
@@ -20,7 +21,7 @@ pub fn request(
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes())?;
