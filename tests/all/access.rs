@@ -109,17 +109,8 @@ async fn cast(server: &Server) -> Cast {
     let stranger = server.person("stranger").await;
     let revoked = server.person("revoked").await;
     server.group("wrt", &[&member]).await;
-    let body = json!({"metaservice": "wca", "ticket_type": "edit_person", "title": "My birthday",
-        "metadata": {"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}},
-        "stakeholders": [{"group": "wrt", "connection": "assigned", "role": "actioner"}]});
-    let (status, ticket) = server
-        .as_(&requester, "POST", "/api/v1/tickets", Some(&body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let ticket = server.ticket_for_wrt(&requester).await;
     let ticket_id = ticket["id"].as_i64().expect("id");
-    server
-        .wait_for_ticket(ticket_id, "in review", |t| t["state"]["code"] == 2)
-        .await;
     let stakeholder = ticket["stakeholders"][1]["id"]
         .as_i64()
         .expect("the group's row");

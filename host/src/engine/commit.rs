@@ -98,18 +98,7 @@ pub fn build(
     }
     for (id, ticket) in &effects.tickets {
         if created.contains(id) {
-            commit.inserts.push(NewTicket {
-                id: *id,
-                metaservice: ticket.metaservice.clone(),
-                ticket_type: ticket.ticket_type.clone(),
-                title: ticket.title.clone(),
-                state_code: ticket.state_code,
-                status: ticket.status,
-                metadata: ticket.metadata.clone(),
-                parent_id: ticket.parent_id,
-                created_by: ticket.created_by.clone(),
-                stakeholders: Vec::new(),
-            });
+            commit.inserts.push(NewTicket::of(ticket, Vec::new()));
         } else if let Some(version) = effects.read_versions.get(id) {
             commit.updates.push(TicketUpdate {
                 id: *id,

@@ -119,18 +119,7 @@ impl Engine {
             .unwrap_or_default();
         let commit = Commit {
             consumes: None,
-            inserts: vec![NewTicket {
-                id,
-                metaservice: ticket.metaservice.clone(),
-                ticket_type: ticket.ticket_type.clone(),
-                title: ticket.title.clone(),
-                state_code: ticket.state_code,
-                status: ticket.status,
-                metadata: ticket.metadata.clone(),
-                parent_id: None,
-                created_by: actor.clone(),
-                stakeholders,
-            }],
+            inserts: vec![NewTicket::of(&ticket, stakeholders)],
             updates: Vec::new(),
             logs: vec![log(
                 id,

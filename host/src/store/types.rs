@@ -46,6 +46,24 @@ pub struct NewTicket {
     pub stakeholders: Vec<NewStakeholder>,
 }
 
+impl NewTicket {
+    /// The row for a ticket built in memory (its number already taken).
+    pub fn of(ticket: &crate::model::Ticket, stakeholders: Vec<NewStakeholder>) -> Self {
+        NewTicket {
+            id: ticket.id,
+            metaservice: ticket.metaservice.clone(),
+            ticket_type: ticket.ticket_type.clone(),
+            title: ticket.title.clone(),
+            state_code: ticket.state_code,
+            status: ticket.status,
+            metadata: ticket.metadata.clone(),
+            parent_id: ticket.parent_id,
+            created_by: ticket.created_by.clone(),
+            stakeholders,
+        }
+    }
+}
+
 /// A change to an existing ticket, applied only if its version is still
 /// `expected_version`; the version is then bumped by one.
 #[derive(Debug, Clone)]
