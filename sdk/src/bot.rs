@@ -34,4 +34,20 @@ pub trait Bot {
             &format!("event {} is not handled in this state", event.describe()),
         )
     }
+
+    /// The ticket outlived its state's `lifetime`. The default does what
+    /// the lifetime is for: it tells the person who created the ticket that
+    /// it is out of service, and files an error ticket so that someone
+    /// handles it by hand.
+    fn ticket_timeout(ctx: &Ctx, ticket: Ticket) -> Result<()> {
+        let what = format!(
+            "ticket {} ({}) is out of service: nothing moved it out of state {} {} in time",
+            ticket.id, ticket.title, ticket.state.code, ticket.state.name
+        );
+        if let Some(creator) = ticket.created_by {
+            ctx.notify_user(ticket.id, creator, &what)?;
+        }
+        ctx.report_error(ticket.id, &what)?;
+        ctx.log(ticket.id, &what)
+    }
 }

@@ -23,6 +23,16 @@ pub trait Host {
     fn set_metadata(&self, id: TicketId, metadata_json: &str) -> Result<(), HostError>;
     fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError>;
     fn http(&self, request: &Request) -> Result<Response, HostError>;
+    fn report_error(&self, id: TicketId, message: &str) -> Result<TicketId, HostError>;
+    fn wait(&self, id: TicketId, millis: u64) -> Result<(), HostError>;
+    fn wait_until_time(&self, id: TicketId, time: i64) -> Result<(), HostError>;
+    fn wait_until_ticket(&self, id: TicketId, other: TicketId) -> Result<(), HostError>;
+    fn send_user_notification(
+        &self,
+        id: TicketId,
+        user_id: u64,
+        text: &str,
+    ) -> Result<(), HostError>;
 }
 
 /// What a bot can do during one invocation.
@@ -80,6 +90,36 @@ impl<'h> Ctx<'h> {
     /// [`crate::http`].
     pub fn http(&self, request: &Request) -> Result<Response> {
         Ok(self.host.http(request)?)
+    }
+
+    /// Files a `baton.error` ticket about this ticket for the metaservice's
+    /// error group; returns its number.
+    pub fn report_error(&self, id: TicketId, message: &str) -> Result<TicketId> {
+        Ok(self.host.report_error(id, message)?)
+    }
+
+    /// Resumes the ticket after `delay` with [`crate::Reason::WaitEnded`],
+    /// durably. Call it last and return: the wait starts when the
+    /// invocation commits.
+    pub fn wait(&self, id: TicketId, delay: std::time::Duration) -> Result<()> {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        Ok(self.host.wait(id, millis)?)
+    }
+
+    /// Resumes the ticket at `time` (milliseconds since the Unix epoch).
+    pub fn wait_until_time(&self, id: TicketId, time: i64) -> Result<()> {
+        Ok(self.host.wait_until_time(id, time)?)
+    }
+
+    /// Resumes the ticket when `other` closes, with
+    /// [`crate::Reason::TicketClosed`].
+    pub fn wait_until_ticket(&self, id: TicketId, other: TicketId) -> Result<()> {
+        Ok(self.host.wait_until_ticket(id, other)?)
+    }
+
+    /// A notification for a user, in their inbox.
+    pub fn notify_user(&self, id: TicketId, user_id: u64, text: &str) -> Result<()> {
+        Ok(self.host.send_user_notification(id, user_id, text)?)
     }
 
     /// Writes a log line with structured data attached.

@@ -26,6 +26,12 @@ pub fn proceed_ticket<B: Bot>(ticket: types::Ticket, reason: types::Reason) -> R
 }
 
 #[doc(hidden)]
+pub fn ticket_timeout<B: Bot>(ticket: types::Ticket) -> Result<(), String> {
+    let ctx = Ctx::new(&WasmHost);
+    B::ticket_timeout(&ctx, ticket.into()).map_err(|e| e.to_string())
+}
+
+#[doc(hidden)]
 pub fn on_event<B: Bot>(ticket: types::Ticket, event: types::Event) -> Result<(), String> {
     let ctx = Ctx::new(&WasmHost);
     B::on_event(&ctx, ticket.into(), event.into()).map_err(|e| e.to_string())
@@ -57,6 +63,12 @@ macro_rules! export_bot {
                     event: $crate::bindings::baton::bot::types::Event,
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     $crate::__private::on_event::<$bot>(ticket, event)
+                }
+
+                fn ticket_timeout(
+                    ticket: $crate::bindings::baton::bot::types::Ticket,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::ticket_timeout::<$bot>(ticket)
                 }
             }
 

@@ -83,5 +83,5 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::{describe, on_event, proceed_ticket};
+    pub use crate::export::{describe, on_event, proceed_ticket, ticket_timeout};
 }

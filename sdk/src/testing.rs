@@ -74,6 +74,28 @@ pub enum Call {
         url: String,
         body: Vec<u8>,
     },
+    ReportError {
+        id: TicketId,
+        message: String,
+    },
+    /// Any of the waits; `until` says which.
+    Wait {
+        id: TicketId,
+        until: Until,
+    },
+    NotifyUser {
+        id: TicketId,
+        user_id: u64,
+        text: String,
+    },
+}
+
+/// What a recorded wait waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Until {
+    Millis(u64),
+    Time(i64),
+    Ticket(TicketId),
 }
 
 /// An in-memory host for one metaservice.
@@ -156,6 +178,7 @@ impl TestHost {
                 status: Status::Open,
                 metadata_json: metadata.to_string(),
                 parent_id: None,
+                created_by: None,
                 created_at: 0,
                 updated_at: 0,
                 version: 1,
@@ -168,6 +191,19 @@ impl TestHost {
     pub fn proceed<B: Bot>(&self, id: TicketId, reason: Reason) -> Result<()> {
         let ticket = self.ticket(id);
         self.run(|ctx| B::proceed_ticket(ctx, ticket, reason))
+    }
+
+    /// Runs `B::ticket_timeout` for ticket `id`.
+    pub fn timeout<B: Bot>(&self, id: TicketId) -> Result<()> {
+        let ticket = self.ticket(id);
+        self.run(|ctx| B::ticket_timeout(ctx, ticket))
+    }
+
+    /// Sets who created ticket `id`.
+    pub fn set_creator(&self, id: TicketId, user_id: u64) {
+        if let Some(t) = self.inner.borrow_mut().tickets.get_mut(&id) {
+            t.created_by = Some(user_id);
+        }
     }
 
     /// Runs `B::on_event` for ticket `id`.
@@ -354,6 +390,57 @@ impl Host for TestHost {
 
     fn http(&self, request: &Request) -> Result<Response, HostError> {
         self.answer(request)
+    }
+
+    fn report_error(&self, id: TicketId, message: &str) -> Result<TicketId, HostError> {
+        self.record(Call::ReportError {
+            id,
+            message: message.into(),
+        });
+        self.get_ticket_quiet(id)?;
+        let mut inner = self.inner.borrow_mut();
+        let number = inner.next_id;
+        inner.next_id += 1;
+        Ok(number)
+    }
+
+    fn wait(&self, id: TicketId, millis: u64) -> Result<(), HostError> {
+        self.record(Call::Wait {
+            id,
+            until: Until::Millis(millis),
+        });
+        self.open_ticket(id).map(|_| ())
+    }
+
+    fn wait_until_time(&self, id: TicketId, time: i64) -> Result<(), HostError> {
+        self.record(Call::Wait {
+            id,
+            until: Until::Time(time),
+        });
+        self.open_ticket(id).map(|_| ())
+    }
+
+    fn wait_until_ticket(&self, id: TicketId, other: TicketId) -> Result<(), HostError> {
+        self.record(Call::Wait {
+            id,
+            until: Until::Ticket(other),
+        });
+        self.open_ticket(id)?;
+        self.get_ticket_quiet(other)
+    }
+
+    fn send_user_notification(
+        &self,
+        id: TicketId,
+        user_id: u64,
+        text: &str,
+    ) -> Result<(), HostError> {
+        self.record(Call::NotifyUser {
+            id,
+            user_id,
+            text: text.into(),
+        });
+        self.get_ticket_quiet(id)
     }
 }
 

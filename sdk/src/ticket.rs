@@ -42,6 +42,8 @@ pub struct Ticket {
     /// The metadata as a JSON document; see [`Ticket::metadata`].
     pub metadata_json: String,
     pub parent_id: Option<TicketId>,
+    /// The user who created it, if a person did (not a bot or Baton).
+    pub created_by: Option<u64>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
@@ -62,6 +64,12 @@ pub enum Reason {
     Entered,
     /// A sweep found the ticket in the state but not yet processed.
     Sweep,
+    /// A [`crate::Ctx::wait`] or [`crate::Ctx::wait_until_time`] ended.
+    WaitEnded,
+    /// The ticket a [`crate::Ctx::wait_until_ticket`] waited for closed.
+    TicketClosed(TicketId),
+    /// The ticket a [`crate::Ctx::wait_until_ticket`] waited for is gone.
+    TicketGone(TicketId),
 }
 
 /// A human action, e.g. a reviewer's "approve" button.

@@ -1,7 +1,7 @@
 //! The [`Host`] that calls the bot world's imports, and the conversions
 //! between the generated binding types and the SDK's own.
 
-use crate::bindings::baton::bot::{tickets as wit, types};
+use crate::bindings::baton::bot::{notify, tickets as wit, types, waits};
 use crate::{
     Action, Comment, Event, Host, HostError, HostErrorKind, Reason, State, Status, Ticket, TicketId,
 };
@@ -43,6 +43,31 @@ impl Host for WasmHost {
 
     fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError> {
         wit::log(id, message, data_json).map_err(HostError::from)
+    }
+
+    fn report_error(&self, id: TicketId, message: &str) -> Result<TicketId, HostError> {
+        wit::report_error(id, message).map_err(HostError::from)
+    }
+
+    fn wait(&self, id: TicketId, millis: u64) -> Result<(), HostError> {
+        waits::wait(id, millis).map_err(HostError::from)
+    }
+
+    fn wait_until_time(&self, id: TicketId, time: i64) -> Result<(), HostError> {
+        waits::wait_until_time(id, time).map_err(HostError::from)
+    }
+
+    fn wait_until_ticket(&self, id: TicketId, other: TicketId) -> Result<(), HostError> {
+        waits::wait_until_ticket(id, other).map_err(HostError::from)
+    }
+
+    fn send_user_notification(
+        &self,
+        id: TicketId,
+        user_id: u64,
+        text: &str,
+    ) -> Result<(), HostError> {
+        notify::send_user_notification(id, user_id, text).map_err(HostError::from)
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -95,6 +120,7 @@ impl From<types::Ticket> for Ticket {
             },
             metadata_json: t.metadata,
             parent_id: t.parent_id,
+            created_by: t.created_by,
             created_at: t.created_at,
             updated_at: t.updated_at,
             version: t.version,
@@ -107,6 +133,9 @@ impl From<types::Reason> for Reason {
         match r {
             types::Reason::Entered => Reason::Entered,
             types::Reason::Sweep => Reason::Sweep,
+            types::Reason::WaitEnded => Reason::WaitEnded,
+            types::Reason::TicketClosed(id) => Reason::TicketClosed(id),
+            types::Reason::TicketGone(id) => Reason::TicketGone(id),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - `failure.rs`: a bot that fails; nothing of its work is committed.
 //! - `loading.rs`: bot files refused at load, and events that wait for a bot.
 //! - `reload.rs`: hot reload under load, removal, the compiled-code cache.
+//! - `timers.rs`: durable waits and lifetimes, with a manual clock.
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
@@ -33,3 +34,4 @@ mod loading;
 mod reload;
 mod sandbox;
 mod store;
+mod timers;

@@ -150,6 +150,14 @@ pub async fn set_settings(
         .set_settings(&change, state.engine.clock.now())
         .await?;
     state.engine.apply_settings(&ms, &tt, new.clone());
+    // Tickets already in a state take the new lifetime, counted from when
+    // they entered it.
+    let lifetime_ms = new.lifetime.map(|d| d.as_millis() as i64);
+    state
+        .engine
+        .store
+        .retime_lifetimes(&ms, &tt, lifetime_ms)
+        .await?;
     tracing::info!(by = caller.user.id, metaservice = %ms, ticket_type = %tt, old = %change.old, new = %change.new, "settings changed");
     Ok(Json(settings_json(&new)))
 }

@@ -22,3 +22,30 @@ impl Clock for SystemClock {
             .unwrap_or_default()
     }
 }
+
+/// A clock that moves only when told to: tests of hours-long waits and
+/// day-long lifetimes run in milliseconds with it.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: std::sync::atomic::AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        ManualClock {
+            now: std::sync::atomic::AtomicI64::new(start),
+        }
+    }
+
+    /// Moves time on by `millis`.
+    pub fn advance(&self, millis: i64) {
+        self.now
+            .fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        self.now.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

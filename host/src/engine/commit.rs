@@ -7,9 +7,13 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use super::errors::{ErrorReport, error_rows};
 use crate::model::{Actor, Metaservice, Status, Ticket};
-use crate::runtime::{Change, Effects};
-use crate::store::{Commit, EventId, EventKind, NewEvent, NewLog, NewTicket, TicketUpdate};
+use crate::runtime::{Change, Effects, Until};
+use crate::store::{
+    Commit, EventId, EventKind, NewEvent, NewLog, NewNotification, NewTicket, NewTimer,
+    TicketUpdate, TimerKind,
+};
 
 pub fn build(
     effects: Effects,
@@ -83,6 +87,59 @@ pub fn build(
                     Some(json!({"old": old, "new": new})),
                 ));
             }
+            Change::Waits { id, state, until } => {
+                let (kind, due_at, other, message) = match until {
+                    Until::Time(at) => (
+                        TimerKind::Wait,
+                        Some(*at),
+                        None,
+                        format!("waiting until {}", iso(*at)),
+                    ),
+                    Until::Ticket(other) => (
+                        TimerKind::WaitTicket,
+                        None,
+                        Some(*other),
+                        format!("waiting for ticket {other} to close"),
+                    ),
+                };
+                commit.timers.push(NewTimer {
+                    ticket_id: *id,
+                    state_code: *state,
+                    kind,
+                    due_at,
+                    base_at: now,
+                    other_ticket: other,
+                });
+                commit
+                    .logs
+                    .push(log(*id, actor, "waiting", None, None, message, None));
+            }
+            Change::Notified { id, user_id, text } => {
+                commit.notifications.push(NewNotification {
+                    user_id: *user_id,
+                    ticket_id: Some(*id),
+                    kind: "bot",
+                    text: text.clone(),
+                });
+            }
+            Change::ErrorReported {
+                id,
+                error_ticket,
+                message,
+            } => {
+                let bot = match actor {
+                    Actor::Bot(name) => Some(name.to_string()),
+                    _ => None,
+                };
+                let report = ErrorReport {
+                    metaservice: ms.name.clone(),
+                    failed_ticket: Some(*id),
+                    bot,
+                    bot_version: None,
+                    message: message.clone(),
+                };
+                error_rows(&mut commit, *error_ticket, &report, &ms.error_group);
+            }
             Change::Logged { id, message, data } => {
                 commit.logs.push(log(
                     *id,
@@ -110,9 +167,33 @@ pub fn build(
         }
         if arrived.contains(id) && ticket.status == Status::Open && !ms.builtin {
             commit.events.push(entered(ticket, now));
+            commit.timers.extend(lifetime(ms, ticket, now));
         }
     }
     commit
+}
+
+/// The lifetime timer of the state a ticket just entered, if its type has one.
+pub fn lifetime(ms: &Metaservice, ticket: &Ticket, now: i64) -> Option<NewTimer> {
+    let lifetime = ms
+        .ticket_types
+        .get(&ticket.ticket_type)?
+        .settings
+        .lifetime?;
+    Some(NewTimer {
+        ticket_id: ticket.id,
+        state_code: ticket.state_code,
+        kind: TimerKind::Lifetime,
+        due_at: Some(now.saturating_add(lifetime.as_millis() as i64)),
+        base_at: now,
+        other_ticket: None,
+    })
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// The event that runs the bot of the state a ticket just entered.

@@ -17,6 +17,10 @@ use crate::model::{Actor, BotName, Status};
 use crate::runtime::{Call, InvokeError, Session};
 use crate::store::{EventKind, QueuedEvent, StoreError};
 
+/// Timers turned into events per transaction: big enough that a burst of
+/// due waits drains quickly, small enough to keep the writer lock short.
+const TIMER_BATCH: u32 = 500;
+
 /// What became of one event.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -54,8 +58,23 @@ impl Engine {
         tracing::info!("dispatcher stopped; in-flight invocations finished");
     }
 
-    /// Claims and starts due events while there are free permits.
+    /// Fires due timers, then claims and starts due events while there
+    /// are free permits.
     async fn dispatch_due(self: Arc<Self>, permits: &Arc<Semaphore>) {
+        loop {
+            match self
+                .store
+                .fire_due_timers(self.clock.now(), TIMER_BATCH)
+                .await
+            {
+                Ok(n) if n == u64::from(TIMER_BATCH) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!("firing timers failed: {e}");
+                    break;
+                }
+            }
+        }
         loop {
             let free = permits.available_permits() as u32;
             if free == 0 {
@@ -185,6 +204,10 @@ impl Engine {
                     .unwrap_or_else(|| "null".into()),
                 user_id: p["user_id"].as_i64().unwrap_or_default(),
             },
+            EventKind::WaitEnded => Call::WaitEnded,
+            EventKind::TicketClosed => Call::TicketClosed(p["other"].as_i64().unwrap_or_default()),
+            EventKind::TicketGone => Call::TicketGone(p["other"].as_i64().unwrap_or_default()),
+            EventKind::Timeout => Call::Timeout,
             EventKind::Comment => Call::Comment {
                 id: p["comment_id"].as_i64().unwrap_or_default(),
                 body: p["body"].as_str().unwrap_or_default().to_string(),

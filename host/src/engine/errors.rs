@@ -37,57 +37,63 @@ impl Engine {
             .map(|ms| ms.error_group.clone())
             .unwrap_or_else(|| "admins".into());
         let id = self.store.next_ticket_id().await?;
-        let title = match (&report.bot, report.failed_ticket) {
-            (Some(bot), Some(t)) => format!("bot {bot} failed on ticket {t}"),
-            (Some(bot), None) => format!("bot {bot} was refused"),
-            (None, Some(t)) => format!("ticket {t} needs attention"),
-            (None, None) => format!("{} needs attention", report.metaservice),
-        };
-        let metadata = json!({
-            "failed_ticket_id": report.failed_ticket,
-            "metaservice": report.metaservice,
-            "bot": report.bot,
-            "bot_version": report.bot_version,
-            "message": report.message,
-        });
         let mut commit = Commit::default();
-        commit.inserts.push(NewTicket {
-            id,
-            metaservice: BUILTIN_METASERVICE.into(),
-            ticket_type: ERROR_TYPE.into(),
-            title: title.clone(),
-            state_code: 1,
-            status: Status::Open,
-            metadata,
-            parent_id: report.failed_ticket,
-            created_by: Actor::Host,
-            stakeholders: vec![NewStakeholder {
-                principal: Principal::Group(group.clone()),
-                connection: "assigned",
-                role: "actioner",
-            }],
-        });
-        commit.logs.push(log(
-            id,
-            &Actor::Host,
-            "created",
-            None,
-            Some(1),
-            format!("{title}: {}; assigned to group {group}", report.message),
-            None,
-        ));
-        if let Some(failed) = report.failed_ticket {
-            commit.logs.push(log(
-                failed,
-                &Actor::Host,
-                "error_filed",
-                None,
-                None,
-                format!("error ticket {id} filed: {}", report.message),
-                Some(json!({"error_ticket_id": id})),
-            ));
-        }
+        error_rows(&mut commit, id, report, &group);
         Ok((commit, id))
+    }
+}
+
+/// Adds to `commit` the error ticket `id` (its number already taken) for
+/// `group`, and a log line on the failed ticket.
+pub fn error_rows(commit: &mut Commit, id: TicketId, report: &ErrorReport, group: &str) {
+    let title = match (&report.bot, report.failed_ticket) {
+        (Some(bot), Some(t)) => format!("bot {bot} failed on ticket {t}"),
+        (Some(bot), None) => format!("bot {bot} was refused"),
+        (None, Some(t)) => format!("ticket {t} needs attention"),
+        (None, None) => format!("{} needs attention", report.metaservice),
+    };
+    let metadata = json!({
+        "failed_ticket_id": report.failed_ticket,
+        "metaservice": report.metaservice,
+        "bot": report.bot,
+        "bot_version": report.bot_version,
+        "message": report.message,
+    });
+    commit.inserts.push(NewTicket {
+        id,
+        metaservice: BUILTIN_METASERVICE.into(),
+        ticket_type: ERROR_TYPE.into(),
+        title: title.clone(),
+        state_code: 1,
+        status: Status::Open,
+        metadata,
+        parent_id: report.failed_ticket,
+        created_by: Actor::Host,
+        stakeholders: vec![NewStakeholder {
+            principal: Principal::Group(group.to_string()),
+            connection: "assigned",
+            role: "actioner",
+        }],
+    });
+    commit.logs.push(log(
+        id,
+        &Actor::Host,
+        "created",
+        None,
+        Some(1),
+        format!("{title}: {}; assigned to group {group}", report.message),
+        None,
+    ));
+    if let Some(failed) = report.failed_ticket {
+        commit.logs.push(log(
+            failed,
+            &Actor::Host,
+            "error_filed",
+            None,
+            None,
+            format!("error ticket {id} filed: {}", report.message),
+            Some(json!({"error_ticket_id": id})),
+        ));
     }
 }
 

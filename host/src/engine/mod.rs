@@ -29,7 +29,7 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 pub use changes::{CONNECTIONS, ChangeError, Involvement, ROLES, merge_patch};
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
 pub use tickets::{CreateError, CreateTicket};

@@ -131,6 +131,9 @@ impl Engine {
                 None,
             )],
             events: vec![entered(&ticket, now)],
+            timers: super::commit::lifetime(ms, &ticket, now)
+                .into_iter()
+                .collect(),
             ..Commit::default()
         };
         self.store.commit(&commit, now).await?;

@@ -26,6 +26,10 @@ pub(super) fn to_wit(ms: &crate::model::Metaservice, t: &Ticket) -> types::Ticke
         },
         metadata: t.metadata.to_string(),
         parent_id: t.parent_id.map(|p| p as u64),
+        created_by: match t.created_by {
+            crate::model::Actor::User(id) => Some(id as u64),
+            _ => None,
+        },
         created_at: t.created_at,
         updated_at: t.updated_at,
         version: t.version as u64,

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::bindings::baton::bot::{tickets, types};
+use super::bindings::baton::bot::{notify, tickets, types, waits};
 use super::invoke::HostFailure;
 use super::session::{Change, Session};
 use super::{BotState, CallError};
@@ -253,6 +253,23 @@ impl tickets::Host for BotState {
         self.call()?.replace_metadata(id, metadata).await
     }
 
+    async fn report_error(&mut self, id: u64, message: String) -> Result<u64, CallError> {
+        let id = ticket_id(id)?;
+        let session = self.call()?;
+        session.count_created().map_err(over_limit)?;
+        session.count_log_bytes(message.len()).map_err(over_limit)?;
+        session.owned(id, false).await?;
+        let error_ticket = session.store.next_ticket_id().await.map_err(|e| {
+            CallError::Fatal(HostFailure::error(format!("allocating a ticket id: {e}")))
+        })?;
+        session.record(Change::ErrorReported {
+            id,
+            error_ticket,
+            message,
+        });
+        Ok(error_ticket as u64)
+    }
+
     async fn log(
         &mut self,
         id: u64,
@@ -261,5 +278,88 @@ impl tickets::Host for BotState {
     ) -> Result<(), CallError> {
         let id = ticket_id(id)?;
         self.call()?.write_log(id, message, data).await
+    }
+}
+
+/// The longest a bot may wait in one go: ten years, in milliseconds.
+const MAX_WAIT_MS: u64 = 10 * 366 * 86_400_000;
+
+impl Session {
+    /// A wait is for a ticket the bot owns, open, and in the bot's state.
+    async fn wait_on(
+        &mut self,
+        id: TicketId,
+        until: super::session::Until,
+    ) -> Result<(), CallError> {
+        let ticket = self.owned(id, true).await?;
+        if ticket.ticket_type != self.bot.ticket_type || ticket.state_code != self.bot.state_code {
+            return Err(not_allowed(format!(
+                "ticket {id} is not in this bot's state; it cannot wait here"
+            )));
+        }
+        if let super::session::Until::Ticket(other) = until {
+            // Readable (same metaservice) or the call is refused.
+            self.read(other).await?;
+            if other == id {
+                return Err(invalid(format!("ticket {id} cannot wait for itself")));
+            }
+        }
+        self.record(Change::Waits {
+            id,
+            state: ticket.state_code,
+            until,
+        });
+        Ok(())
+    }
+}
+
+impl waits::Host for BotState {
+    async fn wait(&mut self, id: u64, millis: u64) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        if millis > MAX_WAIT_MS {
+            return Err(invalid(format!(
+                "a wait of {millis} ms is longer than ten years"
+            )));
+        }
+        let session = self.call()?;
+        let due = session.now.saturating_add(millis as i64);
+        session.wait_on(id, super::session::Until::Time(due)).await
+    }
+
+    async fn wait_until_time(&mut self, id: u64, time: i64) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        self.call()?
+            .wait_on(id, super::session::Until::Time(time))
+            .await
+    }
+
+    async fn wait_until_ticket(&mut self, id: u64, other: u64) -> Result<(), CallError> {
+        let (id, other) = (ticket_id(id)?, ticket_id(other)?);
+        self.call()?
+            .wait_on(id, super::session::Until::Ticket(other))
+            .await
+    }
+}
+
+impl notify::Host for BotState {
+    async fn send_user_notification(
+        &mut self,
+        id: u64,
+        user_id: u64,
+        text: String,
+    ) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        let session = self.call()?;
+        session.count_log_bytes(text.len()).map_err(over_limit)?;
+        session.owned(id, false).await?;
+        let user_id = i64::try_from(user_id).map_err(|_| not_found(format!("user {user_id}")))?;
+        let known = session.store.user(user_id).await.map_err(|e| {
+            CallError::Fatal(HostFailure::error(format!("reading user {user_id}: {e}")))
+        })?;
+        if known.is_none() {
+            return Err(not_found(format!("user {user_id}")));
+        }
+        session.record(Change::Notified { id, user_id, text });
+        Ok(())
     }
 }

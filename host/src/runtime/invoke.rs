@@ -31,6 +31,14 @@ pub enum Call {
     },
     /// `on-event(comment)`.
     Comment { id: i64, body: String, user_id: i64 },
+    /// `proceed-ticket(wait-ended)`.
+    WaitEnded,
+    /// `proceed-ticket(ticket-closed(other))`.
+    TicketClosed(i64),
+    /// `proceed-ticket(ticket-gone(other))`.
+    TicketGone(i64),
+    /// `ticket-timeout`.
+    Timeout,
 }
 
 /// Why an invocation failed; none of its changes are committed.
@@ -139,6 +147,24 @@ impl Runtime {
                     });
                     instance.call_on_event(&mut store, &ticket, &event).await
                 }
+                Call::WaitEnded => {
+                    instance
+                        .call_proceed_ticket(&mut store, &ticket, types::Reason::WaitEnded)
+                        .await
+                }
+                Call::TicketClosed(other) => {
+                    let reason = types::Reason::TicketClosed(*other as u64);
+                    instance
+                        .call_proceed_ticket(&mut store, &ticket, reason)
+                        .await
+                }
+                Call::TicketGone(other) => {
+                    let reason = types::Reason::TicketGone(*other as u64);
+                    instance
+                        .call_proceed_ticket(&mut store, &ticket, reason)
+                        .await
+                }
+                Call::Timeout => instance.call_ticket_timeout(&mut store, &ticket).await,
                 Call::Comment { id, body, user_id } => {
                     let event = types::Event::Comment(types::Comment {
                         id: *id as u64,

@@ -39,7 +39,7 @@ pub use cache::Origin;
 pub use bindings::types::Error as BotCallError;
 pub use invoke::{Call, InvokeError};
 pub use loader::{LoadError, LoadedBot, bot_name_of as loader_bot_name_of};
-pub use session::{Change, Effects, Session};
+pub use session::{Change, Effects, Session, Until};
 
 /// How often the epoch ticks. A deadline is a number of ticks, so it is
 /// enforced to within this much.

@@ -31,6 +31,31 @@ pub enum Change {
         message: String,
         data: Option<Value>,
     },
+    /// The ticket waits, in `state`, until a time or another ticket.
+    Waits {
+        id: TicketId,
+        state: u32,
+        until: Until,
+    },
+    /// A notification for a user.
+    Notified {
+        id: TicketId,
+        user_id: i64,
+        text: String,
+    },
+    /// An error ticket, numbered `error_ticket`, filed about ticket `id`.
+    ErrorReported {
+        id: TicketId,
+        error_ticket: TicketId,
+        message: String,
+    },
+}
+
+/// What a wait waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    Time(Timestamp),
+    Ticket(TicketId),
 }
 
 /// What a successful invocation asks the engine to commit.
@@ -158,7 +183,10 @@ impl Session {
                 | Change::MetadataSet { id, .. } => {
                     touched.insert(*id);
                 }
-                Change::Logged { .. } => {}
+                Change::Logged { .. }
+                | Change::Waits { .. }
+                | Change::Notified { .. }
+                | Change::ErrorReported { .. } => {}
             }
         }
         let tickets = self

@@ -147,6 +147,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Notification>>;
     async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool>;
 
+    // Timers.
+    /// Turns up to `limit` timers due at `now` into events, atomically;
+    /// returns how many fired.
+    async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64>;
+    /// Re-times the pending lifetimes of a ticket type after a settings
+    /// change (`None`: no lifetime any more, they are dropped).
+    async fn retime_lifetimes(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        lifetime_ms: Option<i64>,
+    ) -> Result<u64>;
+    async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>>;
+
     // Settings changed through the admin API.
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()>;
     /// Every override: (metaservice, ticket type, settings).

@@ -21,6 +21,50 @@ pub struct Commit {
     pub stakeholder_updates: Vec<StakeholderUpdate>,
     pub comments: Vec<NewComment>,
     pub notifications: Vec<NewNotification>,
+    pub timers: Vec<NewTimer>,
+}
+
+/// What a timer waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// A bot's `wait`/`wait-until-time`: fires `wait_ended` at `due_at`.
+    Wait,
+    /// A bot's `wait-until-ticket`: fires `ticket_closed` when the other
+    /// ticket closes.
+    WaitTicket,
+    /// The state's lifetime: fires `timeout` at `due_at`.
+    Lifetime,
+}
+
+impl TimerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::Wait => "wait",
+            TimerKind::WaitTicket => "wait_ticket",
+            TimerKind::Lifetime => "lifetime",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTimer {
+    pub ticket_id: TicketId,
+    pub state_code: u32,
+    pub kind: TimerKind,
+    pub due_at: Option<Timestamp>,
+    pub base_at: Timestamp,
+    pub other_ticket: Option<TicketId>,
+}
+
+/// A pending timer, for operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    pub id: i64,
+    pub ticket_id: TicketId,
+    pub state_code: u32,
+    pub kind: String,
+    pub due_at: Option<Timestamp>,
+    pub other_ticket: Option<TicketId>,
 }
 
 /// What a commit created that callers need back.
@@ -139,6 +183,15 @@ pub enum EventKind {
     Action,
     /// A person's comment: `on-event(comment)`.
     Comment,
+    /// A wait ended: `proceed-ticket(wait-ended)`.
+    WaitEnded,
+    /// A waited-for ticket closed: `proceed-ticket(ticket-closed)`;
+    /// the payload's `other` names it.
+    TicketClosed,
+    /// The state's lifetime ran out: `ticket-timeout`.
+    Timeout,
+    /// A waited-for ticket no longer exists: `proceed-ticket(ticket-gone)`.
+    TicketGone,
 }
 
 impl EventKind {
@@ -147,6 +200,10 @@ impl EventKind {
             EventKind::Entered => "entered",
             EventKind::Action => "action",
             EventKind::Comment => "comment",
+            EventKind::WaitEnded => "wait_ended",
+            EventKind::TicketClosed => "ticket_closed",
+            EventKind::Timeout => "timeout",
+            EventKind::TicketGone => "ticket_gone",
         }
     }
 
@@ -155,6 +212,10 @@ impl EventKind {
             "entered" => Some(EventKind::Entered),
             "action" => Some(EventKind::Action),
             "comment" => Some(EventKind::Comment),
+            "wait_ended" => Some(EventKind::WaitEnded),
+            "ticket_closed" => Some(EventKind::TicketClosed),
+            "timeout" => Some(EventKind::Timeout),
+            "ticket_gone" => Some(EventKind::TicketGone),
             _ => None,
         }
     }

@@ -9,11 +9,13 @@
 //! - `queue.rs`: the event queue: claims, leases, releases, parking.
 //! - `list.rs`: visibility, listings and comments.
 //! - `people.rs`: users, groups, tokens, notifications, settings overrides.
+//! - `timers.rs`: waits and lifetimes.
 
 mod list;
 mod people;
 mod queue;
 mod read;
+mod timers;
 mod write;
 
 use std::path::Path;
@@ -27,7 +29,8 @@ use sqlx::sqlite::{
 
 use super::{
     BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser, Notification,
-    QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Token, User, Viewer,
+    QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Timer, Token, User,
+    Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -231,6 +234,23 @@ impl Store for SqliteStore {
 
     async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool> {
         people::mark_read(&self.pool, user_id, id, now).await
+    }
+
+    async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64> {
+        timers::fire_due(&self.pool, now, limit).await
+    }
+
+    async fn retime_lifetimes(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        lifetime_ms: Option<i64>,
+    ) -> Result<u64> {
+        timers::retime_lifetimes(&self.pool, metaservice, ticket_type, lifetime_ms).await
+    }
+
+    async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>> {
+        timers::of(&self.pool, ticket).await
     }
 
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()> {

@@ -72,6 +72,17 @@ pub(super) async fn apply(
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(u.id));
         }
+        if let Some((state, status)) = u.state {
+            super::timers::moved(tx, u.id, state).await?;
+            if status == Status::Closed {
+                super::timers::closed(tx, u.id, now).await?;
+            }
+        }
+    }
+    // After the moves, so that a wait on a ticket closed by this very
+    // commit ends at once.
+    for t in &commit.timers {
+        super::timers::insert(tx, t, now).await?;
     }
     for log in &commit.logs {
         let (kind, user, bot) = actor_columns(&log.actor);

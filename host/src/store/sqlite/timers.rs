@@ -1,0 +1,191 @@
+//! Timers: inserted with the commit that asks for them, fired into events
+//! by the dispatcher when due, dropped when their ticket leaves the state
+//! they belong to, and woken when a waited-for ticket closes.
+
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use crate::model::{TicketId, Timestamp};
+use crate::store::{NewTimer, Result, Timer, TimerKind};
+
+pub(super) async fn insert(
+    tx: &mut Transaction<'static, Sqlite>,
+    t: &NewTimer,
+    now: Timestamp,
+) -> Result<()> {
+    if t.kind == TimerKind::WaitTicket
+        && let Some(other) = t.other_ticket
+    {
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM tickets WHERE id = ?")
+            .bind(other)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let kind = match status.as_deref() {
+            Some("closed") => Some("ticket_closed"),
+            None => Some("ticket_gone"),
+            Some(_) => None,
+        };
+        if let Some(kind) = kind {
+            // Already closed (or gone): the wait ends at once.
+            wake(tx, t.ticket_id, t.state_code, kind, other, now).await?;
+            return Ok(());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO timers (ticket_id, state_code, kind, due_at, base_at, other_ticket, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(t.ticket_id)
+    .bind(t.state_code)
+    .bind(t.kind.as_str())
+    .bind(t.due_at)
+    .bind(t.base_at)
+    .bind(t.other_ticket)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn wake(
+    tx: &mut Transaction<'static, Sqlite>,
+    ticket: TicketId,
+    state: u32,
+    kind: &str,
+    other: TicketId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
+         VALUES (?, ?, ?, json_object('other', ?), ?, ?)",
+    )
+    .bind(ticket)
+    .bind(state)
+    .bind(kind)
+    .bind(other)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A ticket moved to `state`: its timers of other states no longer apply.
+pub(super) async fn moved(
+    tx: &mut Transaction<'static, Sqlite>,
+    ticket: TicketId,
+    state: u32,
+) -> Result<()> {
+    sqlx::query("DELETE FROM timers WHERE ticket_id = ? AND state_code <> ?")
+        .bind(ticket)
+        .bind(state)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A ticket closed: the waits on it end, and its own timers go.
+pub(super) async fn closed(
+    tx: &mut Transaction<'static, Sqlite>,
+    ticket: TicketId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
+         SELECT ticket_id, state_code, 'ticket_closed', json_object('other', other_ticket), ?1, ?1 \
+         FROM timers WHERE other_ticket = ?2 AND kind = 'wait_ticket'",
+    )
+    .bind(now)
+    .bind(ticket)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM timers WHERE (other_ticket = ?1 AND kind = 'wait_ticket') OR ticket_id = ?1",
+    )
+    .bind(ticket)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn fire_due(pool: &SqlitePool, now: Timestamp, limit: u32) -> Result<u64> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // Integers only: safe to inline.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let insert = format!(
+        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
+         SELECT ticket_id, state_code, CASE kind WHEN 'lifetime' THEN 'timeout' ELSE 'wait_ended' END, \
+         json_object('due_at', due_at), ?1, ?1 FROM timers WHERE id IN ({list}) ORDER BY due_at, id"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(insert))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let delete = format!("DELETE FROM timers WHERE id IN ({list})");
+    sqlx::query(sqlx::AssertSqlSafe(delete))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ids.len() as u64)
+}
+
+pub(super) async fn retime_lifetimes(
+    pool: &SqlitePool,
+    metaservice: &str,
+    ticket_type: &str,
+    lifetime_ms: Option<i64>,
+) -> Result<u64> {
+    let in_type = "ticket_id IN (SELECT id FROM tickets WHERE metaservice = ? AND ticket_type = ?)";
+    let done = match lifetime_ms {
+        Some(ms) => {
+            let sql = format!(
+                "UPDATE timers SET due_at = base_at + ? WHERE kind = 'lifetime' AND {in_type}"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(ms)
+                .bind(metaservice)
+                .bind(ticket_type)
+                .execute(pool)
+                .await?
+        }
+        None => {
+            let sql = format!("DELETE FROM timers WHERE kind = 'lifetime' AND {in_type}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(metaservice)
+                .bind(ticket_type)
+                .execute(pool)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn of(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Timer>> {
+    let rows = sqlx::query(
+        "SELECT id, ticket_id, state_code, kind, due_at, other_ticket FROM timers WHERE ticket_id = ? ORDER BY id",
+    )
+    .bind(ticket)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Timer {
+                id: r.try_get("id")?,
+                ticket_id: r.try_get("ticket_id")?,
+                state_code: r.try_get("state_code")?,
+                kind: r.try_get("kind")?,
+                due_at: r.try_get("due_at")?,
+                other_ticket: r.try_get("other_ticket")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,283 @@
+//! Durable waits and lifetimes, on an engine driven in-process with a
+//! manual clock, so that hours and days pass in milliseconds. The database
+//! is a real SQLite file and the bot a real `.wasm`; "killing" the engine
+//! aborts its tasks with no shutdown, and a new engine takes over the file.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton_host::engine::{CreateTicket, Engine, EngineConfig, ManualClock};
+use baton_host::model::{Actor, Status};
+use baton_host::runtime::{Limits, Runtime};
+use baton_host::store::{NewUser, SqliteStore};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+
+use crate::support::{copy_dir, fixture_bots};
+
+const HOUR: i64 = 3_600_000;
+
+struct Running {
+    engine: Arc<Engine>,
+    dispatcher: JoinHandle<()>,
+}
+
+async fn start(dir: &Path, clock: Arc<ManualClock>) -> Running {
+    let url = format!("sqlite://{}", dir.join("baton.db").display());
+    let store = Arc::new(SqliteStore::open(&url).await.expect("store"));
+    let runtime = Runtime::new(Limits::default(), 4, Some(dir.join("cache"))).expect("runtime");
+    let config = EngineConfig {
+        poll_interval_ms: 10,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(store, runtime, clock, config, dir.join("bots"));
+    engine.scan_bots_dir().await.expect("scan");
+    let dispatcher = tokio::spawn(engine.clone().run(std::future::pending()));
+    Running { engine, dispatcher }
+}
+
+fn setup() -> (TempDir, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("bots")).expect("bots");
+    copy_dir(&fixture_bots(), &dir.path().join("bots"));
+    // Some Monday in 2026, 09:00 UTC.
+    (dir, Arc::new(ManualClock::new(1_795_510_800_000)))
+}
+
+async fn job(engine: &Engine, creator: i64, metadata: Value) -> i64 {
+    let req = CreateTicket {
+        metaservice: "waiter".into(),
+        ticket_type: "job".into(),
+        title: "a job".into(),
+        metadata,
+        stakeholders: Vec::new(),
+    };
+    engine
+        .create_ticket(req, Actor::User(creator))
+        .await
+        .expect("created")
+        .id
+}
+
+/// Polls until `done` holds for the ticket's log messages.
+async fn until_logged(engine: &Engine, id: i64, what: &str) {
+    let start = Instant::now();
+    loop {
+        let logs = engine.store.logs(id).await.expect("logs");
+        if logs.iter().any(|l| l.message.contains(what)) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "ticket {id} never logged {what:?}: {logs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn status(engine: &Engine, id: i64) -> Status {
+    engine
+        .store
+        .ticket(id)
+        .await
+        .expect("read")
+        .expect("exists")
+        .status
+}
+
+async fn timers(engine: &Engine, id: i64) -> Vec<String> {
+    engine
+        .store
+        .timers_of(id)
+        .await
+        .expect("timers")
+        .into_iter()
+        .map(|t| t.kind)
+        .collect()
+}
+
+/// Polls until the ticket has timers of each of `kinds`.
+async fn settle(engine: &Engine, id: i64, kinds: &[&str]) {
+    let start = Instant::now();
+    loop {
+        let have = timers(engine, id).await;
+        if kinds.iter().all(|k| have.iter().any(|h| h == k)) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "ticket {id} never had timers {kinds:?}: {have:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn waits_survive_a_kill_and_wake_when_due() {
+    let (dir, clock) = setup();
+    let first = start(dir.path(), clock.clone()).await;
+    let user = first
+        .engine
+        .store
+        .create_user(
+            &NewUser {
+                login: "u".into(),
+                name: "U".into(),
+                email: None,
+                is_admin: false,
+            },
+            0,
+        )
+        .await
+        .expect("user");
+    let sleeper = job(&first.engine, user.id, json!({"mode": "sleep"})).await;
+    let parent = job(&first.engine, user.id, json!({"mode": "parent"})).await;
+    settle(&first.engine, sleeper, &["wait", "lifetime"]).await;
+    settle(&first.engine, parent, &["wait_ticket"]).await;
+    let child = first
+        .engine
+        .store
+        .ticket(parent + 1)
+        .await
+        .expect("read")
+        .expect("the child");
+    assert_eq!(child.parent_id, Some(parent));
+    settle(&first.engine, child.id, &["wait"]).await;
+
+    // kill -9: the tasks stop where they are; only the database remains.
+    first.dispatcher.abort();
+    drop(first);
+    let second = start(dir.path(), clock.clone()).await;
+    let e = &second.engine;
+
+    clock.advance(HOUR + 1);
+    e.poke();
+    until_logged(e, child.id, "woke after the wait").await;
+    until_logged(e, parent, &format!("ticket {} closed", child.id)).await;
+    assert_eq!(status(e, parent).await, Status::Closed);
+    assert_eq!(
+        status(e, sleeper).await,
+        Status::Open,
+        "two hours are not up"
+    );
+
+    clock.advance(HOUR);
+    e.poke();
+    until_logged(e, sleeper, "woke after the wait").await;
+    assert_eq!(status(e, sleeper).await, Status::Closed);
+    assert!(
+        timers(e, sleeper).await.is_empty(),
+        "a closed ticket keeps no timers"
+    );
+    second.dispatcher.abort();
+}
+
+#[tokio::test]
+async fn a_wait_on_a_closed_ticket_ends_at_once() {
+    let (dir, clock) = setup();
+    let r = start(dir.path(), clock.clone()).await;
+    let e = &r.engine;
+    let user = e
+        .store
+        .create_user(
+            &NewUser {
+                login: "u".into(),
+                name: "U".into(),
+                email: None,
+                is_admin: false,
+            },
+            0,
+        )
+        .await
+        .expect("user");
+    let first = job(e, user.id, json!({"mode": "chore"})).await;
+    settle(e, first, &["wait"]).await;
+    clock.advance(HOUR + 1);
+    e.poke();
+    until_logged(e, first, "woke after the wait").await;
+    let after = job(e, user.id, json!({"mode": "after", "other": first})).await;
+    until_logged(e, after, &format!("ticket {first} closed")).await;
+    assert_eq!(status(e, after).await, Status::Closed);
+    r.dispatcher.abort();
+}
+
+#[tokio::test]
+async fn an_outlived_lifetime_times_out_and_a_settings_change_retimes_it() {
+    let (dir, clock) = setup();
+    let r = start(dir.path(), clock.clone()).await;
+    let e = &r.engine;
+    let user = e
+        .store
+        .create_user(
+            &NewUser {
+                login: "creator".into(),
+                name: "C".into(),
+                email: None,
+                is_admin: false,
+            },
+            0,
+        )
+        .await
+        .expect("user");
+    let stuck = job(e, user.id, json!({"mode": "stuck"})).await;
+    until_logged(e, stuck, "nothing to do but wait for people").await;
+    clock.advance(23 * HOUR);
+    e.poke();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        e.store
+            .notifications(user.id, None, 10)
+            .await
+            .expect("inbox")
+            .is_empty(),
+        "not a day yet"
+    );
+
+    clock.advance(HOUR + 1);
+    e.poke();
+    until_logged(e, stuck, "is out of service").await;
+    // The SDK's default: the creator is told, and an error ticket is filed.
+    let inbox = e
+        .store
+        .notifications(user.id, None, 10)
+        .await
+        .expect("inbox");
+    assert!(
+        inbox.iter().any(|n| n.text.contains("out of service")),
+        "{inbox:?}"
+    );
+    let logs = e.store.logs(stuck).await.expect("logs");
+    let filed = logs
+        .iter()
+        .find(|l| l.action == "error_filed")
+        .expect("an error ticket");
+    let error_id = filed
+        .data
+        .as_ref()
+        .and_then(|d| d["error_ticket_id"].as_i64())
+        .expect("its id");
+    let report = e
+        .store
+        .ticket(error_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (report.metaservice.as_str(), report.parent_id),
+        ("baton", Some(stuck))
+    );
+
+    // A shorter lifetime set by an admin reaches a ticket already waiting.
+    let waiting = job(e, user.id, json!({"mode": "stuck"})).await;
+    until_logged(e, waiting, "nothing to do but wait for people").await;
+    e.store
+        .retime_lifetimes("waiter", "job", Some(HOUR))
+        .await
+        .expect("retime");
+    clock.advance(HOUR + 1);
+    e.poke();
+    until_logged(e, waiting, "is out of service").await;
+    r.dispatcher.abort();
+}
