@@ -24,6 +24,8 @@ pub trait Host {
     fn log(&self, id: TicketId, message: &str, data_json: Option<&str>) -> Result<(), HostError>;
     fn http(&self, request: &Request) -> Result<Response, HostError>;
     fn report_error(&self, id: TicketId, message: &str) -> Result<TicketId, HostError>;
+    fn get_current_ticket_list(&self) -> Result<Vec<TicketId>, HostError>;
+    fn add_ticket_to_proceeded_list(&self, id: TicketId) -> Result<(), HostError>;
     fn wait(&self, id: TicketId, millis: u64) -> Result<(), HostError>;
     fn wait_until_time(&self, id: TicketId, time: i64) -> Result<(), HostError>;
     fn wait_until_ticket(&self, id: TicketId, other: TicketId) -> Result<(), HostError>;
@@ -90,6 +92,17 @@ impl<'h> Ctx<'h> {
     /// [`crate::http`].
     pub fn http(&self, request: &Request) -> Result<Response> {
         Ok(self.host.http(request)?)
+    }
+
+    /// The open tickets in this bot's state, oldest first (at most 1000).
+    pub fn current_tickets(&self) -> Result<Vec<TicketId>> {
+        Ok(self.host.get_current_ticket_list()?)
+    }
+
+    /// Marks a ticket in this bot's state as processed, so sweeps leave it
+    /// alone. Returning `Ok` from `proceed_ticket` does this for its ticket.
+    pub fn add_to_proceeded_list(&self, id: TicketId) -> Result<()> {
+        Ok(self.host.add_ticket_to_proceeded_list(id)?)
     }
 
     /// Files a `baton.error` ticket about this ticket for the metaservice's

@@ -78,6 +78,10 @@ pub enum Call {
         id: TicketId,
         message: String,
     },
+    GetCurrentTicketList,
+    AddToProceededList {
+        id: TicketId,
+    },
     /// Any of the waits; `until` says which.
     Wait {
         id: TicketId,
@@ -402,6 +406,22 @@ impl Host for TestHost {
         let number = inner.next_id;
         inner.next_id += 1;
         Ok(number)
+    }
+
+    fn get_current_ticket_list(&self) -> Result<Vec<TicketId>, HostError> {
+        self.record(Call::GetCurrentTicketList);
+        let inner = self.inner.borrow();
+        Ok(inner
+            .tickets
+            .values()
+            .filter(|t| t.status == Status::Open)
+            .map(|t| t.id)
+            .collect())
+    }
+
+    fn add_ticket_to_proceeded_list(&self, id: TicketId) -> Result<(), HostError> {
+        self.record(Call::AddToProceededList { id });
+        self.open_ticket(id).map(|_| ())
     }
 
     fn wait(&self, id: TicketId, millis: u64) -> Result<(), HostError> {

@@ -49,6 +49,14 @@ impl Host for WasmHost {
         wit::report_error(id, message).map_err(HostError::from)
     }
 
+    fn get_current_ticket_list(&self) -> Result<Vec<TicketId>, HostError> {
+        wit::get_current_ticket_list().map_err(HostError::from)
+    }
+
+    fn add_ticket_to_proceeded_list(&self, id: TicketId) -> Result<(), HostError> {
+        wit::add_ticket_to_proceeded_list(id).map_err(HostError::from)
+    }
+
     fn wait(&self, id: TicketId, millis: u64) -> Result<(), HostError> {
         waits::wait(id, millis).map_err(HostError::from)
     }

@@ -281,3 +281,67 @@ async fn an_outlived_lifetime_times_out_and_a_settings_change_retimes_it() {
     until_logged(e, waiting, "is out of service").await;
     r.dispatcher.abort();
 }
+
+/// Writes a ticket straight into the database, with no event: the kind of
+/// ticket only a sweep finds.
+async fn by_hand(dir: &Path, id: i64) {
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("baton.db").display()))
+        .await
+        .expect("store");
+    sqlx::query(
+        "INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, \
+         created_by_kind, created_at, updated_at) VALUES (?, 'waiter', 'job', 'by hand', 1, 'open', \
+         '{\"mode\": \"stuck\"}', 'host', 0, 0)",
+    )
+    .bind(id)
+    .execute(store.pool())
+    .await
+    .expect("insert");
+}
+
+#[tokio::test]
+async fn sweeps_find_what_slipped_through_on_load_and_on_their_own() {
+    let (dir, clock) = setup();
+    let first = start(dir.path(), clock.clone()).await;
+    let e = &first.engine;
+    let bot = baton_host::model::BotName::new("waiter", "job", 1, "waiting");
+    // The sweep reads one state's tickets through the state index.
+    let url = format!("sqlite://{}", dir.path().join("baton.db").display());
+    let plan = SqliteStore::open(&url)
+        .await
+        .expect("store")
+        .sweep_plan(&bot)
+        .await
+        .expect("plan")
+        .join("\n");
+    assert!(
+        plan.contains("USING INDEX tickets_by_state")
+            || plan.contains("USING COVERING INDEX tickets_by_state"),
+        "{plan}"
+    );
+    assert!(!plan.contains("SCAN t"), "no scan of all tickets:\n{plan}");
+
+    by_hand(dir.path(), 1000).await;
+    e.sweep(&bot).await;
+    until_logged(e, 1000, "nothing to do for Sweep").await;
+    // Processed now: the next sweep leaves it alone.
+    e.sweep(&bot).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let runs = e
+        .store
+        .logs(1000)
+        .await
+        .expect("logs")
+        .iter()
+        .filter(|l| l.message.contains("for Sweep"))
+        .count();
+    assert_eq!(runs, 1);
+
+    // A ticket that appears while Baton is down is swept when the bot loads.
+    first.dispatcher.abort();
+    drop(first);
+    by_hand(dir.path(), 1001).await;
+    let second = start(dir.path(), clock).await;
+    until_logged(&second.engine, 1001, "nothing to do for Sweep").await;
+    second.dispatcher.abort();
+}

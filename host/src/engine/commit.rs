@@ -114,6 +114,7 @@ pub fn build(
                     .logs
                     .push(log(*id, actor, "waiting", None, None, message, None));
             }
+            Change::Proceeded { id, state } => commit.proceeded.push((*id, *state)),
             Change::Notified { id, user_id, text } => {
                 commit.notifications.push(NewNotification {
                     user_id: *user_id,

@@ -41,8 +41,14 @@ impl Engine {
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1) as usize));
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
+        let mut last_sweep = self.clock.now();
         tokio::pin!(shutdown);
         loop {
+            let now = self.clock.now();
+            if now - last_sweep >= self.config.sweep_every_ms as i64 {
+                last_sweep = now;
+                self.sweep_all().await;
+            }
             self.clone().dispatch_due(&permits).await;
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -56,6 +62,31 @@ impl Engine {
             p.forget();
         }
         tracing::info!("dispatcher stopped; in-flight invocations finished");
+    }
+
+    /// One sweep of every loaded bot.
+    async fn sweep_all(&self) {
+        for slot in self
+            .registry
+            .snapshot()
+            .into_iter()
+            .filter(|s| s.loaded.is_some())
+        {
+            self.sweep(&slot.name).await;
+        }
+    }
+
+    /// Queues `proceed-ticket(sweep)` for the tickets in the bot's state
+    /// that it has not processed.
+    pub async fn sweep(&self, bot: &BotName) {
+        match self.store.sweep(bot, self.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(bot = %bot, tickets = n, "sweep found unprocessed tickets");
+                self.poke();
+            }
+            Err(e) => tracing::error!(bot = %bot, "sweep failed: {e}"),
+        }
     }
 
     /// Fires due timers, then claims and starts due events while there
@@ -204,6 +235,7 @@ impl Engine {
                     .unwrap_or_else(|| "null".into()),
                 user_id: p["user_id"].as_i64().unwrap_or_default(),
             },
+            EventKind::Sweep => Call::Sweep,
             EventKind::WaitEnded => Call::WaitEnded,
             EventKind::TicketClosed => Call::TicketClosed(p["other"].as_i64().unwrap_or_default()),
             EventKind::TicketGone => Call::TicketGone(p["other"].as_i64().unwrap_or_default()),
@@ -237,13 +269,21 @@ impl Engine {
                 return Ok(Outcome::Failed(describe_failure(&name, &bot.sha256, &e)));
             }
         };
-        let commit = commit::build(
+        let mut commit = commit::build(
             effects,
             event.id,
             &Actor::Bot(name.clone()),
             &ms,
             self.clock.now(),
         );
+        // A proceed-ticket that committed puts the ticket on the state's
+        // proceeded list: sweeps leave it alone from now on.
+        if !matches!(
+            event.kind,
+            EventKind::Action | EventKind::Comment | EventKind::Timeout
+        ) {
+            commit.proceeded.push((event.ticket_id, event.state_code));
+        }
         self.store.commit(&commit, self.clock.now()).await?;
         self.registry.succeeded(&name);
         tracing::debug!(bot = %name, ticket = event.ticket_id, elapsed_us = started.elapsed().as_micros() as u64, "invocation committed");

@@ -174,6 +174,8 @@ impl Engine {
                     compiled = ?bot.origin, load_ms = bot.load_us as f64 / 1000.0, "bot loaded");
                 self.registry.install(bot, now);
                 self.record_slot(&name, None).await;
+                // After a (re)load a bot's first work is one sweep.
+                self.sweep(&name).await;
                 match self.store.wake_events(&name, now, false).await {
                     Ok(_) => self.poke(),
                     Err(e) => tracing::error!(bot = %name, "waking its events failed: {e}"),

@@ -68,6 +68,9 @@ pub struct EngineConfig {
     /// next invocation, doubling up to `crash_backoff_max_ms`.
     pub crash_backoff_ms: u64,
     pub crash_backoff_max_ms: u64,
+    /// How often each bot sweeps its state for unprocessed tickets (it also
+    /// sweeps once whenever it is loaded, before anything else).
+    pub sweep_every_ms: u64,
     /// How long the bots directory must be quiet before a change is loaded,
     /// so a file still being copied is not read half-written.
     pub reload_debounce_ms: u64,
@@ -88,6 +91,10 @@ impl Default for EngineConfig {
             crash_backoff_ms: 1_000,
             crash_backoff_max_ms: 60_000,
             reload_debounce_ms: 200,
+            // Events carry the work; the sweep only catches what slipped
+            // through (a ticket written by hand, an event deleted), so it
+            // need not be frequent.
+            sweep_every_ms: 300_000,
         }
     }
 }

@@ -253,6 +253,34 @@ impl tickets::Host for BotState {
         self.call()?.replace_metadata(id, metadata).await
     }
 
+    async fn get_current_ticket_list(&mut self) -> Result<Vec<u64>, CallError> {
+        let session = self.call()?;
+        let ids = session
+            .store
+            .current_tickets(&session.bot, 1000)
+            .await
+            .map_err(|e| CallError::Fatal(HostFailure::error(format!("listing tickets: {e}"))))?;
+        Ok(ids.into_iter().map(|id| id as u64).collect())
+    }
+
+    async fn add_ticket_to_proceeded_list(&mut self, id: u64) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        let session = self.call()?;
+        let ticket = session.read(id).await?;
+        if ticket.ticket_type != session.bot.ticket_type
+            || ticket.state_code != session.bot.state_code
+        {
+            return Err(not_allowed(format!(
+                "ticket {id} is not in this bot's state"
+            )));
+        }
+        session.record(Change::Proceeded {
+            id,
+            state: ticket.state_code,
+        });
+        Ok(())
+    }
+
     async fn report_error(&mut self, id: u64, message: String) -> Result<u64, CallError> {
         let id = ticket_id(id)?;
         let session = self.call()?;

@@ -43,6 +43,8 @@ pub enum Change {
         user_id: i64,
         text: String,
     },
+    /// The ticket goes on the proceeded list of `state`.
+    Proceeded { id: TicketId, state: u32 },
     /// An error ticket, numbered `error_ticket`, filed about ticket `id`.
     ErrorReported {
         id: TicketId,
@@ -186,6 +188,7 @@ impl Session {
                 Change::Logged { .. }
                 | Change::Waits { .. }
                 | Change::Notified { .. }
+                | Change::Proceeded { .. }
                 | Change::ErrorReported { .. } => {}
             }
         }

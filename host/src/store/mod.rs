@@ -147,6 +147,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Notification>>;
     async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool>;
 
+    // Sweeps.
+    /// Queues a `sweep` event for every open ticket in the bot's state that
+    /// is neither in the proceeded list nor already queued; returns how
+    /// many. Indexed by state: its cost follows the tickets in that state.
+    async fn sweep(&self, bot: &BotName, now: Timestamp) -> Result<u64>;
+    /// The open tickets in the bot's state (the seed's current ticket list).
+    async fn current_tickets(&self, bot: &BotName, limit: u32) -> Result<Vec<TicketId>>;
+
     // Timers.
     /// Turns up to `limit` timers due at `now` into events, atomically;
     /// returns how many fired.

@@ -22,6 +22,8 @@ pub struct Commit {
     pub comments: Vec<NewComment>,
     pub notifications: Vec<NewNotification>,
     pub timers: Vec<NewTimer>,
+    /// (ticket, state) pairs to add to the proceeded list.
+    pub proceeded: Vec<(TicketId, u32)>,
 }
 
 /// What a timer waits for.
@@ -192,6 +194,8 @@ pub enum EventKind {
     Timeout,
     /// A waited-for ticket no longer exists: `proceed-ticket(ticket-gone)`.
     TicketGone,
+    /// A sweep found the ticket unprocessed: `proceed-ticket(sweep)`.
+    Sweep,
 }
 
 impl EventKind {
@@ -204,6 +208,7 @@ impl EventKind {
             EventKind::TicketClosed => "ticket_closed",
             EventKind::Timeout => "timeout",
             EventKind::TicketGone => "ticket_gone",
+            EventKind::Sweep => "sweep",
         }
     }
 
@@ -216,6 +221,7 @@ impl EventKind {
             "ticket_closed" => Some(EventKind::TicketClosed),
             "timeout" => Some(EventKind::Timeout),
             "ticket_gone" => Some(EventKind::TicketGone),
+            "sweep" => Some(EventKind::Sweep),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ mod list;
 mod people;
 mod queue;
 mod read;
+mod sweep;
 mod timers;
 mod write;
 
@@ -67,6 +68,28 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+
+    /// SQLite's plan for a sweep of `bot`'s state, one line per step: for
+    /// operators who wonder what a sweep costs, and for the test that keeps
+    /// it on the state index.
+    pub async fn sweep_plan(&self, bot: &BotName) -> Result<Vec<String>> {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {}",
+            sweep::UNPROCESSED
+                .replace("?2", "?1")
+                .replace("?3", "?2")
+                .replace("?4", "?3")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&bot.metaservice)
+            .bind(&bot.ticket_type)
+            .bind(bot.state_code)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(sqlx::Row::try_get::<String, _>(r, "detail")?))
+            .collect()
     }
 
     /// The pool, for tests that inspect the database directly.
@@ -234,6 +257,14 @@ impl Store for SqliteStore {
 
     async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool> {
         people::mark_read(&self.pool, user_id, id, now).await
+    }
+
+    async fn sweep(&self, bot: &BotName, now: Timestamp) -> Result<u64> {
+        sweep::sweep(&self.pool, bot, now).await
+    }
+
+    async fn current_tickets(&self, bot: &BotName, limit: u32) -> Result<Vec<TicketId>> {
+        sweep::current(&self.pool, bot, limit).await
     }
 
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64> {

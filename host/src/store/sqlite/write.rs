@@ -84,6 +84,17 @@ pub(super) async fn apply(
     for t in &commit.timers {
         super::timers::insert(tx, t, now).await?;
     }
+    for (ticket, state) in &commit.proceeded {
+        sqlx::query(
+            "INSERT INTO proceeded (ticket_id, state_code, at) VALUES (?, ?, ?) \
+             ON CONFLICT (ticket_id, state_code) DO UPDATE SET at = excluded.at",
+        )
+        .bind(ticket)
+        .bind(state)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
     for log in &commit.logs {
         let (kind, user, bot) = actor_columns(&log.actor);
         sqlx::query(
