@@ -345,3 +345,58 @@ async fn sweeps_find_what_slipped_through_on_load_and_on_their_own() {
     until_logged(&second.engine, 1001, "nothing to do for Sweep").await;
     second.dispatcher.abort();
 }
+
+#[tokio::test]
+async fn closed_tickets_are_archived_whole_after_their_retention() {
+    let (dir, clock) = setup();
+    let r = start(dir.path(), clock.clone()).await;
+    let e = &r.engine;
+    let user = e
+        .store
+        .create_user(
+            &NewUser {
+                login: "u".into(),
+                name: "U".into(),
+                email: None,
+                is_admin: false,
+            },
+            0,
+        )
+        .await
+        .expect("user");
+    let done = job(e, user.id, json!({"mode": "chore"})).await;
+    let open = job(e, user.id, json!({"mode": "stuck"})).await;
+    settle(e, done, &["wait"]).await;
+    clock.advance(HOUR + 1);
+    e.poke();
+    until_logged(e, done, "woke after the wait").await;
+    assert_eq!(status(e, done).await, Status::Closed);
+
+    clock.advance(29 * 24 * HOUR);
+    assert_eq!(e.retain().await, 0, "not thirty days yet");
+    clock.advance(2 * 24 * HOUR);
+    assert_eq!(e.retain().await, 1, "the closed one only");
+    assert!(e.store.ticket(done).await.expect("read").is_none());
+    assert!(
+        e.store.ticket(open).await.expect("read").is_some(),
+        "open tickets are never retired"
+    );
+    let doc = e
+        .store
+        .archived(done)
+        .await
+        .expect("read")
+        .expect("archived");
+    assert_eq!(doc["ticket"]["id"], done);
+    assert_eq!(doc["ticket"]["status"], "closed");
+    assert_eq!(doc["ticket"]["metadata"], json!({"mode": "chore"}));
+    let messages: Vec<&str> = doc["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["message"].as_str())
+        .collect();
+    assert!(messages.contains(&"woke after the wait"), "{messages:?}");
+    assert_eq!(doc["stakeholders"][0]["role"], "requester");
+    r.dispatcher.abort();
+}

@@ -85,6 +85,27 @@ pub async fn ticket_types(
     }))
 }
 
+/// An archived ticket: the ticket, its stakeholders, comments and log, as
+/// they were when retention archived it.
+#[utoipa::path(get, path = "/archive/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, description = "The archived document", body = Object),
+        (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn archived(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+) -> Result<Json<Value>, AppError> {
+    caller.require_admin()?;
+    state
+        .engine
+        .store
+        .archived(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::new(ProblemKind::NotFound, format!("no archived ticket {id}")))
+}
+
 /// Each field that is present replaces the current value; a duration is
 /// written like in manifests (`"36h"`), and `null` clears it.
 #[derive(Deserialize, utoipa::ToSchema)]

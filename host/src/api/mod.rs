@@ -103,6 +103,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::metaservices))
         .routes(routes!(admin::ticket_types))
         .routes(routes!(admin::set_settings))
+        .routes(routes!(admin::archived))
         .routes(routes!(bots::list))
         .routes(routes!(bots::restart))
         .split_for_parts()

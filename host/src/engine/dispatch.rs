@@ -42,12 +42,17 @@ impl Engine {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1) as usize));
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
         let mut last_sweep = self.clock.now();
+        let mut last_retention = self.clock.now();
         tokio::pin!(shutdown);
         loop {
             let now = self.clock.now();
             if now - last_sweep >= self.config.sweep_every_ms as i64 {
                 last_sweep = now;
                 self.sweep_all().await;
+            }
+            if now - last_retention >= self.config.retention_every_ms as i64 {
+                last_retention = now;
+                self.retain().await;
             }
             self.clone().dispatch_due(&permits).await;
             tokio::select! {

@@ -11,6 +11,7 @@
 //! - `tickets.rs`: creating tickets on behalf of the API.
 //! - `changes.rs`: edits, stakeholders, comments and actions from people.
 //! - `watcher.rs`: hot reload of the bots directory.
+//! - `retention.rs`: archiving or deleting closed tickets.
 
 mod changes;
 mod clock;
@@ -19,6 +20,7 @@ mod dispatch;
 mod errors;
 mod loading;
 mod registry;
+mod retention;
 mod tickets;
 mod watcher;
 
@@ -71,6 +73,8 @@ pub struct EngineConfig {
     /// How often each bot sweeps its state for unprocessed tickets (it also
     /// sweeps once whenever it is loaded, before anything else).
     pub sweep_every_ms: u64,
+    /// How often closed tickets past their retention are archived or deleted.
+    pub retention_every_ms: u64,
     /// How long the bots directory must be quiet before a change is loaded,
     /// so a file still being copied is not read half-written.
     pub reload_debounce_ms: u64,
@@ -95,6 +99,7 @@ impl Default for EngineConfig {
             // through (a ticket written by hand, an event deleted), so it
             // need not be frequent.
             sweep_every_ms: 300_000,
+            retention_every_ms: 60_000,
         }
     }
 }

@@ -155,6 +155,20 @@ pub trait Store: Send + Sync + 'static {
     /// The open tickets in the bot's state (the seed's current ticket list).
     async fn current_tickets(&self, bot: &BotName, limit: u32) -> Result<Vec<TicketId>>;
 
+    // Retention.
+    /// Closed tickets of a type closed before `closed_before`, oldest first.
+    async fn expired(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        closed_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TicketId>>;
+    /// Archives (when `archive`) and deletes these tickets in one transaction.
+    async fn retire(&self, ids: &[TicketId], archive: bool, now: Timestamp) -> Result<u64>;
+    /// An archived ticket's document.
+    async fn archived(&self, id: TicketId) -> Result<Option<serde_json::Value>>;
+
     // Timers.
     /// Turns up to `limit` timers due at `now` into events, atomically;
     /// returns how many fired.

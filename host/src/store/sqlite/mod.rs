@@ -10,11 +10,13 @@
 //! - `list.rs`: visibility, listings and comments.
 //! - `people.rs`: users, groups, tokens, notifications, settings overrides.
 //! - `timers.rs`: waits and lifetimes.
+//! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed tickets.
 
 mod list;
 mod people;
 mod queue;
 mod read;
+mod retention;
 mod sweep;
 mod timers;
 mod write;
@@ -257,6 +259,24 @@ impl Store for SqliteStore {
 
     async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool> {
         people::mark_read(&self.pool, user_id, id, now).await
+    }
+
+    async fn expired(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        closed_before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TicketId>> {
+        retention::expired(&self.pool, metaservice, ticket_type, closed_before, limit).await
+    }
+
+    async fn retire(&self, ids: &[TicketId], archive: bool, now: Timestamp) -> Result<u64> {
+        retention::retire(&self.pool, ids, archive, now).await
+    }
+
+    async fn archived(&self, id: TicketId) -> Result<Option<serde_json::Value>> {
+        retention::archived(&self.pool, id).await
     }
 
     async fn sweep(&self, bot: &BotName, now: Timestamp) -> Result<u64> {
