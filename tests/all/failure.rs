@@ -97,4 +97,53 @@ async fn a_failing_bot_commits_nothing_and_an_error_ticket_is_filed() {
             .as_str()
             .is_some_and(|e| e.contains("deliberate failure"))
     );
+
+    // A restart by hand reloads the file and clears the crash state.
+    let (status, restarted) = server
+        .post("/api/v1/bots/fixture-doomed-1-start/restart", &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{restarted}");
+    assert_eq!(restarted["status"], "running");
+    assert_eq!(restarted["restarts"], 1);
+    let (status, problem) = server
+        .post("/api/v1/bots/fixture-nothing-1-start/restart", &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    assert_eq!(problem["type"], "urn:baton:problem:not-found");
+
+    // Resolving the error ticket with `retry` queues the parked event again.
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/tickets/{error_id}/actions/retry"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (_, report) = server.get(&format!("/api/v1/tickets/{error_id}")).await;
+    assert_eq!(report["state"], json!({"code": 2, "name": "resolved"}));
+    assert!(
+        server
+            .logs(id)
+            .await
+            .iter()
+            .any(|l| l["action"] == "retry_requested")
+    );
+    // The bot really runs again: it fails three more times, and a second
+    // error ticket is filed.
+    let start = std::time::Instant::now();
+    while server
+        .logs(id)
+        .await
+        .iter()
+        .filter(|l| l["action"] == "error_filed")
+        .count()
+        < 2
+    {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the retried event never ran\n{}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -576,7 +576,10 @@ fn now_ms() -> i64 {
 }
 
 fn python(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("python3").args(args).output().context("running python3")?;
+    let out = Command::new("python3")
+        .args(args)
+        .output()
+        .context("running python3")?;
     if !out.status.success() {
         bail!("python3: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -593,7 +596,10 @@ fn waits(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
     for _ in 0..10_000 {
         server.create("waiter", "job", json!({"mode": "until", "at": due}))?;
     }
-    println!("10000 waits set in {:.1} s (each a POST and a bot invocation)", started.elapsed().as_secs_f64());
+    println!(
+        "10000 waits set in {:.1} s (each a POST and a bot invocation)",
+        started.elapsed().as_secs_f64()
+    );
     while now_ms() < due + 1_000 {
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -601,14 +607,21 @@ fn waits(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
     let last_started = Instant::now();
     loop {
         let db = dir.join("baton.db").display().to_string();
-        let open = python(&["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM tickets WHERE metaservice = 'waiter' AND status = 'open'\").fetchone()[0])", &db])?;
+        let open = python(&[
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM tickets WHERE metaservice = 'waiter' AND status = 'open'\").fetchone()[0])",
+            &db,
+        ])?;
         if open == "0" || last_started.elapsed() > Duration::from_secs(300) {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     let db = dir.join("baton.db").display().to_string();
-    println!("10000 waits due at the same instant (poll_interval_ms = 250): {}", python(&["-c", LATENESS, &db, &due.to_string()])?);
+    println!(
+        "10000 waits due at the same instant (poll_interval_ms = 250): {}",
+        python(&["-c", LATENESS, &db, &due.to_string()])?
+    );
     drop(server);
 
     // Memory with 0 and with 1,000,000 pending waits.
@@ -618,7 +631,12 @@ fn waits(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
         let server = Server::start(root, &dir, "")?;
         drop(server);
         if n > 0 {
-            python(&["-c", MANY_TIMERS, &dir.join("baton.db").display().to_string(), &n.to_string()])?;
+            python(&[
+                "-c",
+                MANY_TIMERS,
+                &dir.join("baton.db").display().to_string(),
+                &n.to_string(),
+            ])?;
         }
         let server = Server::start(root, &dir, "poll_interval_ms = 250\n")?;
         // Let it poll the timers a few times.

@@ -262,6 +262,21 @@ impl OnRetention {
     }
 }
 
+/// An action of the built-in error tickets, carried out by the host.
+fn host_action(name: &str, description: &str) -> ActionDef {
+    let schema = json!({});
+    let validator = jsonschema::validator_for(&schema)
+        .map(Arc::new)
+        .unwrap_or_else(|e| panic!("the empty schema is invalid: {e}"));
+    ActionDef {
+        name: name.into(),
+        description: description.into(),
+        allowed: vec!["assigned".into(), "actioner".into()],
+        payload_schema: schema,
+        validator,
+    }
+}
+
 /// `baton`, type `error`: 1 `open` → 2 `resolved`.
 fn builtin_metaservice() -> Metaservice {
     let schema = json!({
@@ -284,6 +299,17 @@ fn builtin_metaservice() -> Metaservice {
     ]
     .into_iter()
     .map(|(code, name, description, terminal)| {
+        let actions = if terminal {
+            Vec::new()
+        } else {
+            vec![
+                host_action(
+                    "retry",
+                    "Queue the failed ticket's parked events again, and resolve this one",
+                ),
+                host_action("resolve", "Mark this error handled"),
+            ]
+        };
         (
             code,
             StateDef {
@@ -291,7 +317,7 @@ fn builtin_metaservice() -> Metaservice {
                 name: name.into(),
                 description: description.into(),
                 terminal,
-                actions: Vec::new(),
+                actions,
             },
         )
     })

@@ -90,6 +90,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<()>;
 
+    /// Makes a ticket's parked events pending again, as new (the `retry`
+    /// action of an error ticket); returns how many.
+    async fn unpark_events(&self, ticket: TicketId, now: Timestamp) -> Result<u64>;
+
     /// Deletes an event that no longer applies (its ticket moved on).
     async fn drop_event(&self, id: EventId) -> Result<()>;
 

@@ -162,6 +162,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn unpark_events(&self, ticket: TicketId, now: Timestamp) -> Result<u64> {
+        queue::unpark(&self.pool, ticket, now).await
+    }
+
     async fn drop_event(&self, id: EventId) -> Result<()> {
         queue::drop_event(&self.pool, id).await
     }

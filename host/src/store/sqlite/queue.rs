@@ -132,3 +132,15 @@ pub(super) async fn events_of(pool: &SqlitePool, ticket: TicketId) -> Result<Vec
         .await?;
     rows.iter().map(decode).collect()
 }
+
+pub(super) async fn unpark(pool: &SqlitePool, ticket: TicketId, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE events SET status = 'pending', attempts = 0, available_at = ?, lease_owner = NULL, \
+         lease_until = NULL WHERE ticket_id = ? AND status = 'parked'",
+    )
+    .bind(now)
+    .bind(ticket)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
