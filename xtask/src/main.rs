@@ -112,11 +112,45 @@ fn up(root: &Path, release: bool) -> anyhow::Result<()> {
         "--cache-dir",
         &cache,
     ]);
+    let token = admin_token(root)?;
     eprintln!(
         "starting Baton on http://127.0.0.1:8080 (Ctrl-C stops it); database {}",
         db.display()
     );
-    sh(root, &cargo(), &args)
+    eprintln!("admin token (kept in var/admin-token): {token}");
+    eprintln!(
+        "  curl -H \"Authorization: Bearer $(cat var/admin-token)\" http://127.0.0.1:8080/api/v1/me"
+    );
+    let status = Command::new(cargo())
+        .args(&args)
+        .env("BATON_ADMIN_TOKEN", &token)
+        .current_dir(root)
+        .status()
+        .context("running baton")?;
+    if !status.success() {
+        bail!("baton serve exited ({status})");
+    }
+    Ok(())
+}
+
+/// The development admin token: `BATON_ADMIN_TOKEN` if set, else one made
+/// at random on the first `up` and kept in `var/admin-token`.
+fn admin_token(root: &Path) -> anyhow::Result<String> {
+    if let Ok(token) = std::env::var("BATON_ADMIN_TOKEN") {
+        return Ok(token);
+    }
+    let file = root.join("var/admin-token");
+    if let Ok(token) = std::fs::read_to_string(&file) {
+        return Ok(token.trim().to_string());
+    }
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom for the admin token")?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(root.join("var"))?;
+    std::fs::write(&file, &token)?;
+    Ok(token)
 }
 
 fn test(root: &Path) -> anyhow::Result<()> {

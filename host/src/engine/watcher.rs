@@ -53,7 +53,11 @@ impl DirWatch {
             tokio::select! {
                 _ = &mut shutdown => break,
                 message = self.events.recv() => match message {
-                    Some(Ok(event)) => pending.extend(event.paths),
+                    // Reads (access events, ours included) change nothing.
+                    Some(Ok(event)) if !event.kind.is_access() && !event.kind.is_other() => {
+                        pending.extend(event.paths)
+                    }
+                    Some(Ok(_)) => {}
                     Some(Err(e)) => tracing::error!("watching the bots directory: {e}"),
                     None => break,
                 },
