@@ -102,6 +102,8 @@ pub struct Comment {
 pub enum Event {
     Action(Action),
     Comment(Comment),
+    /// A member of the assigned group took the ticket (their user id).
+    Accepted(u64),
 }
 
 impl Event {
@@ -110,6 +112,7 @@ impl Event {
         match self {
             Event::Action(a) => format!("action {:?}", a.name),
             Event::Comment(c) => format!("comment {}", c.id),
+            Event::Accepted(user) => format!("acceptance by user {user}"),
         }
     }
 }

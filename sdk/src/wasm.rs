@@ -156,6 +156,7 @@ impl From<types::Event> for Event {
                 payload_json: a.payload,
                 user_id: a.user_id,
             }),
+            types::Event::Accepted(user) => Event::Accepted(user),
             types::Event::Comment(c) => Event::Comment(Comment {
                 id: c.id,
                 body: c.body,

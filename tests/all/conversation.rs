@@ -137,7 +137,14 @@ async fn comments_reach_the_bot_and_notify_the_other_stakeholders() {
     let (_, own) = s
         .as_(&r.reviewer, "GET", "/api/v1/notifications", None)
         .await;
-    assert_eq!(own["items"].as_array().map(Vec::len), Some(0));
+    // The author is not told of their own comment (only asked to accept).
+    let own_comments = own["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["kind"] == "comment")
+        .count();
+    assert_eq!(own_comments, 0, "{own}");
     let nid = first["id"].as_i64().expect("id");
     assert_eq!(
         s.as_(
@@ -414,4 +421,62 @@ async fn settings_are_validated_logged_and_kept_across_restarts() {
         .await
         .expect("count");
     assert_eq!(changes, 1, "one change, logged");
+}
+
+#[tokio::test]
+async fn a_member_of_the_assigned_group_accepts_once() {
+    let r = review().await;
+    let (s, t) = (&r.server, r.ticket);
+    // The group's members were asked to accept.
+    let (_, inbox) = s
+        .as_(&r.reviewer, "GET", "/api/v1/notifications", None)
+        .await;
+    assert!(
+        inbox["items"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|x| x["kind"] == "acceptance" && x["ticket_id"] == t)),
+        "{inbox}"
+    );
+    let path = format!("/api/v1/tickets/{t}/accept");
+    let (status, problem) = s.as_(&r.requester, "POST", &path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+
+    let (status, ticket) = s.as_(&r.reviewer, "POST", &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let rows = ticket["stakeholders"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let group = rows
+        .iter()
+        .find(|x| x["id"] == r.wrt_row)
+        .expect("the group's row is kept");
+    assert_eq!(group["is_active"], false);
+    let taker = rows
+        .iter()
+        .find(|x| x["principal"] == json!({"kind": "user", "id": r.reviewer.id}))
+        .expect("a row");
+    assert_eq!(
+        (taker["connection"].as_str(), taker["is_active"].as_bool()),
+        (Some("assigned"), Some(true))
+    );
+
+    let (status, problem) = s.as_(&r.reviewer, "POST", &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    logs_until(s, t, "the bot heard of it", |logs| {
+        logs.iter()
+            .any(|l| l["message"] == format!("user {} took the review", r.reviewer.id).as_str())
+    })
+    .await;
+    assert!(s.logs(t).await.iter().any(|l| l["action"] == "accepted"));
+    // The reviewer, now assigned directly, still acts on the ticket.
+    let (status, _) = s
+        .as_(
+            &r.reviewer,
+            "POST",
+            &format!("/api/v1/tickets/{t}/actions/approve"),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
 }

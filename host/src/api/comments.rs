@@ -94,6 +94,24 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(comment_view(comment))))
 }
 
+/// Takes a ticket assigned to one of the caller's groups.
+#[utoipa::path(post, path = "/tickets/{id}/accept", tag = "tickets", params(("id" = i64, Path)),
+    responses((status = 200, description = "Accepted: the caller is the active assigned stakeholder", body = super::views::TicketView),
+        (status = 403, description = "Not a member of the assigned group", body = super::error::Problem),
+        (status = 409, description = "Already accepted, closed, or not assigned to a group", body = super::error::Problem),
+        (status = 404, body = super::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn accept(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<TicketId>,
+) -> Result<Json<super::views::TicketView>, AppError> {
+    let ticket = visible(&state, &caller, id).await?;
+    state.engine.accept(&ticket, &caller.user).await?;
+    let ticket = visible(&state, &caller, id).await?;
+    Ok(Json(super::tickets::view(&state, ticket).await?))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {

@@ -91,6 +91,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(stakeholders::change))
         .routes(routes!(comments::list, comments::create))
         .routes(routes!(comments::act))
+        .routes(routes!(comments::accept))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::stream))
         .routes(routes!(notifications::read))

@@ -241,6 +241,7 @@ impl Engine {
                 user_id: p["user_id"].as_i64().unwrap_or_default(),
             },
             EventKind::Sweep => Call::Sweep,
+            EventKind::Accepted => Call::Accepted(p["user_id"].as_i64().unwrap_or_default()),
             EventKind::WaitEnded => Call::WaitEnded,
             EventKind::TicketClosed => Call::TicketClosed(p["other"].as_i64().unwrap_or_default()),
             EventKind::TicketGone => Call::TicketGone(p["other"].as_i64().unwrap_or_default()),
@@ -285,7 +286,7 @@ impl Engine {
         // proceeded list: sweeps leave it alone from now on.
         if !matches!(
             event.kind,
-            EventKind::Action | EventKind::Comment | EventKind::Timeout
+            EventKind::Action | EventKind::Comment | EventKind::Timeout | EventKind::Accepted
         ) {
             commit.proceeded.push((event.ticket_id, event.state_code));
         }

@@ -136,7 +136,28 @@ impl Engine {
                 .collect(),
             ..Commit::default()
         };
-        self.store.commit(&commit, now).await?;
+        let mut commit = commit;
+        // Each member of an assigned group is asked to accept the ticket.
+        for s in &req.stakeholders {
+            if let (Principal::Group(name), "assigned") = (&s.principal, s.connection)
+                && let Some(group) = self.store.group(name).await?
+            {
+                let text = format!(
+                    "ticket {id} ({}) is assigned to group {name}: accept it to take it",
+                    ticket.title
+                );
+                for member in group.members {
+                    commit.notifications.push(crate::store::NewNotification {
+                        user_id: member,
+                        ticket_id: Some(id),
+                        kind: "acceptance",
+                        text: text.clone(),
+                    });
+                }
+            }
+        }
+        let committed = self.store.commit(&commit, now).await?;
+        self.publish(&committed.notifications);
         self.poke();
         Ok(ticket)
     }

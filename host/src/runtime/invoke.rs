@@ -39,6 +39,8 @@ pub enum Call {
     TicketGone(i64),
     /// `ticket-timeout`.
     Timeout,
+    /// `on-event(accepted(user))`.
+    Accepted(i64),
 }
 
 /// Why an invocation failed; none of its changes are committed.
@@ -165,6 +167,10 @@ impl Runtime {
                         .await
                 }
                 Call::Timeout => instance.call_ticket_timeout(&mut store, &ticket).await,
+                Call::Accepted(user) => {
+                    let event = types::Event::Accepted(*user as u64);
+                    instance.call_on_event(&mut store, &ticket, &event).await
+                }
                 Call::Comment { id, body, user_id } => {
                     let event = types::Event::Comment(types::Comment {
                         id: *id as u64,

@@ -196,6 +196,8 @@ pub enum EventKind {
     TicketGone,
     /// A sweep found the ticket unprocessed: `proceed-ticket(sweep)`.
     Sweep,
+    /// A member of the assigned group accepted: `on-event(accepted)`.
+    Accepted,
 }
 
 impl EventKind {
@@ -209,6 +211,7 @@ impl EventKind {
             EventKind::Timeout => "timeout",
             EventKind::TicketGone => "ticket_gone",
             EventKind::Sweep => "sweep",
+            EventKind::Accepted => "accepted",
         }
     }
 
@@ -222,6 +225,7 @@ impl EventKind {
             "timeout" => Some(EventKind::Timeout),
             "ticket_gone" => Some(EventKind::TicketGone),
             "sweep" => Some(EventKind::Sweep),
+            "accepted" => Some(EventKind::Accepted),
             _ => None,
         }
     }
