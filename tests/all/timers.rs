@@ -400,3 +400,88 @@ async fn closed_tickets_are_archived_whole_after_their_retention() {
     assert_eq!(doc["stakeholders"][0]["role"], "requester");
     r.dispatcher.abort();
 }
+
+#[tokio::test]
+async fn reminders_repeat_every_notify_every_at_most_notify_repeats_times() {
+    let (dir, clock) = setup();
+    copy_dir(&crate::support::example_bots(), &dir.path().join("bots"));
+    let r = start(dir.path(), clock.clone()).await;
+    let e = &r.engine;
+    let new_user = |login: &str| NewUser {
+        login: login.into(),
+        name: login.into(),
+        email: None,
+        is_admin: false,
+    };
+    let requester = e
+        .store
+        .create_user(&new_user("requester"), 0)
+        .await
+        .expect("user");
+    let reviewer = e
+        .store
+        .create_user(&new_user("reviewer"), 0)
+        .await
+        .expect("user");
+    let group = e.store.create_group("wrt", 0).await.expect("group");
+    e.store
+        .set_member(group.id, reviewer.id, true)
+        .await
+        .expect("member");
+    // wca edit_person: notify_every = 1d, notify_repeats = 3.
+    let req = CreateTicket {
+        metaservice: "wca".into(),
+        ticket_type: "edit_person".into(),
+        title: "My birthday".into(),
+        metadata: json!({"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}}),
+        stakeholders: vec![baton_host::store::NewStakeholder {
+            principal: baton_host::store::Principal::Group("wrt".into()),
+            connection: "assigned",
+            role: "actioner",
+        }],
+    };
+    let id = e
+        .create_ticket(req, Actor::User(requester.id))
+        .await
+        .expect("created")
+        .id;
+    let asked = |n: usize| async move {
+        let start = Instant::now();
+        loop {
+            let inbox = e
+                .store
+                .notifications(reviewer.id, None, 50)
+                .await
+                .expect("inbox");
+            let count = inbox.iter().filter(|x| x.kind == "acceptance").count();
+            if count >= n || start.elapsed() > Duration::from_secs(10) {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    assert_eq!(asked(1).await, 1, "asked once at creation");
+    until_logged(e, id, "waiting for the WCA Results Team").await;
+    for expected in 2..=4 {
+        clock.advance(24 * HOUR + 1);
+        e.poke();
+        assert_eq!(
+            asked(expected).await,
+            expected,
+            "asked again after each day"
+        );
+    }
+    // Three reminders sent: no more.
+    clock.advance(5 * 24 * HOUR);
+    e.poke();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let inbox = e
+        .store
+        .notifications(reviewer.id, None, 50)
+        .await
+        .expect("inbox");
+    let count = inbox.iter().filter(|x| x.kind == "acceptance").count();
+    assert_eq!(count, 4, "at most notify_repeats reminders");
+    assert!(timers(e, id).await.iter().all(|k| k != "reminder"));
+    r.dispatcher.abort();
+}

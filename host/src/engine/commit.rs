@@ -109,6 +109,7 @@ pub fn build(
                     due_at,
                     base_at: now,
                     other_ticket: other,
+                    repeats_left: 0,
                 });
                 commit
                     .logs
@@ -168,27 +169,45 @@ pub fn build(
         }
         if arrived.contains(id) && ticket.status == Status::Open && !ms.builtin {
             commit.events.push(entered(ticket, now));
-            commit.timers.extend(lifetime(ms, ticket, now));
+            commit.timers.extend(state_timers(ms, ticket, now));
         }
     }
     commit
 }
 
-/// The lifetime timer of the state a ticket just entered, if its type has one.
-pub fn lifetime(ms: &Metaservice, ticket: &Ticket, now: i64) -> Option<NewTimer> {
-    let lifetime = ms
+/// The timers of the state a ticket just entered: its lifetime and its
+/// first reminder, as its type's settings say.
+pub fn state_timers(ms: &Metaservice, ticket: &Ticket, now: i64) -> Vec<NewTimer> {
+    let Some(settings) = ms
         .ticket_types
-        .get(&ticket.ticket_type)?
-        .settings
-        .lifetime?;
-    Some(NewTimer {
+        .get(&ticket.ticket_type)
+        .map(|tt| &tt.settings)
+    else {
+        return Vec::new();
+    };
+    let timer = |kind, after: std::time::Duration, repeats_left| NewTimer {
         ticket_id: ticket.id,
         state_code: ticket.state_code,
-        kind: TimerKind::Lifetime,
-        due_at: Some(now.saturating_add(lifetime.as_millis() as i64)),
+        kind,
+        due_at: Some(now.saturating_add(after.as_millis() as i64)),
         base_at: now,
         other_ticket: None,
-    })
+        repeats_left,
+    };
+    let mut timers = Vec::new();
+    if let Some(lifetime) = settings.lifetime {
+        timers.push(timer(TimerKind::Lifetime, lifetime, 0));
+    }
+    if let Some(every) = settings.notify_every
+        && settings.notify_repeats > 0
+    {
+        timers.push(timer(
+            TimerKind::Reminder,
+            every,
+            settings.notify_repeats - 1,
+        ));
+    }
+    timers
 }
 
 fn iso(ms: i64) -> String {

@@ -216,6 +216,11 @@ impl Engine {
                 ticket.ticket_type, ticket.state_code
             )));
         };
+        // Reminders are the host's own work: no bot runs.
+        if event.kind == EventKind::Reminder {
+            self.remind(&ticket, event).await?;
+            return Ok(Outcome::Committed);
+        }
         let name = BotName::new(&ms.name, &ticket.ticket_type, state.code, &state.name);
         let now = self.clock.now();
         let (bot, _lease) = match self
@@ -241,6 +246,8 @@ impl Engine {
                 user_id: p["user_id"].as_i64().unwrap_or_default(),
             },
             EventKind::Sweep => Call::Sweep,
+            // Handled above, before any bot is looked up.
+            EventKind::Reminder => return Ok(Outcome::Committed),
             EventKind::Accepted => Call::Accepted(p["user_id"].as_i64().unwrap_or_default()),
             EventKind::WaitEnded => Call::WaitEnded,
             EventKind::TicketClosed => Call::TicketClosed(p["other"].as_i64().unwrap_or_default()),

@@ -12,6 +12,7 @@
 //! - `changes.rs`: edits, stakeholders, comments and actions from people.
 //! - `watcher.rs`: hot reload of the bots directory.
 //! - `retention.rs`: archiving or deleting closed tickets.
+//! - `reminders.rs`: reminders and repeated acceptance requests.
 
 mod changes;
 mod clock;
@@ -20,6 +21,7 @@ mod dispatch;
 mod errors;
 mod loading;
 mod registry;
+mod reminders;
 mod retention;
 mod tickets;
 mod watcher;

@@ -131,7 +131,7 @@ impl Engine {
                 None,
             )],
             events: vec![entered(&ticket, now)],
-            timers: super::commit::lifetime(ms, &ticket, now)
+            timers: super::commit::state_timers(ms, &ticket, now)
                 .into_iter()
                 .collect(),
             ..Commit::default()

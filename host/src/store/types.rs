@@ -36,6 +36,9 @@ pub enum TimerKind {
     WaitTicket,
     /// The state's lifetime: fires `timeout` at `due_at`.
     Lifetime,
+    /// A reminder to the assigned (or, before acceptance, to the assigned
+    /// group's members): fires `reminder` at `due_at`.
+    Reminder,
 }
 
 impl TimerKind {
@@ -44,6 +47,7 @@ impl TimerKind {
             TimerKind::Wait => "wait",
             TimerKind::WaitTicket => "wait_ticket",
             TimerKind::Lifetime => "lifetime",
+            TimerKind::Reminder => "reminder",
         }
     }
 }
@@ -56,6 +60,8 @@ pub struct NewTimer {
     pub due_at: Option<Timestamp>,
     pub base_at: Timestamp,
     pub other_ticket: Option<TicketId>,
+    /// Reminders still to be sent after this one.
+    pub repeats_left: u32,
 }
 
 /// A pending timer, for operators and tests.
@@ -196,6 +202,8 @@ pub enum EventKind {
     TicketGone,
     /// A sweep found the ticket unprocessed: `proceed-ticket(sweep)`.
     Sweep,
+    /// A reminder is due; the host sends it (no bot runs).
+    Reminder,
     /// A member of the assigned group accepted: `on-event(accepted)`.
     Accepted,
 }
@@ -211,6 +219,7 @@ impl EventKind {
             EventKind::Timeout => "timeout",
             EventKind::TicketGone => "ticket_gone",
             EventKind::Sweep => "sweep",
+            EventKind::Reminder => "reminder",
             EventKind::Accepted => "accepted",
         }
     }
@@ -225,6 +234,7 @@ impl EventKind {
             "timeout" => Some(EventKind::Timeout),
             "ticket_gone" => Some(EventKind::TicketGone),
             "sweep" => Some(EventKind::Sweep),
+            "reminder" => Some(EventKind::Reminder),
             "accepted" => Some(EventKind::Accepted),
             _ => None,
         }

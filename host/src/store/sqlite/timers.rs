@@ -31,8 +31,8 @@ pub(super) async fn insert(
         }
     }
     sqlx::query(
-        "INSERT INTO timers (ticket_id, state_code, kind, due_at, base_at, other_ticket, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO timers (ticket_id, state_code, kind, due_at, base_at, other_ticket, repeats_left, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(t.ticket_id)
     .bind(t.state_code)
@@ -40,6 +40,7 @@ pub(super) async fn insert(
     .bind(t.due_at)
     .bind(t.base_at)
     .bind(t.other_ticket)
+    .bind(t.repeats_left)
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -123,8 +124,10 @@ pub(super) async fn fire_due(pool: &SqlitePool, now: Timestamp, limit: u32) -> R
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let insert = format!(
         "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-         SELECT ticket_id, state_code, CASE kind WHEN 'lifetime' THEN 'timeout' ELSE 'wait_ended' END, \
-         json_object('due_at', due_at), ?1, ?1 FROM timers WHERE id IN ({list}) ORDER BY due_at, id"
+         SELECT ticket_id, state_code, CASE kind WHEN 'lifetime' THEN 'timeout' \
+         WHEN 'reminder' THEN 'reminder' ELSE 'wait_ended' END, \
+         json_object('due_at', due_at, 'repeats_left', repeats_left), ?1, ?1 \
+         FROM timers WHERE id IN ({list}) ORDER BY due_at, id"
     );
     sqlx::query(sqlx::AssertSqlSafe(insert))
         .bind(now)
