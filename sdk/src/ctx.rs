@@ -35,6 +35,7 @@ pub trait Host {
         user_id: u64,
         text: &str,
     ) -> Result<(), HostError>;
+    fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError>;
 }
 
 /// What a bot can do during one invocation.
@@ -128,6 +129,12 @@ impl<'h> Ctx<'h> {
     /// [`crate::Reason::TicketClosed`].
     pub fn wait_until_ticket(&self, id: TicketId, other: TicketId) -> Result<()> {
         Ok(self.host.wait_until_ticket(id, other)?)
+    }
+
+    /// Tells another bot (by name, a state of the ticket's type) something
+    /// about the ticket; it hears it as [`crate::Event::Notification`].
+    pub fn notify_bot(&self, id: TicketId, bot: &str, text: &str) -> Result<()> {
+        Ok(self.host.send_bot_notification(id, bot, text)?)
     }
 
     /// A notification for a user, in their inbox.

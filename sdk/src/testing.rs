@@ -92,6 +92,11 @@ pub enum Call {
         user_id: u64,
         text: String,
     },
+    NotifyBot {
+        id: TicketId,
+        bot: String,
+        text: String,
+    },
 }
 
 /// What a recorded wait waits for.
@@ -462,9 +467,22 @@ impl Host for TestHost {
         });
         self.get_ticket_quiet(id)
     }
+
+    fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError> {
+        self.notify_bot_call(id, bot, text)
+    }
 }
 
 impl TestHost {
+    fn notify_bot_call(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError> {
+        self.record(Call::NotifyBot {
+            id,
+            bot: bot.into(),
+            text: text.into(),
+        });
+        self.get_ticket_quiet(id)
+    }
+
     fn answer(&self, request: &Request) -> Result<Response, HostError> {
         self.record(Call::Http {
             method: request.method.as_str(),

@@ -104,6 +104,11 @@ pub enum Event {
     Comment(Comment),
     /// A member of the assigned group took the ticket (their user id).
     Accepted(u64),
+    /// Another bot's message about the ticket.
+    Notification {
+        from: String,
+        text: String,
+    },
 }
 
 impl Event {
@@ -113,6 +118,7 @@ impl Event {
             Event::Action(a) => format!("action {:?}", a.name),
             Event::Comment(c) => format!("comment {}", c.id),
             Event::Accepted(user) => format!("acceptance by user {user}"),
+            Event::Notification { from, .. } => format!("notification from {from}"),
         }
     }
 }

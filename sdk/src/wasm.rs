@@ -78,6 +78,10 @@ impl Host for WasmHost {
         notify::send_user_notification(id, user_id, text).map_err(HostError::from)
     }
 
+    fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError> {
+        notify::send_bot_notification(id, bot, text).map_err(HostError::from)
+    }
+
     #[cfg(target_arch = "wasm32")]
     fn http(&self, request: &crate::http::Request) -> Result<crate::http::Response, HostError> {
         crate::wasm_http::send(request)
@@ -157,6 +161,10 @@ impl From<types::Event> for Event {
                 user_id: a.user_id,
             }),
             types::Event::Accepted(user) => Event::Accepted(user),
+            types::Event::Notification(m) => Event::Notification {
+                from: m.sender,
+                text: m.text,
+            },
             types::Event::Comment(c) => Event::Comment(Comment {
                 id: c.id,
                 body: c.body,

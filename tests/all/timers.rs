@@ -485,3 +485,27 @@ async fn reminders_repeat_every_notify_every_at_most_notify_repeats_times() {
     assert!(timers(e, id).await.iter().all(|k| k != "reminder"));
     r.dispatcher.abort();
 }
+
+#[tokio::test]
+async fn a_bot_notification_reaches_the_bot_of_the_state() {
+    let (dir, clock) = setup();
+    let r = start(dir.path(), clock).await;
+    let e = &r.engine;
+    let user = e
+        .store
+        .create_user(
+            &NewUser {
+                login: "u".into(),
+                name: "U".into(),
+                email: None,
+                is_admin: false,
+            },
+            0,
+        )
+        .await
+        .expect("user");
+    let id = job(e, user.id, json!({"mode": "tell"})).await;
+    until_logged(e, id, "waiter-job-1-waiting said: are you there?").await;
+    assert_eq!(status(e, id).await, Status::Closed);
+    r.dispatcher.abort();
+}

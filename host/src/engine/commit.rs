@@ -116,6 +116,13 @@ pub fn build(
                     .push(log(*id, actor, "waiting", None, None, message, None));
             }
             Change::Proceeded { id, state } => commit.proceeded.push((*id, *state)),
+            Change::BotNotified { id, state, text } => commit.events.push(NewEvent {
+                ticket_id: *id,
+                state_code: *state,
+                kind: EventKind::Notification,
+                payload: json!({"from": actor.to_string(), "text": text}),
+                available_at: now,
+            }),
             Change::Notified { id, user_id, text } => {
                 commit.notifications.push(NewNotification {
                     user_id: *user_id,

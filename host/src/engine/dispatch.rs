@@ -248,6 +248,14 @@ impl Engine {
             EventKind::Sweep => Call::Sweep,
             // Handled above, before any bot is looked up.
             EventKind::Reminder => return Ok(Outcome::Committed),
+            EventKind::Notification => Call::Notification {
+                from: p["from"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("bot ")
+                    .to_string(),
+                text: p["text"].as_str().unwrap_or_default().to_string(),
+            },
             EventKind::Accepted => Call::Accepted(p["user_id"].as_i64().unwrap_or_default()),
             EventKind::WaitEnded => Call::WaitEnded,
             EventKind::TicketClosed => Call::TicketClosed(p["other"].as_i64().unwrap_or_default()),
@@ -293,7 +301,11 @@ impl Engine {
         // proceeded list: sweeps leave it alone from now on.
         if !matches!(
             event.kind,
-            EventKind::Action | EventKind::Comment | EventKind::Timeout | EventKind::Accepted
+            EventKind::Action
+                | EventKind::Comment
+                | EventKind::Timeout
+                | EventKind::Accepted
+                | EventKind::Notification
         ) {
             commit.proceeded.push((event.ticket_id, event.state_code));
         }

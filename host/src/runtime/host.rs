@@ -370,6 +370,36 @@ impl waits::Host for BotState {
 }
 
 impl notify::Host for BotState {
+    async fn send_bot_notification(
+        &mut self,
+        id: u64,
+        bot: String,
+        text: String,
+    ) -> Result<(), CallError> {
+        let id = ticket_id(id)?;
+        let session = self.call()?;
+        session.count_log_bytes(text.len()).map_err(over_limit)?;
+        let ticket = session.read(id).await?;
+        let target = crate::model::BotName::parse(&bot).map_err(invalid)?;
+        let state = session
+            .metaservice
+            .ticket_types
+            .get(&ticket.ticket_type)
+            .and_then(|tt| tt.state(target.state_code))
+            .filter(|s| !s.terminal && s.name == target.state_name);
+        let same_type =
+            target.metaservice == ticket.metaservice && target.ticket_type == ticket.ticket_type;
+        if !same_type || state.is_none() {
+            return Err(not_found(format!("ticket {id} has no bot {bot}")));
+        }
+        session.record(Change::BotNotified {
+            id,
+            state: target.state_code,
+            text,
+        });
+        Ok(())
+    }
+
     async fn send_user_notification(
         &mut self,
         id: u64,

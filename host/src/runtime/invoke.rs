@@ -41,6 +41,8 @@ pub enum Call {
     Timeout,
     /// `on-event(accepted(user))`.
     Accepted(i64),
+    /// `on-event(notification)` from another bot.
+    Notification { from: String, text: String },
 }
 
 /// Why an invocation failed; none of its changes are committed.
@@ -167,6 +169,13 @@ impl Runtime {
                         .await
                 }
                 Call::Timeout => instance.call_ticket_timeout(&mut store, &ticket).await,
+                Call::Notification { from, text } => {
+                    let event = types::Event::Notification(types::BotMessage {
+                        sender: from.clone(),
+                        text: text.clone(),
+                    });
+                    instance.call_on_event(&mut store, &ticket, &event).await
+                }
                 Call::Accepted(user) => {
                     let event = types::Event::Accepted(*user as u64);
                     instance.call_on_event(&mut store, &ticket, &event).await

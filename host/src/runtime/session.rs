@@ -43,6 +43,12 @@ pub enum Change {
         user_id: i64,
         text: String,
     },
+    /// A message for the bot of `state`.
+    BotNotified {
+        id: TicketId,
+        state: u32,
+        text: String,
+    },
     /// The ticket goes on the proceeded list of `state`.
     Proceeded { id: TicketId, state: u32 },
     /// An error ticket, numbered `error_ticket`, filed about ticket `id`.
@@ -189,6 +195,7 @@ impl Session {
                 | Change::Waits { .. }
                 | Change::Notified { .. }
                 | Change::Proceeded { .. }
+                | Change::BotNotified { .. }
                 | Change::ErrorReported { .. } => {}
             }
         }

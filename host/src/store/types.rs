@@ -204,6 +204,8 @@ pub enum EventKind {
     Sweep,
     /// A reminder is due; the host sends it (no bot runs).
     Reminder,
+    /// Another bot's message: `on-event(notification)`.
+    Notification,
     /// A member of the assigned group accepted: `on-event(accepted)`.
     Accepted,
 }
@@ -220,6 +222,7 @@ impl EventKind {
             EventKind::TicketGone => "ticket_gone",
             EventKind::Sweep => "sweep",
             EventKind::Reminder => "reminder",
+            EventKind::Notification => "notification",
             EventKind::Accepted => "accepted",
         }
     }
@@ -235,6 +238,7 @@ impl EventKind {
             "ticket_gone" => Some(EventKind::TicketGone),
             "sweep" => Some(EventKind::Sweep),
             "reminder" => Some(EventKind::Reminder),
+            "notification" => Some(EventKind::Notification),
             "accepted" => Some(EventKind::Accepted),
             _ => None,
         }

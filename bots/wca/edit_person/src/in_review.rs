@@ -36,6 +36,9 @@ pub fn on_event(ctx: &Ctx, ticket: &Ticket, event: Event) -> Result<()> {
         Event::Action(action) => action,
         // Reviewers discuss in comments; the decision is an action. The
         // log keeps the discussion next to the decisions.
+        Event::Notification { from, text } => {
+            return ctx.log(ticket.id, &format!("{from} noted: {text}"));
+        }
         Event::Accepted(user) => {
             return ctx.log(ticket.id, &format!("user {user} took the review"));
         }
