@@ -61,6 +61,17 @@ async fn job(engine: &Engine, creator: i64, metadata: Value) -> i64 {
         .id
 }
 
+/// A user without rights, by login.
+async fn person(engine: &Engine, login: &str) -> baton_host::store::User {
+    let user = NewUser {
+        login: login.into(),
+        name: login.into(),
+        email: None,
+        is_admin: false,
+    };
+    engine.store.create_user(&user, 0).await.expect("a user")
+}
+
 /// Polls until `done` holds for the ticket's log messages.
 async fn until_logged(engine: &Engine, id: i64, what: &str) {
     let start = Instant::now();
@@ -118,20 +129,7 @@ async fn settle(engine: &Engine, id: i64, kinds: &[&str]) {
 async fn waits_survive_a_kill_and_wake_when_due() {
     let (dir, clock) = setup();
     let first = start(dir.path(), clock.clone()).await;
-    let user = first
-        .engine
-        .store
-        .create_user(
-            &NewUser {
-                login: "u".into(),
-                name: "U".into(),
-                email: None,
-                is_admin: false,
-            },
-            0,
-        )
-        .await
-        .expect("user");
+    let user = person(&first.engine, "u").await;
     let sleeper = job(&first.engine, user.id, json!({"mode": "sleep"})).await;
     let parent = job(&first.engine, user.id, json!({"mode": "parent"})).await;
     settle(&first.engine, sleeper, &["wait", "lifetime"]).await;
@@ -179,19 +177,7 @@ async fn a_wait_on_a_closed_ticket_ends_at_once() {
     let (dir, clock) = setup();
     let r = start(dir.path(), clock.clone()).await;
     let e = &r.engine;
-    let user = e
-        .store
-        .create_user(
-            &NewUser {
-                login: "u".into(),
-                name: "U".into(),
-                email: None,
-                is_admin: false,
-            },
-            0,
-        )
-        .await
-        .expect("user");
+    let user = person(e, "u").await;
     let first = job(e, user.id, json!({"mode": "chore"})).await;
     settle(e, first, &["wait"]).await;
     clock.advance(HOUR + 1);
@@ -208,19 +194,7 @@ async fn an_outlived_lifetime_times_out_and_a_settings_change_retimes_it() {
     let (dir, clock) = setup();
     let r = start(dir.path(), clock.clone()).await;
     let e = &r.engine;
-    let user = e
-        .store
-        .create_user(
-            &NewUser {
-                login: "creator".into(),
-                name: "C".into(),
-                email: None,
-                is_admin: false,
-            },
-            0,
-        )
-        .await
-        .expect("user");
+    let user = person(e, "creator").await;
     let stuck = job(e, user.id, json!({"mode": "stuck"})).await;
     until_logged(e, stuck, "nothing to do but wait for people").await;
     clock.advance(23 * HOUR);
@@ -351,19 +325,7 @@ async fn closed_tickets_are_archived_whole_after_their_retention() {
     let (dir, clock) = setup();
     let r = start(dir.path(), clock.clone()).await;
     let e = &r.engine;
-    let user = e
-        .store
-        .create_user(
-            &NewUser {
-                login: "u".into(),
-                name: "U".into(),
-                email: None,
-                is_admin: false,
-            },
-            0,
-        )
-        .await
-        .expect("user");
+    let user = person(e, "u").await;
     let done = job(e, user.id, json!({"mode": "chore"})).await;
     let open = job(e, user.id, json!({"mode": "stuck"})).await;
     settle(e, done, &["wait"]).await;
@@ -407,22 +369,8 @@ async fn reminders_repeat_every_notify_every_at_most_notify_repeats_times() {
     copy_dir(&crate::support::example_bots(), &dir.path().join("bots"));
     let r = start(dir.path(), clock.clone()).await;
     let e = &r.engine;
-    let new_user = |login: &str| NewUser {
-        login: login.into(),
-        name: login.into(),
-        email: None,
-        is_admin: false,
-    };
-    let requester = e
-        .store
-        .create_user(&new_user("requester"), 0)
-        .await
-        .expect("user");
-    let reviewer = e
-        .store
-        .create_user(&new_user("reviewer"), 0)
-        .await
-        .expect("user");
+    let requester = person(e, "requester").await;
+    let reviewer = person(e, "reviewer").await;
     let group = e.store.create_group("wrt", 0).await.expect("group");
     e.store
         .set_member(group.id, reviewer.id, true)
@@ -491,19 +439,7 @@ async fn a_bot_notification_reaches_the_bot_of_the_state() {
     let (dir, clock) = setup();
     let r = start(dir.path(), clock).await;
     let e = &r.engine;
-    let user = e
-        .store
-        .create_user(
-            &NewUser {
-                login: "u".into(),
-                name: "U".into(),
-                email: None,
-                is_admin: false,
-            },
-            0,
-        )
-        .await
-        .expect("user");
+    let user = person(e, "u").await;
     let id = job(e, user.id, json!({"mode": "tell"})).await;
     until_logged(e, id, "waiter-job-1-waiting said: are you there?").await;
     assert_eq!(status(e, id).await, Status::Closed);
