@@ -43,10 +43,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the API and the engine until SIGINT or SIGTERM.
+    ///
+    /// With `BATON_ADMIN_TOKEN` set on a database that has no users yet,
+    /// the first administrator (login `admin`) is created with that token.
+    /// Beyond loopback Baton speaks plain HTTP: put a TLS terminator in front.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
-        /// With `BATON_ADMIN_TOKEN` set on an empty database, the first
-        /// administrator is created with that token.
         #[arg(long, env = "BATON_LISTEN")]
         listen: Option<std::net::SocketAddr>,
         /// Writes the address actually bound to this file once listening.

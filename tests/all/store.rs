@@ -223,13 +223,8 @@ async fn consuming_an_event_twice_writes_nothing_the_second_time() {
     let (store, _dir) = store().await;
     let id = create(
         &store,
-        vec![event(0, 0)]
-            .into_iter()
-            .map(|mut e| {
-                e.ticket_id = 1;
-                e
-            })
-            .collect(),
+        // The ticket created here is the store's first: number 1.
+        vec![event(1, 0)],
     )
     .await;
     let ev = store

@@ -61,10 +61,10 @@ pub fn parse_stakeholder(body: &StakeholderBody) -> Result<NewStakeholder, AppEr
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    PathParam(id): PathParam<TicketId>,
+    path: PathParam<TicketId>,
 ) -> Result<Json<TicketView>, AppError> {
-    let ticket = visible(&state, &caller, id).await?;
-    Ok(Json(view(&state, ticket).await?))
+    // The ticket view carries its stakeholders.
+    super::tickets::get(State(state), caller, path).await
 }
 
 async fn manager(state: &AppState, caller: &Caller, id: TicketId) -> Result<(), AppError> {

@@ -120,7 +120,7 @@ pub fn build(
                 ticket_id: *id,
                 state_code: *state,
                 kind: EventKind::Notification,
-                payload: json!({"from": actor.to_string(), "text": text}),
+                payload: json!({"from": sender(actor), "text": text}),
                 available_at: now,
             }),
             Change::Notified { id, user_id, text } => {
@@ -221,6 +221,14 @@ fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// Who a bot message is from: the bot's name.
+fn sender(actor: &Actor) -> String {
+    match actor {
+        Actor::Bot(name) => name.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// The event that runs the bot of the state a ticket just entered.

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::calls::call_of;
 use super::errors::ErrorReport;
 use super::{Engine, Unavailable, commit};
 use crate::model::{Actor, BotName, Status};
-use crate::runtime::{Call, InvokeError, Session};
+use crate::runtime::{InvokeError, Session};
 use crate::store::{EventKind, QueuedEvent, StoreError};
 
 /// Timers turned into events per transaction: big enough that a burst of
@@ -216,11 +217,15 @@ impl Engine {
                 ticket.ticket_type, ticket.state_code
             )));
         };
-        // Reminders are the host's own work: no bot runs.
-        if event.kind == EventKind::Reminder {
-            self.remind(&ticket, event).await?;
-            return Ok(Outcome::Committed);
-        }
+        let call = match call_of(event) {
+            Ok(Some(call)) => call,
+            // Reminders are the host's own work: no bot runs.
+            Ok(None) => {
+                self.remind(&ticket, event).await?;
+                return Ok(Outcome::Committed);
+            }
+            Err(why) => return Ok(Outcome::Failed(why)),
+        };
         let name = BotName::new(&ms.name, &ticket.ticket_type, state.code, &state.name);
         let now = self.clock.now();
         let (bot, _lease) = match self
@@ -233,39 +238,6 @@ impl Engine {
             Err(Unavailable::Busy) => {
                 return Ok(Outcome::Later(now + self.config.poll_interval_ms as i64));
             }
-        };
-        let p = &event.payload;
-        let call = match event.kind {
-            EventKind::Entered => Call::Entered,
-            EventKind::Action => Call::Action {
-                name: p["name"].as_str().unwrap_or_default().to_string(),
-                payload: p
-                    .get("payload")
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "null".into()),
-                user_id: p["user_id"].as_i64().unwrap_or_default(),
-            },
-            EventKind::Sweep => Call::Sweep,
-            // Handled above, before any bot is looked up.
-            EventKind::Reminder => return Ok(Outcome::Committed),
-            EventKind::Notification => Call::Notification {
-                from: p["from"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .trim_start_matches("bot ")
-                    .to_string(),
-                text: p["text"].as_str().unwrap_or_default().to_string(),
-            },
-            EventKind::Accepted => Call::Accepted(p["user_id"].as_i64().unwrap_or_default()),
-            EventKind::WaitEnded => Call::WaitEnded,
-            EventKind::TicketClosed => Call::TicketClosed(p["other"].as_i64().unwrap_or_default()),
-            EventKind::TicketGone => Call::TicketGone(p["other"].as_i64().unwrap_or_default()),
-            EventKind::Timeout => Call::Timeout,
-            EventKind::Comment => Call::Comment {
-                id: p["comment_id"].as_i64().unwrap_or_default(),
-                body: p["body"].as_str().unwrap_or_default().to_string(),
-                user_id: p["user_id"].as_i64().unwrap_or_default(),
-            },
         };
         let session = Session::new(
             name.clone(),

@@ -3,11 +3,13 @@
 
 use serde_json::json;
 
+use super::changes::ChangeError;
+
 use super::Engine;
 use super::commit::log;
 use crate::model::catalog::{BUILTIN_METASERVICE, ERROR_TYPE};
-use crate::model::{Actor, Status, TicketId};
-use crate::store::{Commit, NewStakeholder, NewTicket, Principal, StoreError};
+use crate::model::{Actor, Status, Ticket, TicketId};
+use crate::store::{Commit, NewStakeholder, NewTicket, Principal, StoreError, TicketUpdate, User};
 
 /// What failed, for whom.
 #[derive(Debug, Clone)]
@@ -104,5 +106,74 @@ impl Engine {
         self.store.commit(&commit, self.clock.now()).await?;
         tracing::warn!(error_ticket = id, metaservice = %report.metaservice, "{}", report.message);
         Ok(id)
+    }
+
+    /// The host's own actions on an error ticket: `retry` re-queues the
+    /// failed ticket's parked events; both it and `resolve` close it.
+    pub(super) async fn resolve_error(
+        &self,
+        ticket: &Ticket,
+        user: &User,
+        name: &str,
+    ) -> Result<(), ChangeError> {
+        let now = self.clock.now();
+        let actor = Actor::User(user.id);
+        let mut message = format!("resolved by {}", user.login);
+        if name == "retry" {
+            let failed = ticket.metadata["failed_ticket_id"].as_i64();
+            let requeued = match failed {
+                Some(id) => self.store.unpark_events(id, now).await?,
+                None => 0,
+            };
+            message = format!(
+                "{message}: {requeued} parked event(s) of ticket {} queued again",
+                failed.unwrap_or_default()
+            );
+            if let Some(id) = failed {
+                let note = log(
+                    id,
+                    &actor,
+                    "retry_requested",
+                    None,
+                    None,
+                    format!(
+                        "{} asked to retry ({requeued} event(s) queued again)",
+                        user.login
+                    ),
+                    None,
+                );
+                self.store
+                    .commit(
+                        &Commit {
+                            logs: vec![note],
+                            ..Commit::default()
+                        },
+                        now,
+                    )
+                    .await?;
+            }
+        }
+        let commit = Commit {
+            updates: vec![TicketUpdate {
+                id: ticket.id,
+                expected_version: ticket.version,
+                title: None,
+                state: Some((2, Status::Closed)),
+                metadata: None,
+            }],
+            logs: vec![log(
+                ticket.id,
+                &actor,
+                "state_changed",
+                Some(ticket.state_code),
+                Some(2),
+                message,
+                None,
+            )],
+            ..Commit::default()
+        };
+        self.store.commit(&commit, now).await?;
+        self.poke();
+        Ok(())
     }
 }

@@ -229,13 +229,7 @@ impl Engine {
     /// Files an error ticket for a refused file, unless this very file was
     /// already reported.
     async fn report_refusal(&self, name: &BotName, sha256: &str, e: &LoadError) {
-        let previous = self
-            .store
-            .bot_record(&name.to_string())
-            .await
-            .ok()
-            .flatten();
-        let known = previous.as_ref().and_then(|r| r.refused_sha256.as_deref()) == Some(sha256);
+        let known = self.refused_before(name).await.as_deref() == Some(sha256);
         self.record_slot(name, Some(sha256.to_string())).await;
         if known {
             return;
@@ -257,6 +251,19 @@ impl Engine {
         }
     }
 
+    /// The hash of the last file refused under this name, as recorded. A
+    /// database error is logged and counts as "none": at worst one error
+    /// ticket too many is filed.
+    async fn refused_before(&self, name: &BotName) -> Option<String> {
+        match self.store.bot_record(&name.to_string()).await {
+            Ok(record) => record.and_then(|r| r.refused_sha256),
+            Err(e) => {
+                tracing::error!(bot = %name, "reading the bot's record failed: {e}");
+                None
+            }
+        }
+    }
+
     /// Writes the registry's view of one bot to the `bots` table.
     pub(crate) async fn record_slot(&self, name: &BotName, refused_sha256: Option<String>) {
         let Some(slot) = self.registry.slot_of(name) else {
@@ -265,13 +272,7 @@ impl Engine {
         let previous_refusal = match refused_sha256 {
             Some(sha) => Some(sha),
             None if slot.loaded.is_some() => None,
-            None => self
-                .store
-                .bot_record(&name.to_string())
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.refused_sha256),
+            None => self.refused_before(name).await,
         };
         let record = BotRecord {
             name: name.to_string(),

@@ -6,14 +6,18 @@
 //! - `registry.rs`: the bots loaded in this process and their status.
 //! - `loading.rs`: reading the bots directory: manifests, then `.wasm` files.
 //! - `dispatch.rs`: the loop that claims events and runs invocations.
+//! - `calls.rs`: from a queued event to the call its bot gets.
 //! - `commit.rs`: from an invocation's effects to one store commit.
 //! - `errors.rs`: filing `baton.error` tickets.
 //! - `tickets.rs`: creating tickets on behalf of the API.
 //! - `changes.rs`: edits, stakeholders, comments and actions from people.
+//! - `acceptance.rs`: taking a ticket assigned to one's group.
 //! - `watcher.rs`: hot reload of the bots directory.
 //! - `retention.rs`: archiving or deleting closed tickets.
 //! - `reminders.rs`: reminders and repeated acceptance requests.
 
+mod acceptance;
+mod calls;
 mod changes;
 mod clock;
 mod commit;

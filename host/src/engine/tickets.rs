@@ -37,9 +37,6 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
-/// The longest title, in characters.
-pub const MAX_TITLE_CHARS: usize = 500;
-
 impl Engine {
     /// Validates and creates a ticket in its type's initial state, logs
     /// who created it, and queues the first bot.
@@ -58,12 +55,7 @@ impl Engine {
         let tt = ms.ticket_types.get(&req.ticket_type).ok_or_else(|| {
             CreateError::UnknownTicketType(req.metaservice.clone(), req.ticket_type.clone())
         })?;
-        let title = req.title.trim().to_string();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(CreateError::InvalidTitle(format!(
-                "title must have 1 to {MAX_TITLE_CHARS} characters"
-            )));
-        }
+        let title = crate::model::ticket::title(&req.title).map_err(CreateError::InvalidTitle)?;
         tt.validate_metadata(&req.metadata).map_err(|e| {
             CreateError::InvalidMetadata(format!(
                 "metadata does not match the schema of {}: {e}",

@@ -158,6 +158,20 @@ impl fmt::Display for BotName {
     }
 }
 
+/// The longest ticket title, in characters.
+pub const MAX_TITLE_CHARS: usize = 500;
+
+/// A title as stored: trimmed, and 1 to [`MAX_TITLE_CHARS`] characters.
+pub fn title(raw: &str) -> Result<String, String> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(format!(
+            "a title must have 1 to {MAX_TITLE_CHARS} characters"
+        ));
+    }
+    Ok(title.to_string())
+}
+
 /// Names of metaservices, ticket types and states: `[a-z][a-z0-9_]*`.
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();

@@ -15,9 +15,6 @@ use super::session::{Change, Session};
 use super::{BotState, CallError};
 use crate::model::{Status, Ticket, TicketId};
 
-/// The longest title a bot may give a ticket.
-const MAX_TITLE_CHARS: usize = 500;
-
 fn not_found(what: String) -> CallError {
     CallError::Refused(types::Error::NotFound(what))
 }
@@ -134,12 +131,7 @@ impl Session {
                 ms.name
             ))
         })?;
-        let title = title.trim().to_string();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(invalid(format!(
-                "a title must have 1 to {MAX_TITLE_CHARS} characters"
-            )));
-        }
+        let title = crate::model::ticket::title(&title).map_err(invalid)?;
         let metadata = parse_json("metadata", &metadata)?;
         tt.validate_metadata(&metadata)
             .map_err(|e| invalid(format!("metadata for {ticket_type}: {e}")))?;

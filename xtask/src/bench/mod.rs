@@ -1,4 +1,4 @@
-//! `cargo xtask bench <e2e|reload|compile|memory>`: figures from a real
+//! `cargo xtask bench <e2e|reload|compile|memory|api|waits|all>`: figures from a real
 //! release build of `baton serve` on loopback, printed, never asserted.
 //!
 //! - `e2e`: the time from `POST /tickets` to the terminal state of the
@@ -17,6 +17,9 @@
 //!   package, installed if missing). The tickets are written straight into
 //!   the SQLite file by `python3`'s `sqlite3` module, in one transaction,
 //!   since 100,000 API calls would measure the seeding, not the reads.
+//!
+//! # Layout
+//! `mod.rs`: the server, the runner and the first four; `api.rs`, `waits.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,13 +31,19 @@ use serde_json::{Value, json};
 use crate::bots::{self, Kind};
 use crate::http::request;
 
+mod api;
+mod waits;
+
+use api::api;
+use waits::waits;
+
 /// The administrator token every benchmark server starts with.
-const TOKEN: &str = "bench-admin-token-0123456789";
+pub(super) const TOKEN: &str = "bench-admin-token-0123456789";
 
 /// A release `baton serve` in a scratch directory.
-struct Server {
+pub(super) struct Server {
     child: Child,
-    addr: String,
+    pub(super) addr: String,
     dir: PathBuf,
 }
 
@@ -46,7 +55,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(root: &Path, dir: &Path, engine: &str) -> anyhow::Result<Server> {
+    pub(super) fn start(root: &Path, dir: &Path, engine: &str) -> anyhow::Result<Server> {
         let config = format!(
             "database_url = \"sqlite://{0}/baton.db\"\nbots_dir = \"{0}/bots\"\ncache_dir = \"{0}/cache\"\n[engine]\n{engine}",
             dir.display()
@@ -90,7 +99,12 @@ impl Server {
         })
     }
 
-    fn create(&self, metaservice: &str, ticket_type: &str, metadata: Value) -> anyhow::Result<i64> {
+    pub(super) fn create(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        metadata: Value,
+    ) -> anyhow::Result<i64> {
         let body = json!({"metaservice": metaservice, "ticket_type": ticket_type, "title": "bench", "metadata": metadata});
         let (status, ticket) = request(&self.addr, TOKEN, "POST", "/api/v1/tickets", Some(&body))?;
         if status != 201 {
@@ -99,7 +113,7 @@ impl Server {
         ticket["id"].as_i64().context("no id")
     }
 
-    fn ticket(&self, id: i64) -> anyhow::Result<Value> {
+    pub(super) fn ticket(&self, id: i64) -> anyhow::Result<Value> {
         Ok(request(
             &self.addr,
             TOKEN,
@@ -119,7 +133,7 @@ impl Server {
             .with_context(|| format!("no bot {name}"))
     }
 
-    fn rss_kib(&self) -> anyhow::Result<u64> {
+    pub(super) fn rss_kib(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         status
             .lines()
@@ -133,14 +147,14 @@ impl Server {
     }
 }
 
-fn scratch(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
+pub(super) fn scratch(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let dir = root.join("target/bench").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("bots"))?;
     Ok(dir)
 }
 
-fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(super) fn copy_files(from: &Path, to: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(from)?.flatten() {
         if entry.path().is_file() {
             std::fs::copy(entry.path(), to.join(entry.file_name()))?;
@@ -386,262 +400,5 @@ fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
         "host RSS: {before} KiB before, {after} KiB after 1000 memory-bomb invocations (16 MiB cap each), {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-const SEED: &str = r#"
-import json, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-n, alice, others = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-meta = json.dumps({"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}})
-start = db.execute("SELECT next_value FROM id_sequences WHERE name = 'tickets'").fetchone()[0]
-with db:
-    for i in range(n):
-        tid = start + i
-        owner = alice if i % 100 == 0 else others
-        db.execute("INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, "
-                   "created_by_kind, created_by_user, created_at, updated_at, version) "
-                   "VALUES (?, 'wca', 'edit_person', ?, 2, 'open', ?, 'user', ?, ?, ?, 1)",
-                   (tid, f"ticket {tid}", meta, owner, 1700000000000 + i, 1700000000000 + i))
-        db.execute("INSERT INTO ticket_stakeholders (ticket_id, principal_kind, user_id, connection, role, "
-                   "is_active, created_at) VALUES (?, 'user', ?, 'cc', 'requester', 1, 0)", (tid, owner))
-    db.execute("UPDATE id_sequences SET next_value = ? WHERE name = 'tickets'", (start + n,))
-"#;
-
-const RANDOM_TICKET: &str = r#"
-local token = os.getenv("BENCH_TOKEN")
-request = function()
-  return wrk.format("GET", "/api/v1/tickets/" .. math.random(1, 100000), { ["Authorization"] = "Bearer " .. token })
-end
-"#;
-
-fn ensure_wrk() -> anyhow::Result<()> {
-    if Command::new("wrk").arg("--version").output().is_ok() {
-        return Ok(());
-    }
-    for args in [&["update"][..], &["install", "-y", "wrk"][..]] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .status()
-            .context("running apt-get (to install wrk)")?;
-        if !status.success() {
-            bail!("apt-get {} failed", args.join(" "));
-        }
-    }
-    Ok(())
-}
-
-fn wrk(addr: &str, token: &str, target: &[&str], label: &str) -> anyhow::Result<()> {
-    let out = Command::new("wrk")
-        .args([
-            "--threads",
-            "2",
-            "--connections",
-            "32",
-            "--duration",
-            "15s",
-            "--latency",
-        ])
-        .args(target)
-        .env("BENCH_TOKEN", token)
-        .output()
-        .context("running wrk")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let pick = |prefix: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .map(str::trim)
-            .unwrap_or("?")
-            .to_string()
-    };
-    println!(
-        "{label} (wrk, 2 threads, 32 connections, 15 s, {addr}): {} | p50 {} | p99 {} | non-2xx: {}",
-        pick("Requests/sec:"),
-        pick("50%"),
-        pick("99%"),
-        pick("Non-2xx")
-            .trim_start_matches("Non-2xx or 3xx responses:")
-            .trim()
-    );
-    Ok(())
-}
-
-fn api(root: &Path, examples: &Path) -> anyhow::Result<()> {
-    ensure_wrk()?;
-    let dir = scratch(root, "api")?;
-    copy_files(examples, &dir.join("bots"))?;
-    let token = TOKEN;
-    let server = Server::start(root, &dir, "")?;
-    let (_, alice) = request(
-        &server.addr,
-        TOKEN,
-        "POST",
-        "/api/v1/users",
-        Some(&json!({"login": "alice", "name": "Alice"})),
-    )?;
-    let (_, bob) = request(
-        &server.addr,
-        TOKEN,
-        "POST",
-        "/api/v1/users",
-        Some(&json!({"login": "bob", "name": "Bob"})),
-    )?;
-    let alice_id = alice["id"].as_i64().context("alice")?;
-    let (_, alice_token) = request(
-        &server.addr,
-        TOKEN,
-        "POST",
-        &format!("/api/v1/users/{alice_id}/tokens"),
-        Some(&json!({"name": "bench"})),
-    )?;
-    let alice_token = alice_token["token"]
-        .as_str()
-        .context("alice's token")?
-        .to_string();
-    drop(server);
-
-    let seeded = Instant::now();
-    let status = Command::new("python3")
-        .args(["-c", SEED])
-        .arg(dir.join("baton.db"))
-        .args([
-            "100000",
-            &alice_id.to_string(),
-            &bob["id"].as_i64().unwrap_or(2).to_string(),
-        ])
-        .status()
-        .context("running python3 to seed the database")?;
-    if !status.success() {
-        bail!("seeding failed");
-    }
-    println!(
-        "seeded 100000 tickets (1000 of them alice's) in {:.1} s",
-        seeded.elapsed().as_secs_f64()
-    );
-
-    let server = Server::start(root, &dir, "")?;
-    let script = dir.join("random-ticket.lua");
-    std::fs::write(&script, RANDOM_TICKET)?;
-    let base = format!("http://{}", server.addr);
-    wrk(
-        &server.addr,
-        token,
-        &["--script", &script.display().to_string(), &base],
-        "GET /api/v1/tickets/{random id} as admin",
-    )?;
-    let mine = format!("{base}/api/v1/tickets?mine=true");
-    let header = format!("Authorization: Bearer {alice_token}");
-    wrk(
-        &server.addr,
-        &alice_token,
-        &["--header", &header, &mine],
-        "GET /api/v1/tickets?mine=true as alice (50 of her 1000)",
-    )?;
-    Ok(())
-}
-
-const LATENESS: &str = r#"
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-due = int(sys.argv[2])
-late = sorted(r[0] - due for r in db.execute(
-    "SELECT MIN(created_at) FROM ticket_logs WHERE message = 'woke after the wait' GROUP BY ticket_id"))
-n = len(late)
-if n == 0:
-    print("no wake-ups"); sys.exit(1)
-print(f"{n} wake-ups; lateness median {late[n // 2]} ms, p99 {late[min(n - 1, int(n * 0.99))]} ms, max {late[-1]} ms")
-"#;
-
-const MANY_TIMERS: &str = r#"
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-n = int(sys.argv[2])
-start = db.execute("SELECT next_value FROM id_sequences WHERE name = 'tickets'").fetchone()[0]
-far = 4102444800000  # 2100-01-01
-with db:
-    db.executemany("INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, "
-                   "created_by_kind, created_at, updated_at) VALUES (?, 'waiter', 'job', 't', 1, 'open', "
-                   "'{\"mode\": \"sleep\"}', 'host', 0, 0)", ((start + i,) for i in range(n)))
-    db.executemany("INSERT INTO proceeded (ticket_id, state_code, at) VALUES (?, 1, 0)", ((start + i,) for i in range(n)))
-    db.executemany("INSERT INTO timers (ticket_id, state_code, kind, due_at, base_at, created_at) "
-                   "VALUES (?, 1, 'wait', ?, 0, 0)", ((start + i, far) for i in range(n)))
-    db.execute("UPDATE id_sequences SET next_value = ? WHERE name = 'tickets'", (start + n,))
-"#;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-fn python(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("python3")
-        .args(args)
-        .output()
-        .context("running python3")?;
-    if !out.status.success() {
-        bail!("python3: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn waits(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
-    // 10,000 waits due at one instant.
-    let dir = scratch(root, "waits")?;
-    copy_files(fixtures, &dir.join("bots"))?;
-    let server = Server::start(root, &dir, "")?;
-    let due = now_ms() + 120_000;
-    let started = Instant::now();
-    for _ in 0..10_000 {
-        server.create("waiter", "job", json!({"mode": "until", "at": due}))?;
-    }
-    println!(
-        "10000 waits set in {:.1} s (each a POST and a bot invocation)",
-        started.elapsed().as_secs_f64()
-    );
-    while now_ms() < due + 1_000 {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // Wait for the queue to drain: the last ticket closed.
-    let last_started = Instant::now();
-    loop {
-        let db = dir.join("baton.db").display().to_string();
-        let open = python(&[
-            "-c",
-            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM tickets WHERE metaservice = 'waiter' AND status = 'open'\").fetchone()[0])",
-            &db,
-        ])?;
-        if open == "0" || last_started.elapsed() > Duration::from_secs(300) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let db = dir.join("baton.db").display().to_string();
-    println!(
-        "10000 waits due at the same instant (poll_interval_ms = 250): {}",
-        python(&["-c", LATENESS, &db, &due.to_string()])?
-    );
-    drop(server);
-
-    // Memory with 0 and with 1,000,000 pending waits.
-    for n in [0u32, 1_000_000] {
-        let dir = scratch(root, &format!("timers-{n}"))?;
-        copy_files(fixtures, &dir.join("bots"))?;
-        let server = Server::start(root, &dir, "")?;
-        drop(server);
-        if n > 0 {
-            python(&[
-                "-c",
-                MANY_TIMERS,
-                &dir.join("baton.db").display().to_string(),
-                &n.to_string(),
-            ])?;
-        }
-        let server = Server::start(root, &dir, "poll_interval_ms = 250\n")?;
-        // Let it poll the timers a few times.
-        std::thread::sleep(Duration::from_secs(5));
-        println!("host RSS with {n} pending waits: {} KiB", server.rss_kib()?);
-    }
     Ok(())
 }
