@@ -65,14 +65,17 @@ async fn an_endless_loop_is_stopped_at_the_deadline_and_other_bots_go_on() {
     let done = closed(&server, wca).await;
     let took = chrono_ms(&done["closed_at"]) - chrono_ms(&done["created_at"]);
     assert!(
-        took < 300,
-        "the wca ticket took {took} ms while loops ran (deadline 300 ms)"
+        took < 1000,
+        "the wca ticket took {took} ms while loops ran (deadline 1000 ms)"
     );
 
     for id in loops {
         let event = parked(&server, id).await;
         let error = event.last_error.unwrap_or_default();
-        assert!(error.contains("ran past its deadline of 300 ms"), "{error}");
+        assert!(
+            error.contains("ran past its deadline of 1000 ms"),
+            "{error}"
+        );
         let (_, ticket) = server.get(&format!("/api/v1/tickets/{id}")).await;
         assert_eq!(
             (ticket["state"]["code"].as_i64(), ticket["version"].as_i64()),
