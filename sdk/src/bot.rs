@@ -51,3 +51,35 @@ pub trait Bot {
         ctx.log(ticket.id, &what)
     }
 }
+
+/// Runs `f` if the ticket is one the bot's code serves. If it is not (the
+/// database holds the ticket in a state this build does not list, or of
+/// another type), the code and the database do not match: retrying cannot
+/// help, so the bot files an error ticket for a person and logs it, and
+/// the invocation succeeds.
+pub(crate) fn guarded<B: Bot>(
+    ctx: &Ctx,
+    ticket: Ticket,
+    f: impl FnOnce(&Ctx, Ticket) -> Result<()>,
+) -> Result<()> {
+    let ours = ticket.metaservice == B::METASERVICE
+        && ticket.ticket_type == B::TICKET_TYPE
+        && B::STATES.contains(&ticket.state.code);
+    if ours {
+        return f(ctx, ticket);
+    }
+    let what = format!(
+        "code and database don't match: this bot serves {}/{} in states {:?}, \
+         but ticket {} is {}/{} in state {} {}",
+        B::METASERVICE,
+        B::TICKET_TYPE,
+        B::STATES,
+        ticket.id,
+        ticket.metaservice,
+        ticket.ticket_type,
+        ticket.state.code,
+        ticket.state.name
+    );
+    ctx.report_error(ticket.id, &what)?;
+    ctx.log(ticket.id, &what)
+}

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::http::{Request, Response};
-use crate::{HostError, Result, State, Ticket, TicketId};
+use crate::{Connection, HostError, Principal, Result, Role, Settings, State, Ticket, TicketId};
 
 /// The raw calls to the host, one per import of the bot world.
 ///
@@ -36,6 +36,18 @@ pub trait Host {
         text: &str,
     ) -> Result<(), HostError>;
     fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError>;
+    fn get_assigned_user(&self, id: TicketId) -> Result<Option<u64>, HostError>;
+    fn set_assigned_user(&self, id: TicketId, user_id: u64) -> Result<(), HostError>;
+    fn add_stakeholder(
+        &self,
+        id: TicketId,
+        who: &Principal,
+        connection: Connection,
+        role: Role,
+    ) -> Result<(), HostError>;
+    fn request_acceptance(&self, id: TicketId, group: &str) -> Result<(), HostError>;
+    fn get_settings(&self) -> Settings;
+    fn get_config(&self) -> String;
 }
 
 /// What a bot can do during one invocation.
@@ -146,5 +158,50 @@ impl<'h> Ctx<'h> {
     pub fn log_with<D: Serialize>(&self, id: TicketId, message: &str, data: &D) -> Result<()> {
         let json = serde_json::to_string(data)?;
         Ok(self.host.log(id, message, Some(&json))?)
+    }
+
+    /// The user the ticket is assigned to, if anyone: nobody until a
+    /// member of its assigned group accepts it (or the bot assigns one).
+    pub fn assigned_user(&self, id: TicketId) -> Result<Option<u64>> {
+        Ok(self.host.get_assigned_user(id)?)
+    }
+
+    /// Assigns the ticket to a member of its assigned group; refused when
+    /// the ticket has no assigned group or the user is not in it.
+    pub fn assign_user(&self, id: TicketId, user_id: u64) -> Result<()> {
+        Ok(self.host.set_assigned_user(id, user_id)?)
+    }
+
+    /// Adds a user or group (which must exist) as a stakeholder.
+    pub fn add_stakeholder(
+        &self,
+        id: TicketId,
+        who: Principal,
+        connection: Connection,
+        role: Role,
+    ) -> Result<()> {
+        Ok(self.host.add_stakeholder(id, &who, connection, role)?)
+    }
+
+    /// Assigns the ticket to `group` and asks each member to accept it;
+    /// the one who does becomes the assigned user, and the bot gets
+    /// [`crate::Event::Accepted`].
+    pub fn request_acceptance(&self, id: TicketId, group: &str) -> Result<()> {
+        Ok(self.host.request_acceptance(id, group)?)
+    }
+
+    /// The ticket type's settings in force in this bot's state.
+    pub fn settings(&self) -> Settings {
+        self.host.get_settings()
+    }
+
+    /// The metaservice manifest's `[config]` table, read into `C`.
+    pub fn config<C: serde::de::DeserializeOwned>(&self) -> Result<C> {
+        let text = self.host.get_config();
+        serde_json::from_str(&text).map_err(|e| {
+            crate::Error::msg(format!(
+                "the metaservice's [config] does not fit this bot: {e}"
+            ))
+        })
     }
 }

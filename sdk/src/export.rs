@@ -22,19 +22,25 @@ pub fn describe<B: Bot>() -> types::BotInfo {
 #[doc(hidden)]
 pub fn proceed_ticket<B: Bot>(ticket: types::Ticket, reason: types::Reason) -> Result<(), String> {
     let ctx = Ctx::new(&WasmHost);
-    B::proceed_ticket(&ctx, ticket.into(), reason.into()).map_err(|e| e.to_string())
+    let reason = reason.into();
+    crate::bot::guarded::<B>(&ctx, ticket.into(), |ctx, t| {
+        B::proceed_ticket(ctx, t, reason)
+    })
+    .map_err(|e| e.to_string())
 }
 
 #[doc(hidden)]
 pub fn ticket_timeout<B: Bot>(ticket: types::Ticket) -> Result<(), String> {
     let ctx = Ctx::new(&WasmHost);
-    B::ticket_timeout(&ctx, ticket.into()).map_err(|e| e.to_string())
+    crate::bot::guarded::<B>(&ctx, ticket.into(), B::ticket_timeout).map_err(|e| e.to_string())
 }
 
 #[doc(hidden)]
 pub fn on_event<B: Bot>(ticket: types::Ticket, event: types::Event) -> Result<(), String> {
     let ctx = Ctx::new(&WasmHost);
-    B::on_event(&ctx, ticket.into(), event.into()).map_err(|e| e.to_string())
+    let event = event.into();
+    crate::bot::guarded::<B>(&ctx, ticket.into(), |ctx, t| B::on_event(ctx, t, event))
+        .map_err(|e| e.to_string())
 }
 
 /// Makes a [`Bot`] the component's implementation of the `bot` world.

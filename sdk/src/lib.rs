@@ -37,6 +37,7 @@
 //! - [`Ctx`] (`ctx.rs`): the typed calls a bot makes, over the [`Host`] seam.
 //! - `ticket.rs`: [`Ticket`], [`State`], [`Reason`], [`Event`] as bots see them.
 //! - `error.rs`: [`Error`], what host calls and bots return.
+//! - `people.rs`: [`Principal`], [`Connection`], [`Role`], [`Settings`].
 //! - `wasm.rs`: the [`Host`] that calls the real imports inside Baton;
 //!   `wasm_http.rs` sends its [`http`] requests over WASI HTTP.
 //! - [`http`]: outgoing requests to the hosts a manifest allows.
@@ -52,6 +53,7 @@ mod bot;
 mod ctx;
 mod error;
 mod export;
+mod people;
 mod ticket;
 mod wasm;
 #[cfg(target_arch = "wasm32")]
@@ -76,6 +78,7 @@ pub mod bindings {
 pub use bot::Bot;
 pub use ctx::{Ctx, Host};
 pub use error::{Error, HostError, HostErrorKind, Result};
+pub use people::{Connection, Principal, Role, Settings};
 pub use ticket::{Action, BotInfo, Comment, Event, Reason, State, Status, Ticket, TicketId};
 
 /// The version of this SDK, reported to the host by `describe()`.

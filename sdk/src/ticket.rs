@@ -70,6 +70,10 @@ pub enum Reason {
     TicketClosed(TicketId),
     /// The ticket a [`crate::Ctx::wait_until_ticket`] waited for is gone.
     TicketGone(TicketId),
+    /// The host just sent reminder number `n` (from 1) to the assigned
+    /// people, as the state's `notify_every` asks; a bot may escalate. A bot
+    /// that only acts on [`Reason::Entered`] should ignore it.
+    Reminder(u32),
 }
 
 /// A human action, e.g. a reviewer's "approve" button.

@@ -1,9 +1,10 @@
 //! The [`Host`] that calls the bot world's imports, and the conversions
 //! between the generated binding types and the SDK's own.
 
-use crate::bindings::baton::bot::{notify, tickets as wit, types, waits};
+use crate::bindings::baton::bot::{notify, people, settings, tickets as wit, types, waits};
 use crate::{
-    Action, Comment, Event, Host, HostError, HostErrorKind, Reason, State, Status, Ticket, TicketId,
+    Action, Comment, Connection, Event, Host, HostError, HostErrorKind, Principal, Reason, Role,
+    Settings, State, Status, Ticket, TicketId,
 };
 
 /// The host as seen from inside a component.
@@ -82,6 +83,56 @@ impl Host for WasmHost {
         notify::send_bot_notification(id, bot, text).map_err(HostError::from)
     }
 
+    fn get_assigned_user(&self, id: TicketId) -> Result<Option<u64>, HostError> {
+        people::get_assigned_user(id).map_err(HostError::from)
+    }
+
+    fn set_assigned_user(&self, id: TicketId, user_id: u64) -> Result<(), HostError> {
+        people::set_assigned_user(id, user_id).map_err(HostError::from)
+    }
+
+    fn add_stakeholder(
+        &self,
+        id: TicketId,
+        who: &Principal,
+        connection: Connection,
+        role: Role,
+    ) -> Result<(), HostError> {
+        let who = match who {
+            Principal::User(u) => people::Principal::User(*u),
+            Principal::Group(g) => people::Principal::Group(g.clone()),
+        };
+        let connection = match connection {
+            Connection::Assigned => people::Connection::Assigned,
+            Connection::Cc => people::Connection::Cc,
+            Connection::Bcc => people::Connection::Bcc,
+        };
+        let role = match role {
+            Role::Requester => people::Role::Requester,
+            Role::Actioner => people::Role::Actioner,
+        };
+        people::add_stakeholder(id, &who, connection, role).map_err(HostError::from)
+    }
+
+    fn request_acceptance(&self, id: TicketId, group: &str) -> Result<(), HostError> {
+        people::request_acceptance(id, group).map_err(HostError::from)
+    }
+
+    fn get_settings(&self) -> Settings {
+        let s = settings::get_settings();
+        let d = |ms: Option<u64>| ms.map(std::time::Duration::from_millis);
+        Settings {
+            lifetime: d(s.lifetime_ms),
+            notify_every: d(s.notify_every_ms),
+            notify_repeats: s.notify_repeats,
+            retention: d(s.retention_ms),
+        }
+    }
+
+    fn get_config(&self) -> String {
+        settings::get_config()
+    }
+
     #[cfg(target_arch = "wasm32")]
     fn http(&self, request: &crate::http::Request) -> Result<crate::http::Response, HostError> {
         crate::wasm_http::send(request)
@@ -148,6 +199,7 @@ impl From<types::Reason> for Reason {
             types::Reason::WaitEnded => Reason::WaitEnded,
             types::Reason::TicketClosed(id) => Reason::TicketClosed(id),
             types::Reason::TicketGone(id) => Reason::TicketGone(id),
+            types::Reason::Reminder(n) => Reason::Reminder(n),
         }
     }
 }

@@ -246,10 +246,16 @@ async fn an_outlived_lifetime_times_out_and_a_settings_change_retimes_it() {
     // A shorter lifetime set by an admin reaches a ticket already waiting.
     let waiting = job(e, user.id, json!({"mode": "stuck"})).await;
     until_logged(e, waiting, "nothing to do but wait for people").await;
-    e.store
-        .retime_lifetimes("waiter", "job", Some(HOUR))
+    let mut settings = e
+        .catalog()
+        .ticket_type("waiter", "job")
+        .expect("job")
+        .settings
+        .clone();
+    settings.lifetime = Some(Duration::from_millis(HOUR as u64));
+    e.settings_changed("waiter", "job", settings)
         .await
-        .expect("retime");
+        .expect("settings");
     clock.advance(HOUR + 1);
     e.poke();
     until_logged(e, waiting, "is out of service").await;

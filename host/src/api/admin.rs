@@ -58,6 +58,8 @@ fn type_view(tt: &TicketType) -> Value {
         "initial_state": tt.initial,
         "states": tt.states.values().map(|s| json!({
             "code": s.code, "name": s.name, "description": s.description, "terminal": s.terminal,
+            // What is in force in the state: the type's settings with the state's overrides.
+            "settings": (!s.terminal).then(|| settings_json(&tt.settings_in(s.code))),
             "actions": s.actions.iter().map(|a| json!({"name": a.name, "allowed": a.allowed, "payload_schema": a.payload_schema})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "transitions": tt.transitions.iter().map(|(from, to)| {
@@ -170,15 +172,7 @@ pub async fn set_settings(
         .store
         .set_settings(&change, state.engine.clock.now())
         .await?;
-    state.engine.apply_settings(&ms, &tt, new.clone());
-    // Tickets already in a state take the new lifetime, counted from when
-    // they entered it.
-    let lifetime_ms = new.lifetime.map(|d| d.as_millis() as i64);
-    state
-        .engine
-        .store
-        .retime_lifetimes(&ms, &tt, lifetime_ms)
-        .await?;
+    state.engine.settings_changed(&ms, &tt, new.clone()).await?;
     tracing::info!(by = caller.user.id, metaservice = %ms, ticket_type = %tt, old = %change.old, new = %change.new, "settings changed");
     Ok(Json(settings_json(&new)))
 }

@@ -20,6 +20,10 @@ pub fn call_of(event: &QueuedEvent) -> Result<Option<Call>, String> {
         EventKind::TicketClosed => Call::TicketClosed(int(p, "other")?),
         EventKind::TicketGone => Call::TicketGone(int(p, "other")?),
         EventKind::Accepted => Call::Accepted(int(p, "user_id")?),
+        EventKind::Reminded => Call::Reminded(
+            u32::try_from(int(p, "number")?)
+                .map_err(|_| format!("the reminder number is out of range: {p}"))?,
+        ),
         EventKind::Action => Call::Action {
             name: text(p, "name")?,
             // An action may carry no payload at all.

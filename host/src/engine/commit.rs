@@ -11,8 +11,8 @@ use super::errors::{ErrorReport, error_rows};
 use crate::model::{Actor, Metaservice, Status, Ticket};
 use crate::runtime::{Change, Effects, Until};
 use crate::store::{
-    Commit, EventId, EventKind, NewEvent, NewLog, NewNotification, NewTicket, NewTimer,
-    TicketUpdate, TimerKind,
+    Commit, EventId, EventKind, NewEvent, NewLog, NewNotification, NewStakeholder, NewTicket,
+    NewTimer, Principal, StakeholderUpdate, TicketUpdate, TimerKind,
 };
 
 pub fn build(
@@ -149,6 +149,12 @@ pub fn build(
                 };
                 error_rows(&mut commit, *error_ticket, &report, &ms.error_group);
             }
+            Change::StakeholderAdded { .. }
+            | Change::StakeholderDeactivated { .. }
+            | Change::AcceptanceRequested { .. }
+            | Change::UserAssigned { .. } => {
+                people_rows(&mut commit, change, actor, &effects.tickets);
+            }
             Change::Logged { id, message, data } => {
                 commit.logs.push(log(
                     *id,
@@ -182,13 +188,118 @@ pub fn build(
     commit
 }
 
+/// The rows of a bot's change of people: stakeholders, their log lines and
+/// the notifications they call for.
+fn people_rows(
+    commit: &mut Commit,
+    change: &Change,
+    actor: &Actor,
+    tickets: &std::collections::BTreeMap<i64, Ticket>,
+) {
+    let about = |id: i64| {
+        let title = tickets.get(&id).map(|t| t.title.as_str()).unwrap_or("");
+        format!("ticket {id} ({title})")
+    };
+    match change {
+        Change::StakeholderAdded {
+            id,
+            principal,
+            connection,
+            role,
+        } => {
+            let who = match principal {
+                Principal::User(u) => format!("user {u}"),
+                Principal::Group(g) => format!("group {g}"),
+            };
+            commit.stakeholders.push((
+                *id,
+                NewStakeholder {
+                    principal: principal.clone(),
+                    connection,
+                    role,
+                },
+            ));
+            commit.logs.push(log(
+                *id,
+                actor,
+                "stakeholder_added",
+                None,
+                None,
+                format!("{who} added as {connection} {role}"),
+                Some(json!({"connection": connection, "role": role})),
+            ));
+        }
+        Change::StakeholderDeactivated { id, stakeholder_id } => {
+            commit.stakeholder_updates.push(StakeholderUpdate {
+                id: *stakeholder_id,
+                ticket_id: *id,
+                connection: None,
+                is_active: Some(false),
+            });
+            commit.logs.push(log(
+                *id,
+                actor,
+                "stakeholder_changed",
+                None,
+                None,
+                format!("stakeholder {stakeholder_id} is no longer assigned"),
+                Some(json!({"stakeholder_id": stakeholder_id, "new": {"is_active": false}})),
+            ));
+        }
+        Change::AcceptanceRequested { id, group, members } => {
+            let text = format!(
+                "{} is assigned to group {group}: accept it to take it",
+                about(*id)
+            );
+            for member in members {
+                commit.notifications.push(NewNotification {
+                    user_id: *member,
+                    ticket_id: Some(*id),
+                    kind: "acceptance",
+                    text: text.clone(),
+                });
+            }
+            commit.logs.push(log(
+                *id,
+                actor,
+                "acceptance_requested",
+                None,
+                None,
+                format!(
+                    "acceptance requested from group {group} ({} members)",
+                    members.len()
+                ),
+                Some(json!({"group": group, "members": members})),
+            ));
+        }
+        Change::UserAssigned { id, user_id, group } => {
+            commit.notifications.push(NewNotification {
+                user_id: *user_id,
+                ticket_id: Some(*id),
+                kind: "assigned",
+                text: format!("{} was assigned to you for group {group}", about(*id)),
+            });
+            commit.logs.push(log(
+                *id,
+                actor,
+                "assigned",
+                None,
+                None,
+                format!("assigned to user {user_id} of group {group}"),
+                Some(json!({"user_id": user_id, "group": group})),
+            ));
+        }
+        _ => {}
+    }
+}
+
 /// The timers of the state a ticket just entered: its lifetime and its
 /// first reminder, as its type's settings say.
 pub fn state_timers(ms: &Metaservice, ticket: &Ticket, now: i64) -> Vec<NewTimer> {
     let Some(settings) = ms
         .ticket_types
         .get(&ticket.ticket_type)
-        .map(|tt| &tt.settings)
+        .map(|tt| tt.settings_in(ticket.state_code))
     else {
         return Vec::new();
     };

@@ -34,6 +34,9 @@ enum Outcome {
     /// bound): try again at this time, without counting an attempt.
     Later(i64),
     Failed(String),
+    /// The ticket is in a state its type does not declare: the code and
+    /// the database do not match, and no retry can help.
+    Mismatch(String),
 }
 
 impl Engine {
@@ -157,7 +160,8 @@ impl Engine {
                 self.store.release_event(event.id, later, None).await
             }
             Outcome::Later(at) => self.store.release_event(event.id, *at, None).await,
-            Outcome::Failed(error) => self.fail(&event, error).await,
+            Outcome::Failed(error) => self.fail(&event, error, true).await,
+            Outcome::Mismatch(error) => self.fail(&event, error, false).await,
         };
         if let Err(e) = result {
             tracing::error!(
@@ -212,9 +216,10 @@ impl Engine {
             .get(&ticket.ticket_type)
             .and_then(|tt| tt.state(ticket.state_code))
         else {
-            return Ok(Outcome::Failed(format!(
-                "{} has no state {}: the code and the database do not match",
-                ticket.ticket_type, ticket.state_code
+            return Ok(Outcome::Mismatch(format!(
+                "code and database don't match: ticket {} is in state {} of {}/{}, \
+                 which the manifest ({}) does not declare",
+                ticket.id, ticket.state_code, ticket.metaservice, ticket.ticket_type, ms.source
             )));
         };
         let call = match call_of(event) {
@@ -288,11 +293,11 @@ impl Engine {
     }
 
     /// Backs off, or parks the event and files an error ticket once it has
-    /// failed `max_attempts` times.
-    async fn fail(&self, event: &QueuedEvent, error: &str) -> Result<(), StoreError> {
+    /// failed `max_attempts` times (at once when `retry` is false).
+    async fn fail(&self, event: &QueuedEvent, error: &str, retry: bool) -> Result<(), StoreError> {
         let attempts = event.attempts + 1;
         let now = self.clock.now();
-        if attempts < self.config.max_attempts {
+        if retry && attempts < self.config.max_attempts {
             let delay = self.config.backoff_ms(attempts) as i64;
             tracing::warn!(
                 event = event.id,
@@ -317,7 +322,11 @@ impl Engine {
             failed_ticket: Some(event.ticket_id),
             bot: bot.as_ref().map(|(n, _)| n.to_string()),
             bot_version: bot.and_then(|(_, v)| v),
-            message: format!("{error} (gave up after {attempts} attempts; the event is parked)"),
+            message: if retry {
+                format!("{error} (gave up after {attempts} attempts; the event is parked)")
+            } else {
+                format!("{error} (not retried; the event is parked)")
+            },
         };
         let (commit, error_ticket) = self.error_commit(&report).await?;
         self.store.park_event(event.id, error, &commit, now).await?;

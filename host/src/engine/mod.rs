@@ -187,6 +187,33 @@ impl Engine {
         }
     }
 
+    /// Puts an admin's new settings in force, also for tickets already in
+    /// a state: their lifetimes are re-timed, counted from when they
+    /// entered it, except in states with a lifetime of their own.
+    /// Reminders pick up a new interval when they next fire.
+    pub async fn settings_changed(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        settings: crate::model::TypeSettings,
+    ) -> Result<(), crate::store::StoreError> {
+        let lifetime_ms = settings.lifetime.map(|d| d.as_millis() as i64);
+        self.apply_settings(metaservice, ticket_type, settings);
+        let catalog = self.catalog();
+        let Some(tt) = catalog.ticket_type(metaservice, ticket_type) else {
+            return Ok(());
+        };
+        for s in tt.states.values() {
+            if s.terminal || s.overrides.lifetime.is_some() {
+                continue;
+            }
+            self.store
+                .retime_lifetimes(metaservice, ticket_type, s.code, lifetime_ms)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Announces committed notifications to this process's streams.
     pub fn publish(&self, notifications: &[crate::store::Notification]) {
         for n in notifications {

@@ -8,7 +8,9 @@ use serde_json::json;
 use super::Engine;
 use super::commit::log;
 use crate::model::{Actor, Ticket};
-use crate::store::{Commit, NewNotification, NewTimer, QueuedEvent, StoreError, TimerKind};
+use crate::store::{
+    Commit, EventKind, NewEvent, NewNotification, NewTimer, QueuedEvent, StoreError, TimerKind,
+};
 
 impl Engine {
     /// Sends one reminder for the event's ticket and schedules the next.
@@ -74,10 +76,22 @@ impl Engine {
             format!("{kind} sent to {} people", recipients.len()),
             Some(json!({"recipients": recipients})),
         ));
+        let settings = tt
+            .map(|t| t.settings_in(ticket.state_code))
+            .unwrap_or_default();
+        let left = event.payload["repeats_left"].as_u64().unwrap_or(0) as u32;
+        // The bot hears of it too, and may escalate: `proceed-ticket(reminder(n))`.
+        let number = settings.notify_repeats.saturating_sub(left).max(1);
+        commit.events.push(NewEvent {
+            ticket_id: ticket.id,
+            state_code: ticket.state_code,
+            kind: EventKind::Reminded,
+            payload: json!({"number": number}),
+            available_at: now,
+        });
         // The next one, at the interval in force now (an admin may have
         // changed it since the last).
-        let left = event.payload["repeats_left"].as_u64().unwrap_or(0) as u32;
-        if let (true, Some(every)) = (left > 0, tt.and_then(|t| t.settings.notify_every)) {
+        if let (true, Some(every)) = (left > 0, settings.notify_every) {
             commit.timers.push(NewTimer {
                 ticket_id: ticket.id,
                 state_code: ticket.state_code,

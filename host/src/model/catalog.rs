@@ -97,6 +97,10 @@ pub struct Metaservice {
     /// Baton's own: its tickets are handled by the host and by people, and
     /// no bots are expected for it.
     pub builtin: bool,
+    /// The manifest's `[config]` table as a JSON object: the metaservice's
+    /// own knobs (group names, URLs) that its bots read through
+    /// `settings.get-config`, so that changing them needs no rebuild.
+    pub config: Value,
 }
 
 /// A ticket type: its states, transitions, metadata schema and settings.
@@ -118,6 +122,18 @@ pub struct TicketType {
 impl TicketType {
     pub fn state(&self, code: u32) -> Option<&StateDef> {
         self.states.get(&code)
+    }
+
+    /// The settings in force in one state: the type's, with what the state
+    /// overrides.
+    pub fn settings_in(&self, code: u32) -> TypeSettings {
+        let mut s = self.settings.clone();
+        if let Some(o) = self.state(code).map(|st| &st.overrides) {
+            s.lifetime = o.lifetime.or(s.lifetime);
+            s.notify_every = o.notify_every.or(s.notify_every);
+            s.notify_repeats = o.notify_repeats.unwrap_or(s.notify_repeats);
+        }
+        s
     }
 
     /// Checks metadata against the type's schema; the error lists every
@@ -169,6 +185,19 @@ pub struct StateDef {
     pub terminal: bool,
     /// The buttons people may press in this state (`POST …/actions/{name}`).
     pub actions: Vec<ActionDef>,
+    /// Settings of the type that this state replaces.
+    pub overrides: StateOverrides,
+}
+
+/// A state's own `lifetime`, `notify_every` and `notify_repeats`: e.g. a
+/// state where a bot works needs an hour, one where people review needs
+/// weeks. Unset fields follow the type's settings, including an admin's
+/// later changes to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateOverrides {
+    pub lifetime: Option<Duration>,
+    pub notify_every: Option<Duration>,
+    pub notify_repeats: Option<u32>,
 }
 
 impl StateDef {
@@ -318,6 +347,7 @@ fn builtin_metaservice() -> Metaservice {
                 description: description.into(),
                 terminal,
                 actions,
+                overrides: StateOverrides::default(),
             },
         )
     })
@@ -341,5 +371,6 @@ fn builtin_metaservice() -> Metaservice {
         limits: LimitOverrides::default(),
         source: "built in".into(),
         builtin: true,
+        config: json!({}),
     }
 }

@@ -20,7 +20,10 @@
 //!   { code = 4, name = "rejected", terminal = true },
 //! ]
 //! [ticket_types.edit_person.settings]
-//! lifetime = "14d"
+//! lifetime = "14d"                      # per state: `lifetime = "1h"` in a state
+//!
+//! [config]                              # free-form, read by bots (`get-config`)
+//! review_group = "wrt"
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +37,7 @@ use toml::Spanned;
 
 use super::catalog::{
     ACTION_PRINCIPALS, ActionDef, BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice,
-    OnRetention, StateDef, TicketType, TypeSettings,
+    OnRetention, StateDef, StateOverrides, TicketType, TypeSettings,
 };
 use super::duration;
 use super::ticket::is_identifier;
@@ -64,6 +67,7 @@ struct RawManifest {
     #[serde(default)]
     egress: Vec<Spanned<String>>,
     limits: Option<Spanned<LimitOverrides>>,
+    config: Option<toml::Table>,
     #[serde(default)]
     ticket_types: BTreeMap<Spanned<String>, RawType>,
 }
@@ -98,6 +102,9 @@ struct RawState {
     terminal: bool,
     #[serde(default)]
     actions: Vec<RawAction>,
+    lifetime: Option<String>,
+    notify_every: Option<String>,
+    notify_repeats: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -213,6 +220,8 @@ pub fn parse(
         limits,
         source: file.to_string(),
         builtin: false,
+        config: serde_json::to_value(raw.config.unwrap_or_default())
+            .map_err(|e| src.err(0..0, format!("config: {e}")))?,
     })
 }
 
@@ -320,6 +329,27 @@ fn parse_states(
             ));
         }
         let actions = parse_actions(src, type_name, s, at.clone())?;
+        let dur = |key: &str, v: &Option<String>| {
+            v.as_deref().map(duration::parse).transpose().map_err(|e| {
+                src.err(
+                    at.clone(),
+                    format!("{type_name}: state {}: {key}: {e}", s.name),
+                )
+            })
+        };
+        if s.terminal
+            && (s.lifetime.is_some() || s.notify_every.is_some() || s.notify_repeats.is_some())
+        {
+            return Err(src.err(
+                at,
+                format!("{type_name}: state {} is terminal: a closed ticket has no lifetime or reminders", s.name),
+            ));
+        }
+        let overrides = StateOverrides {
+            lifetime: dur("lifetime", &s.lifetime)?,
+            notify_every: dur("notify_every", &s.notify_every)?,
+            notify_repeats: s.notify_repeats,
+        };
         states.insert(
             s.code,
             StateDef {
@@ -328,6 +358,7 @@ fn parse_states(
                 description: s.description.clone(),
                 terminal: s.terminal,
                 actions,
+                overrides,
             },
         );
     }

@@ -15,19 +15,19 @@ use super::session::{Change, Session};
 use super::{BotState, CallError};
 use crate::model::{Status, Ticket, TicketId};
 
-fn not_found(what: String) -> CallError {
+pub(super) fn not_found(what: String) -> CallError {
     CallError::Refused(types::Error::NotFound(what))
 }
 
-fn not_allowed(what: String) -> CallError {
+pub(super) fn not_allowed(what: String) -> CallError {
     CallError::Refused(types::Error::NotAllowed(what))
 }
 
-fn invalid(what: String) -> CallError {
+pub(super) fn invalid(what: String) -> CallError {
     CallError::Refused(types::Error::Invalid(what))
 }
 
-fn over_limit(what: String) -> CallError {
+pub(super) fn over_limit(what: String) -> CallError {
     CallError::Refused(types::Error::LimitExceeded(what))
 }
 
@@ -36,13 +36,13 @@ fn parse_json(what: &str, text: &str) -> Result<Value, CallError> {
 }
 
 /// WIT ticket ids are `u64`; ours are positive `i64`s.
-fn ticket_id(id: u64) -> Result<TicketId, CallError> {
+pub(super) fn ticket_id(id: u64) -> Result<TicketId, CallError> {
     TicketId::try_from(id).map_err(|_| not_found(format!("ticket {id}")))
 }
 
 impl Session {
     /// A ticket of the bot's metaservice, from the session or the database.
-    async fn read(&mut self, id: TicketId) -> Result<Ticket, CallError> {
+    pub(super) async fn read(&mut self, id: TicketId) -> Result<Ticket, CallError> {
         if let Some(t) = self.seen.get(&id) {
             return Ok(t.clone());
         }
@@ -60,7 +60,11 @@ impl Session {
 
     /// A ticket this invocation may change: the invoked one or a child it
     /// created; still open unless only a log line is written.
-    async fn owned(&mut self, id: TicketId, require_open: bool) -> Result<Ticket, CallError> {
+    pub(super) async fn owned(
+        &mut self,
+        id: TicketId,
+        require_open: bool,
+    ) -> Result<Ticket, CallError> {
         let ticket = self.read(id).await?;
         if id != self.invoked && !self.created.contains(&id) {
             return Err(not_allowed(format!(
@@ -194,7 +198,7 @@ impl Session {
 
 impl BotState {
     /// The session, after counting one host call against the limit.
-    fn call(&mut self) -> Result<&mut Session, CallError> {
+    pub(super) fn call(&mut self) -> Result<&mut Session, CallError> {
         let session = self.session()?;
         session.count_call().map_err(over_limit)?;
         Ok(session)

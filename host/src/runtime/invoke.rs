@@ -43,6 +43,8 @@ pub enum Call {
     Accepted(i64),
     /// `on-event(notification)` from another bot.
     Notification { from: String, text: String },
+    /// `proceed-ticket(reminder(n))`, after the host sent reminder `n`.
+    Reminded(u32),
 }
 
 /// Why an invocation failed; none of its changes are committed.
@@ -164,6 +166,12 @@ impl Runtime {
                 }
                 Call::TicketGone(other) => {
                     let reason = types::Reason::TicketGone(*other as u64);
+                    instance
+                        .call_proceed_ticket(&mut store, &ticket, reason)
+                        .await
+                }
+                Call::Reminded(n) => {
+                    let reason = types::Reason::Reminder(*n);
                     instance
                         .call_proceed_ticket(&mut store, &ticket, reason)
                         .await

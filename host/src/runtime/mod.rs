@@ -20,6 +20,7 @@ mod host;
 mod invoke;
 mod loader;
 mod output;
+mod people;
 mod session;
 
 use std::path::PathBuf;

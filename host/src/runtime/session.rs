@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::Limits;
 use crate::model::{Actor, BotName, Metaservice, Ticket, TicketId, Timestamp};
-use crate::store::Store;
+use crate::store::{Principal, Store};
 
 /// A change an invocation asked for, in the order it asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +57,38 @@ pub enum Change {
         error_ticket: TicketId,
         message: String,
     },
+    /// A new stakeholder row.
+    StakeholderAdded {
+        id: TicketId,
+        principal: Principal,
+        connection: &'static str,
+        role: &'static str,
+    },
+    /// A stored stakeholder row becomes inactive (it is kept as history).
+    StakeholderDeactivated { id: TicketId, stakeholder_id: i64 },
+    /// The members of `group` are asked to accept the ticket.
+    AcceptanceRequested {
+        id: TicketId,
+        group: String,
+        members: Vec<i64>,
+    },
+    /// The bot assigned the ticket to a member of its group.
+    UserAssigned {
+        id: TicketId,
+        user_id: i64,
+        group: String,
+    },
+}
+
+/// One stakeholder as the invocation sees it: stored rows (with `stored`
+/// id) and the rows it added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRow {
+    pub stored: Option<i64>,
+    pub user_id: Option<i64>,
+    pub group: Option<String>,
+    pub connection: String,
+    pub is_active: bool,
 }
 
 /// What a wait waits for.
@@ -98,6 +130,9 @@ pub struct Session {
     read_versions: BTreeMap<TicketId, i64>,
     /// Tickets this invocation created.
     pub(super) created: BTreeSet<TicketId>,
+    /// Stakeholders of the tickets whose people were asked about, with
+    /// pending changes applied.
+    pub(super) people: BTreeMap<TicketId, Vec<PersonRow>>,
     changes: Vec<Change>,
     usage: Usage,
     /// Set when a limit was crossed: the invocation fails even if the bot
@@ -125,6 +160,7 @@ impl Session {
             read_versions: BTreeMap::from([(invoked, ticket.version)]),
             seen: BTreeMap::from([(invoked, ticket)]),
             created: BTreeSet::new(),
+            people: BTreeMap::new(),
             changes: Vec::new(),
             usage: Usage::default(),
             fatal: None,
@@ -145,6 +181,11 @@ impl Session {
 
     pub(super) fn record(&mut self, change: Change) {
         self.changes.push(change);
+    }
+
+    /// Takes back pending changes that a later call superseded.
+    pub(super) fn withdraw(&mut self, superseded: impl Fn(&Change) -> bool) {
+        self.changes.retain(|c| !superseded(c));
     }
 
     /// Counts one host call; `Err` with the message once over the limit.
@@ -186,9 +227,15 @@ impl Session {
         let mut touched = BTreeSet::new();
         for change in &self.changes {
             match change {
+                // A change of people is guarded by the ticket's version
+                // too: a member accepting meanwhile makes the commit lose.
                 Change::Created { id }
                 | Change::Moved { id, .. }
-                | Change::MetadataSet { id, .. } => {
+                | Change::MetadataSet { id, .. }
+                | Change::StakeholderAdded { id, .. }
+                | Change::StakeholderDeactivated { id, .. }
+                | Change::UserAssigned { id, .. }
+                | Change::AcceptanceRequested { id, .. } => {
                     touched.insert(*id);
                 }
                 Change::Logged { .. }

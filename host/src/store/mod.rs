@@ -177,12 +177,14 @@ pub trait Store: Send + Sync + 'static {
     /// Turns up to `limit` timers due at `now` into events, atomically;
     /// returns how many fired.
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64>;
-    /// Re-times the pending lifetimes of a ticket type after a settings
-    /// change (`None`: no lifetime any more, they are dropped).
+    /// Re-times the pending lifetimes of a ticket type's tickets in one
+    /// state after a settings change (`None`: no lifetime any more, they
+    /// are dropped).
     async fn retime_lifetimes(
         &self,
         metaservice: &str,
         ticket_type: &str,
+        state_code: u32,
         lifetime_ms: Option<i64>,
     ) -> Result<u64>;
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>>;

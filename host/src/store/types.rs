@@ -204,6 +204,8 @@ pub enum EventKind {
     Sweep,
     /// A reminder is due; the host sends it (no bot runs).
     Reminder,
+    /// The host sent reminder `number`: `proceed-ticket(reminder)`.
+    Reminded,
     /// Another bot's message: `on-event(notification)`.
     Notification,
     /// A member of the assigned group accepted: `on-event(accepted)`.
@@ -222,6 +224,7 @@ impl EventKind {
             EventKind::TicketGone => "ticket_gone",
             EventKind::Sweep => "sweep",
             EventKind::Reminder => "reminder",
+            EventKind::Reminded => "reminded",
             EventKind::Notification => "notification",
             EventKind::Accepted => "accepted",
         }
@@ -238,6 +241,7 @@ impl EventKind {
             "ticket_gone" => Some(EventKind::TicketGone),
             "sweep" => Some(EventKind::Sweep),
             "reminder" => Some(EventKind::Reminder),
+            "reminded" => Some(EventKind::Reminded),
             "notification" => Some(EventKind::Notification),
             "accepted" => Some(EventKind::Accepted),
             _ => None,

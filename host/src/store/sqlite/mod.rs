@@ -299,9 +299,17 @@ impl Store for SqliteStore {
         &self,
         metaservice: &str,
         ticket_type: &str,
+        state_code: u32,
         lifetime_ms: Option<i64>,
     ) -> Result<u64> {
-        timers::retime_lifetimes(&self.pool, metaservice, ticket_type, lifetime_ms).await
+        timers::retime_lifetimes(
+            &self.pool,
+            metaservice,
+            ticket_type,
+            state_code,
+            lifetime_ms,
+        )
+        .await
     }
 
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>> {

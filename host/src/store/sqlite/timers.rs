@@ -145,9 +145,11 @@ pub(super) async fn retime_lifetimes(
     pool: &SqlitePool,
     metaservice: &str,
     ticket_type: &str,
+    state_code: u32,
     lifetime_ms: Option<i64>,
 ) -> Result<u64> {
-    let in_type = "ticket_id IN (SELECT id FROM tickets WHERE metaservice = ? AND ticket_type = ?)";
+    let in_type = "state_code = ? AND ticket_id IN \
+        (SELECT id FROM tickets WHERE metaservice = ? AND ticket_type = ?)";
     let done = match lifetime_ms {
         Some(ms) => {
             let sql = format!(
@@ -155,6 +157,7 @@ pub(super) async fn retime_lifetimes(
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(ms)
+                .bind(state_code)
                 .bind(metaservice)
                 .bind(ticket_type)
                 .execute(pool)
@@ -163,6 +166,7 @@ pub(super) async fn retime_lifetimes(
         None => {
             let sql = format!("DELETE FROM timers WHERE kind = 'lifetime' AND {in_type}");
             sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(state_code)
                 .bind(metaservice)
                 .bind(ticket_type)
                 .execute(pool)

@@ -38,9 +38,13 @@ use serde_json::Value;
 
 use crate::http::{Request, Response};
 use crate::{
-    Bot, Ctx, Event, Host, HostError, HostErrorKind, Reason, Result, State, Status, Ticket,
-    TicketId,
+    Bot, Connection, Ctx, Event, Host, HostError, HostErrorKind, Principal, Reason, Result, Role,
+    Settings, State, Status, Ticket, TicketId,
 };
+
+mod people;
+
+pub use people::Stakeholder;
 
 /// One call a bot made to the host.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +101,23 @@ pub enum Call {
         bot: String,
         text: String,
     },
+    GetAssignedUser {
+        id: TicketId,
+    },
+    SetAssignedUser {
+        id: TicketId,
+        user_id: u64,
+    },
+    AddStakeholder {
+        id: TicketId,
+        who: Principal,
+        connection: Connection,
+        role: Role,
+    },
+    RequestAcceptance {
+        id: TicketId,
+        group: String,
+    },
 }
 
 /// What a recorded wait waits for.
@@ -114,6 +135,10 @@ pub struct TestHost {
     states: BTreeMap<u32, (String, bool)>,
     transitions: BTreeMap<u32, Vec<u32>>,
     responses: BTreeMap<String, Response>,
+    /// Group name → member ids.
+    groups: BTreeMap<String, Vec<u64>>,
+    settings: Settings,
+    config: Value,
     inner: RefCell<Inner>,
 }
 
@@ -122,6 +147,7 @@ struct Inner {
     tickets: BTreeMap<TicketId, Ticket>,
     calls: Vec<Call>,
     logs: Vec<(TicketId, String)>,
+    people: BTreeMap<TicketId, Vec<Stakeholder>>,
     next_id: TicketId,
 }
 
@@ -134,6 +160,9 @@ impl TestHost {
             states: BTreeMap::new(),
             transitions: BTreeMap::new(),
             responses: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            settings: Settings::default(),
+            config: Value::Object(Default::default()),
             inner: RefCell::new(Inner {
                 next_id: 1,
                 ..Inner::default()
@@ -199,13 +228,15 @@ impl TestHost {
     /// Runs `B::proceed_ticket` for ticket `id`.
     pub fn proceed<B: Bot>(&self, id: TicketId, reason: Reason) -> Result<()> {
         let ticket = self.ticket(id);
-        self.run(|ctx| B::proceed_ticket(ctx, ticket, reason))
+        self.run(|ctx| {
+            crate::bot::guarded::<B>(ctx, ticket, |c, t| B::proceed_ticket(c, t, reason))
+        })
     }
 
     /// Runs `B::ticket_timeout` for ticket `id`.
     pub fn timeout<B: Bot>(&self, id: TicketId) -> Result<()> {
         let ticket = self.ticket(id);
-        self.run(|ctx| B::ticket_timeout(ctx, ticket))
+        self.run(|ctx| crate::bot::guarded::<B>(ctx, ticket, B::ticket_timeout))
     }
 
     /// Sets who created ticket `id`.
@@ -218,7 +249,7 @@ impl TestHost {
     /// Runs `B::on_event` for ticket `id`.
     pub fn event<B: Bot>(&self, id: TicketId, event: Event) -> Result<()> {
         let ticket = self.ticket(id);
-        self.run(|ctx| B::on_event(ctx, ticket, event))
+        self.run(|ctx| crate::bot::guarded::<B>(ctx, ticket, |c, t| B::on_event(c, t, event)))
     }
 
     /// The ticket as it is now. Panics if there is none: this is test code.
@@ -470,6 +501,52 @@ impl Host for TestHost {
 
     fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError> {
         self.notify_bot_call(id, bot, text)
+    }
+
+    fn get_assigned_user(&self, id: TicketId) -> Result<Option<u64>, HostError> {
+        self.record(Call::GetAssignedUser { id });
+        self.get_ticket_quiet(id)?;
+        Ok(self.assigned(id))
+    }
+
+    fn set_assigned_user(&self, id: TicketId, user_id: u64) -> Result<(), HostError> {
+        self.record(Call::SetAssignedUser { id, user_id });
+        self.open_ticket(id)?;
+        self.assign(id, user_id)
+    }
+
+    fn add_stakeholder(
+        &self,
+        id: TicketId,
+        who: &Principal,
+        connection: Connection,
+        role: Role,
+    ) -> Result<(), HostError> {
+        self.record(Call::AddStakeholder {
+            id,
+            who: who.clone(),
+            connection,
+            role,
+        });
+        self.open_ticket(id)?;
+        self.add_person(id, who, connection, role)
+    }
+
+    fn request_acceptance(&self, id: TicketId, group: &str) -> Result<(), HostError> {
+        self.record(Call::RequestAcceptance {
+            id,
+            group: group.into(),
+        });
+        self.open_ticket(id)?;
+        self.assign_group(id, group)
+    }
+
+    fn get_settings(&self) -> Settings {
+        self.settings.clone()
+    }
+
+    fn get_config(&self) -> String {
+        self.config.to_string()
     }
 }
 
