@@ -19,10 +19,37 @@ pub fn proceed(ctx: &Ctx, ticket: &Ticket) -> Result<()> {
         ctx.send_ticket(ticket.id)?;
         return Ok(());
     }
+    let config: crate::WcaConfig = ctx.config()?;
+    ctx.request_acceptance(ticket.id, &config.review_group)?;
     ctx.log(
         ticket.id,
-        "waiting for the WCA Results Team to approve or reject",
+        &format!(
+            "assigned to group {}: waiting for a member to accept, then approve or reject",
+            config.review_group
+        ),
     )
+}
+
+/// The host has reminded the assigned people; say where the ticket stands,
+/// and on the last reminder say that the lifetime will end it.
+pub fn reminded(ctx: &Ctx, ticket: &Ticket, number: u32) -> Result<()> {
+    let who = match ctx.assigned_user(ticket.id)? {
+        Some(user) => format!("user {user} has the review"),
+        None => "nobody has accepted the review".to_string(),
+    };
+    let settings = ctx.settings();
+    let last = number >= settings.notify_repeats;
+    let mut line = format!(
+        "reminder {number} of {} sent; {who}",
+        settings.notify_repeats
+    );
+    if last && let Some(lifetime) = settings.lifetime {
+        line.push_str(&format!(
+            "; that was the last one: the request times out {} h after it entered review",
+            lifetime.as_secs() / 3600
+        ));
+    }
+    ctx.log(ticket.id, &line)
 }
 
 /// The payload of the `reject` action.

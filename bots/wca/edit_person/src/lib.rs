@@ -5,7 +5,12 @@
 //!   go on to review, impossible ones are rejected with the reasons logged.
 //! - `wca-edit_person-2-in_review`: approves on its own what needs no human
 //!   judgement (a change of letter case or spacing in the name only);
-//!   everything else waits for the WCA Results Team's `approve` or `reject`.
+//!   everything else is assigned to the review group of the manifest's
+//!   `[config]` (the WCA Results Team), one of whom accepts it and presses
+//!   `approve` or `reject`. Reminders and the lifetime come from the
+//!   manifest's settings; a request nobody handles in time goes to the SDK's
+//!   default `ticket_timeout` (the requester hears it is out of service and
+//!   an error ticket goes to the WCA Software Team).
 //!
 //! # Layout
 //! - `request.rs`: the ticket's metadata and the checks on it.
@@ -34,11 +39,19 @@ impl Bot for EditPerson {
     const TICKET_TYPE: &'static str = "edit_person";
     const STATES: &'static [u32] = &[states::OPEN, states::IN_REVIEW];
 
-    fn proceed_ticket(ctx: &Ctx, ticket: Ticket, _reason: Reason) -> Result<()> {
-        match ticket.state.code {
-            states::OPEN => open::proceed(ctx, &ticket),
-            states::IN_REVIEW => in_review::proceed(ctx, &ticket),
-            other => Err(unknown_state(other)),
+    fn proceed_ticket(ctx: &Ctx, ticket: Ticket, reason: Reason) -> Result<()> {
+        match (ticket.state.code, reason) {
+            // Entering the state, or a sweep after a step that never
+            // committed: the state's work, from the start.
+            (states::OPEN, Reason::Entered | Reason::Sweep) => open::proceed(ctx, &ticket),
+            (states::IN_REVIEW, Reason::Entered | Reason::Sweep) => {
+                in_review::proceed(ctx, &ticket)
+            }
+            (states::IN_REVIEW, Reason::Reminder(n)) => in_review::reminded(ctx, &ticket, n),
+            (states::OPEN | states::IN_REVIEW, other) => {
+                ctx.log(ticket.id, &format!("nothing to do on {other:?}"))
+            }
+            (other, _) => Err(unknown_state(other)),
         }
     }
 
@@ -55,6 +68,13 @@ impl Bot for EditPerson {
             other => Err(unknown_state(other)),
         }
     }
+}
+
+/// The `wca` manifest's `[config]`.
+#[derive(serde::Deserialize)]
+pub struct WcaConfig {
+    /// The group that reviews requests (`wrt`).
+    pub review_group: String,
 }
 
 fn unknown_state(code: u32) -> Error {

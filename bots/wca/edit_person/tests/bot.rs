@@ -2,7 +2,9 @@
 //! asks Baton to do.
 
 use baton_sdk::testing::{Call, TestHost};
-use baton_sdk::{Action, Event, Reason, Status};
+use std::time::Duration;
+
+use baton_sdk::{Action, Event, Host, Reason, Settings, Status};
 use serde_json::{Value, json};
 use wca_edit_person::EditPerson;
 use wca_edit_person::states::{APPROVED, IN_REVIEW, OPEN, REJECTED};
@@ -17,6 +19,8 @@ fn host() -> TestHost {
             &[OPEN, IN_REVIEW, REJECTED],
             &[IN_REVIEW, APPROVED, REJECTED],
         ])
+        .group("wrt", &[7, 8])
+        .config(json!({"review_group": "wrt"}))
 }
 
 fn name_change(old: &str, new: &str) -> Value {
@@ -78,6 +82,12 @@ fn in_review_waits_for_people_on_a_real_change() {
     );
     host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
     assert_eq!(host.ticket(id).state.code, IN_REVIEW);
+    // Assigned to the configured review group; nobody has accepted yet.
+    assert!(host.calls().contains(&Call::RequestAcceptance {
+        id,
+        group: "wrt".into()
+    }));
+    assert_eq!(host.assigned(id), None);
 
     let reject = Event::Action(Action {
         name: "reject".into(),
@@ -103,4 +113,52 @@ fn a_reject_without_a_reason_fails_and_changes_nothing() {
     });
     assert!(host.event::<EditPerson>(id, reject).is_err());
     assert_eq!(host.ticket(id).state.code, IN_REVIEW);
+}
+
+#[test]
+fn reminders_say_who_has_the_review_and_when_the_last_one_went() {
+    let host = host().settings(Settings {
+        lifetime: Some(Duration::from_secs(14 * 86_400)),
+        notify_every: Some(Duration::from_secs(86_400)),
+        notify_repeats: 3,
+        retention: None,
+    });
+    let id = host.add_ticket(IN_REVIEW, "dob", name_change("Jon", "John"));
+    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
+    host.proceed::<EditPerson>(id, Reason::Reminder(1)).unwrap();
+    assert_eq!(
+        host.logs(id).last().map(String::as_str),
+        Some("reminder 1 of 3 sent; nobody has accepted the review")
+    );
+    // A reminder does not assign the ticket again.
+    let requests = host
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::RequestAcceptance { .. }))
+        .count();
+    assert_eq!(requests, 1);
+    host.set_assigned_user(id, 8).unwrap();
+    host.proceed::<EditPerson>(id, Reason::Reminder(3)).unwrap();
+    assert_eq!(
+        host.logs(id).last().map(String::as_str),
+        Some(
+            "reminder 3 of 3 sent; user 8 has the review; that was the last one: the request times out 336 h after it entered review"
+        )
+    );
+}
+
+#[test]
+fn a_ticket_in_a_state_the_code_does_not_know_goes_to_a_person() {
+    let host = host().state(5, "escalated");
+    let id = host.add_ticket(5, "odd", name_change("Jon", "John"));
+    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
+    let reported = host.calls().into_iter().find_map(|c| match c {
+        Call::ReportError { message, .. } => Some(message),
+        _ => None,
+    });
+    let message = reported.expect("an error ticket");
+    assert!(
+        message.starts_with("code and database don't match: this bot serves wca/edit_person in states [1, 2], but ticket 1 is wca/edit_person in state 5 escalated"),
+        "{message}"
+    );
 }
