@@ -218,6 +218,24 @@ fn list_bots(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The system clock, or, with `BATON_CLOCK_OFFSET` (a duration such as
+/// `2h`, `-1d` for the past), the system clock moved by it: for drills and
+/// for tests that must move a real process's time.
+fn clock() -> anyhow::Result<Arc<dyn crate::engine::Clock>> {
+    let Ok(text) = std::env::var("BATON_CLOCK_OFFSET") else {
+        return Ok(Arc::new(SystemClock));
+    };
+    let (sign, magnitude) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.as_str()),
+    };
+    let offset = crate::model::duration::parse(magnitude)
+        .map_err(|e| anyhow::anyhow!("BATON_CLOCK_OFFSET={text:?}: {e}"))?;
+    let offset_ms = sign * i64::try_from(offset.as_millis()).unwrap_or(i64::MAX);
+    tracing::warn!(offset = %text, "BATON_CLOCK_OFFSET is set: this process's clock is moved; never do this in production");
+    Ok(Arc::new(crate::engine::OffsetClock { offset_ms }))
+}
+
 async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()> {
     config.validate()?;
     let store = Arc::new(
@@ -233,7 +251,7 @@ async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()>
     let engine = Engine::new(
         store,
         runtime,
-        Arc::new(SystemClock),
+        clock()?,
         config.engine.clone(),
         config.bots_dir.clone(),
     );

@@ -414,7 +414,21 @@ async fn settings_are_validated_logged_and_kept_across_restarts() {
 
     server.restart().await;
     let (_, types) = server.get("/api/v1/metaservices/wca/ticket-types").await;
-    assert_eq!(types["items"][0]["settings"]["lifetime"], "1d12h");
+    let edit_person = types["items"]
+        .as_array()
+        .and_then(|types| types.iter().find(|t| t["name"] == "edit_person"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edit_person["settings"]["lifetime"], "1d12h");
+    // A state with a lifetime of its own keeps it; the others follow.
+    let lifetime_in = |code: u64| {
+        edit_person["states"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["code"] == code))
+            .map(|s| s["settings"]["lifetime"].clone())
+    };
+    assert_eq!(lifetime_in(1), Some(json!("1h")));
+    assert_eq!(lifetime_in(2), Some(json!("1d12h")));
     let store = server.store().await;
     let changes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings_changes")
         .fetch_one(store.pool())

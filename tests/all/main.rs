@@ -19,6 +19,8 @@
 //! - `access.rs`: tokens, people and the permission matrix.
 //! - `conversation.rs`: edits, stakeholders, comments, actions, the inbox.
 //! - `listing.rs`: filters and cursors under concurrent inserts; random bodies.
+//! - `wca.rs`: the `wca` example: review by a group with reminders and a
+//!   timeout; anonymization with a child ticket it waits for.
 //! - `contract.rs`: the OpenAPI document against the routes and `docs/`.
 
 mod support;
@@ -35,3 +37,4 @@ mod reload;
 mod sandbox;
 mod store;
 mod timers;
+mod wca;

@@ -4,47 +4,16 @@
 //! aborts its tasks with no shutdown, and a new engine takes over the file.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use baton_host::engine::{CreateTicket, Engine, EngineConfig, ManualClock};
+use baton_host::engine::{CreateTicket, Engine};
 use baton_host::model::{Actor, Status};
-use baton_host::runtime::{Limits, Runtime};
-use baton_host::store::{NewUser, SqliteStore};
+use baton_host::store::SqliteStore;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::task::JoinHandle;
 
-use crate::support::{copy_dir, fixture_bots};
+use crate::support::engine::{person, settle, setup, start, status, timers, until_logged};
 
 const HOUR: i64 = 3_600_000;
-
-struct Running {
-    engine: Arc<Engine>,
-    dispatcher: JoinHandle<()>,
-}
-
-async fn start(dir: &Path, clock: Arc<ManualClock>) -> Running {
-    let url = format!("sqlite://{}", dir.join("baton.db").display());
-    let store = Arc::new(SqliteStore::open(&url).await.expect("store"));
-    let runtime = Runtime::new(Limits::default(), 4, Some(dir.join("cache"))).expect("runtime");
-    let config = EngineConfig {
-        poll_interval_ms: 10,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::new(store, runtime, clock, config, dir.join("bots"));
-    engine.scan_bots_dir().await.expect("scan");
-    let dispatcher = tokio::spawn(engine.clone().run(std::future::pending()));
-    Running { engine, dispatcher }
-}
-
-fn setup() -> (TempDir, Arc<ManualClock>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir(dir.path().join("bots")).expect("bots");
-    copy_dir(&fixture_bots(), &dir.path().join("bots"));
-    // Some Monday in 2026, 09:00 UTC.
-    (dir, Arc::new(ManualClock::new(1_795_510_800_000)))
-}
 
 async fn job(engine: &Engine, creator: i64, metadata: Value) -> i64 {
     let req = CreateTicket {
@@ -59,70 +28,6 @@ async fn job(engine: &Engine, creator: i64, metadata: Value) -> i64 {
         .await
         .expect("created")
         .id
-}
-
-/// A user without rights, by login.
-async fn person(engine: &Engine, login: &str) -> baton_host::store::User {
-    let user = NewUser {
-        login: login.into(),
-        name: login.into(),
-        email: None,
-        is_admin: false,
-    };
-    engine.store.create_user(&user, 0).await.expect("a user")
-}
-
-/// Polls until `done` holds for the ticket's log messages.
-async fn until_logged(engine: &Engine, id: i64, what: &str) {
-    let start = Instant::now();
-    loop {
-        let logs = engine.store.logs(id).await.expect("logs");
-        if logs.iter().any(|l| l.message.contains(what)) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "ticket {id} never logged {what:?}: {logs:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn status(engine: &Engine, id: i64) -> Status {
-    engine
-        .store
-        .ticket(id)
-        .await
-        .expect("read")
-        .expect("exists")
-        .status
-}
-
-async fn timers(engine: &Engine, id: i64) -> Vec<String> {
-    engine
-        .store
-        .timers_of(id)
-        .await
-        .expect("timers")
-        .into_iter()
-        .map(|t| t.kind)
-        .collect()
-}
-
-/// Polls until the ticket has timers of each of `kinds`.
-async fn settle(engine: &Engine, id: i64, kinds: &[&str]) {
-    let start = Instant::now();
-    loop {
-        let have = timers(engine, id).await;
-        if kinds.iter().all(|k| have.iter().any(|h| h == k)) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "ticket {id} never had timers {kinds:?}: {have:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
@@ -366,77 +271,6 @@ async fn closed_tickets_are_archived_whole_after_their_retention() {
         .collect();
     assert!(messages.contains(&"woke after the wait"), "{messages:?}");
     assert_eq!(doc["stakeholders"][0]["role"], "requester");
-    r.dispatcher.abort();
-}
-
-#[tokio::test]
-async fn reminders_repeat_every_notify_every_at_most_notify_repeats_times() {
-    let (dir, clock) = setup();
-    copy_dir(&crate::support::example_bots(), &dir.path().join("bots"));
-    let r = start(dir.path(), clock.clone()).await;
-    let e = &r.engine;
-    let requester = person(e, "requester").await;
-    let reviewer = person(e, "reviewer").await;
-    let group = e.store.create_group("wrt", 0).await.expect("group");
-    e.store
-        .set_member(group.id, reviewer.id, true)
-        .await
-        .expect("member");
-    // wca edit_person: notify_every = 1d, notify_repeats = 3.
-    let req = CreateTicket {
-        metaservice: "wca".into(),
-        ticket_type: "edit_person".into(),
-        title: "My birthday".into(),
-        metadata: json!({"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}}),
-        stakeholders: vec![baton_host::store::NewStakeholder {
-            principal: baton_host::store::Principal::Group("wrt".into()),
-            connection: "assigned",
-            role: "actioner",
-        }],
-    };
-    let id = e
-        .create_ticket(req, Actor::User(requester.id))
-        .await
-        .expect("created")
-        .id;
-    let asked = |n: usize| async move {
-        let start = Instant::now();
-        loop {
-            let inbox = e
-                .store
-                .notifications(reviewer.id, None, 50)
-                .await
-                .expect("inbox");
-            let count = inbox.iter().filter(|x| x.kind == "acceptance").count();
-            if count >= n || start.elapsed() > Duration::from_secs(10) {
-                return count;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    assert_eq!(asked(1).await, 1, "asked once at creation");
-    until_logged(e, id, "waiting for the WCA Results Team").await;
-    for expected in 2..=4 {
-        clock.advance(24 * HOUR + 1);
-        e.poke();
-        assert_eq!(
-            asked(expected).await,
-            expected,
-            "asked again after each day"
-        );
-    }
-    // Three reminders sent: no more.
-    clock.advance(5 * 24 * HOUR);
-    e.poke();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let inbox = e
-        .store
-        .notifications(reviewer.id, None, 50)
-        .await
-        .expect("inbox");
-    let count = inbox.iter().filter(|x| x.kind == "acceptance").count();
-    assert_eq!(count, 4, "at most notify_repeats reminders");
-    assert!(timers(e, id).await.iter().all(|k| k != "reminder"));
     r.dispatcher.abort();
 }
 

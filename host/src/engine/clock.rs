@@ -49,3 +49,19 @@ impl Clock for ManualClock {
         self.now.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// The system clock moved by a fixed offset: `BATON_CLOCK_OFFSET=3d baton
+/// serve` runs a drill of what happens in three days (lifetimes, reminders,
+/// waits fall due), and tests move a real process's time across a restart.
+/// Never set it in production: everything the host writes is stamped with
+/// the moved time.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    pub offset_ms: Timestamp,
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        SystemClock.now().saturating_add(self.offset_ms)
+    }
+}

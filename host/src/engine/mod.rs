@@ -37,7 +37,7 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 pub use changes::{CONNECTIONS, ChangeError, Involvement, ROLES, merge_patch};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
 pub use tickets::{CreateError, CreateTicket};

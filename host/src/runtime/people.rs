@@ -155,7 +155,18 @@ impl Session {
     async fn request_acceptance(&mut self, id: TicketId, group: String) -> Result<(), CallError> {
         self.owned(id, true).await?;
         let members = self.members(&group).await?;
-        self.people_of(id).await?;
+        let rows = self.people_of(id).await?;
+        let active = |r: &&PersonRow| r.is_active && r.connection == "assigned";
+        let already = rows
+            .iter()
+            .filter(active)
+            .any(|r| r.group.as_deref() == Some(&group))
+            && !rows.iter().filter(active).any(|r| r.user_id.is_some());
+        if already {
+            // Asked already (e.g. the ticket was created assigned to the
+            // group): its members have had their request.
+            return Ok(());
+        }
         // Back to the group: whoever held it lets go, and the group is
         // assigned afresh (an earlier, accepted row stays as history).
         self.release_assignment(id);

@@ -2,6 +2,7 @@
 //! small HTTP helpers.
 
 mod bots;
+pub mod engine;
 mod people;
 pub mod server;
 
