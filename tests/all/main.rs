@@ -12,6 +12,7 @@
 //! - `failure.rs`: a bot that fails; nothing of its work is committed.
 //! - `loading.rs`: bot files refused at load, and events that wait for a bot.
 //! - `reload.rs`: hot reload under load, removal, the compiled-code cache.
+//! - `assignment.rs`: the people imports through a real bot.
 //! - `timers.rs`: durable waits and lifetimes, with a manual clock.
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
@@ -27,6 +28,7 @@ mod support;
 
 mod access;
 mod api_errors;
+mod assignment;
 mod contract;
 mod conversation;
 mod failure;
