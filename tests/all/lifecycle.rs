@@ -113,6 +113,9 @@ async fn an_impossible_request_is_rejected_by_the_open_bot_with_its_reasons() {
 #[tokio::test]
 async fn a_real_change_waits_in_review_for_people() {
     let server = wca().await;
+    // The review goes to the group named in the manifest's [config].
+    let reviewer = server.person("reviewer").await;
+    server.group("wrt", &[&reviewer]).await;
     let id = create(
         &server,
         "My birthday is wrong",
@@ -125,7 +128,7 @@ async fn a_real_change_waits_in_review_for_people() {
         .await;
     assert_eq!(ticket["status"], "open");
     // The in_review bot runs, says so, and leaves the ticket to the WRT.
-    let waiting = "waiting for the WCA Results Team to approve or reject";
+    let waiting = "assigned to group wrt: waiting for a member to accept, then approve or reject";
     let start = Instant::now();
     while !server
         .logs(id)
