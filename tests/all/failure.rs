@@ -147,3 +147,63 @@ async fn a_failing_bot_commits_nothing_and_an_error_ticket_is_filed() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+const DRIFT: &str = "name = \"drift\"\nerror_group = \"drift_admins\"\n\
+[ticket_types.item]\ntransitions = [[1, 2]]\nstates = [\n\
+  { code = 1, name = \"open\" },\n  { code = 2, name = \"done\", terminal = true },\n]\n";
+
+#[tokio::test]
+async fn a_ticket_in_a_state_the_manifest_no_longer_declares_is_parked_at_once() {
+    let mut server = Server::start(|bots| {
+        std::fs::write(bots.join("drift.metaservice.toml"), DRIFT).expect("writing the manifest")
+    })
+    .await;
+    // No bot for state 1: the ticket's `entered` event waits for one.
+    let id = server.create("drift", "item", json!({})).await;
+
+    // The manifest is rewritten with other state codes while the host is
+    // down: the code no longer knows the state the database has.
+    let renumbered = DRIFT
+        .replace("[[1, 2]]", "[[10, 20]]")
+        .replace("code = 1,", "code = 10,")
+        .replace("code = 2,", "code = 20,");
+    std::fs::write(server.bots_dir().join("drift.metaservice.toml"), renumbered)
+        .expect("rewriting the manifest");
+    server.restart().await;
+
+    let store = server.store().await;
+    let start = std::time::Instant::now();
+    let parked = loop {
+        let events = store.events_of(id).await.expect("events");
+        if let Some(e) = events.iter().find(|e| e.parked) {
+            break e.clone();
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "never parked: {events:?}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    // Retrying cannot help: parked after the first attempt.
+    assert_eq!(parked.attempts, 1, "{parked:?}");
+    let error = parked.last_error.clone().unwrap_or_default();
+    assert!(error.contains("code and database don't match"), "{error}");
+    assert!(error.contains("state 1 of drift/item"), "{error}");
+
+    let logs = server.logs(id).await;
+    let note = logs
+        .iter()
+        .find(|l| l["action"] == "error_filed")
+        .expect("an error_filed row");
+    let error_id = note["data"]["error_ticket_id"].as_i64().expect("an id");
+    let (_, report) = server.get(&format!("/api/v1/tickets/{error_id}")).await;
+    assert_eq!(report["ticket_type"], "error");
+    assert_eq!(report["parent_id"], id);
+    let text = report["metadata"].to_string();
+    assert!(text.contains("code and database don't match"), "{text}");
+    assert_eq!(
+        report["stakeholders"][0]["principal"],
+        json!({"kind": "group", "name": "drift_admins"})
+    );
+}

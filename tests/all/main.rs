@@ -14,6 +14,7 @@
 //! - `reload.rs`: hot reload under load, removal, the compiled-code cache.
 //! - `assignment.rs`: the people imports through a real bot.
 //! - `timers.rs`: durable waits and lifetimes, with a manual clock.
+//! - `durability.rs`: waits surviving `kill -9` of a real server process.
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
@@ -31,6 +32,7 @@ mod api_errors;
 mod assignment;
 mod contract;
 mod conversation;
+mod durability;
 mod failure;
 mod lifecycle;
 mod listing;

@@ -19,11 +19,13 @@ pub struct ServerSetup {
 
 impl Default for ServerSetup {
     fn default() -> Self {
-        // Short intervals so that retries and waits take milliseconds.
+        // Short intervals so that retries and waits take milliseconds; a
+        // short lease (just over the 5 s deadline) so that an event a killed
+        // server held comes back within seconds, not a minute.
         ServerSetup {
             engine: "poll_interval_ms = 20\nmax_attempts = 3\nretry_base_ms = 20\n\
                      retry_max_ms = 100\nmissing_bot_retry_ms = 100\ncrash_backoff_ms = 50\n\
-                     crash_backoff_max_ms = 200\nreload_debounce_ms = 100\n"
+                     crash_backoff_max_ms = 200\nreload_debounce_ms = 100\nlease_ms = 6000\n"
                 .into(),
         }
     }
@@ -54,9 +56,10 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Starts `baton serve` with the config of `dir`, logging to `server.log`
-/// (appended to across restarts).
-fn spawn(dir: &Path) -> Child {
+/// Starts `baton serve` with the config of `dir` and these extra
+/// environment variables, logging to `server.log` (appended to across
+/// restarts).
+fn spawn(dir: &Path, env: &[(&str, &str)]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -69,6 +72,7 @@ fn spawn(dir: &Path) -> Child {
         .arg(dir.join("addr"))
         .env("BATON_LOG", "info,baton_host=debug")
         .env("BATON_ADMIN_TOKEN", ADMIN_TOKEN)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -94,7 +98,7 @@ impl Server {
             setup.engine
         );
         std::fs::write(dir.path().join("baton.toml"), config).expect("writing baton.toml");
-        let child = spawn(dir.path());
+        let child = spawn(dir.path(), &[]);
         let mut server = Server {
             child,
             base: String::new(),
@@ -109,10 +113,16 @@ impl Server {
     /// Kills the process (as `kill -9` would) and starts it again on the
     /// same database, bots directory and cache.
     pub async fn restart(&mut self) {
+        self.restart_with(&[]).await;
+    }
+
+    /// `restart` with extra environment variables for the new process
+    /// (`BATON_CLOCK_OFFSET` moves its clock).
+    pub async fn restart_with(&mut self, env: &[(&str, &str)]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(self.dir.path().join("addr"));
-        self.child = spawn(self.dir.path());
+        self.child = spawn(self.dir.path(), env);
         self.base = format!("http://{}", self.wait_for_addr().await);
     }
 
