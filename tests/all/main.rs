@@ -15,6 +15,8 @@
 //! - `assignment.rs`: the people imports through a real bot.
 //! - `timers.rs`: durable waits and lifetimes, with a manual clock.
 //! - `durability.rs`: waits surviving `kill -9` of a real server process.
+//! - `concurrency.rs`: one bot's bound on invocations at once; other bots
+//!   meanwhile.
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
@@ -30,6 +32,7 @@ mod support;
 mod access;
 mod api_errors;
 mod assignment;
+mod concurrency;
 mod contract;
 mod conversation;
 mod durability;

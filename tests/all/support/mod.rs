@@ -8,4 +8,4 @@ pub mod server;
 
 pub use bots::{example_bots, fixture_bots};
 pub use people::Person;
-pub use server::{ADMIN_TOKEN, Server, copy_dir};
+pub use server::{ADMIN_TOKEN, Server, ServerSetup, copy_dir};
