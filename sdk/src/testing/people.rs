@@ -143,3 +143,65 @@ impl TestHost {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> (TestHost, TicketId) {
+        let host = TestHost::new("ms", "job")
+            .state(1, "open")
+            .terminal(2, "done")
+            .transitions(&[&[1, 2]])
+            .group("wrt", &[7, 8])
+            .group("wst", &[9]);
+        let id = host.add_ticket(1, "t", serde_json::json!({}));
+        (host, id)
+    }
+
+    #[test]
+    fn a_user_is_assigned_only_from_the_assigned_group() {
+        let (host, id) = host();
+        let before = host.assign(id, 7).expect_err("no group assigned yet");
+        assert_eq!(before.kind, HostErrorKind::NotAllowed);
+        host.assign_group(id, "wrt").expect("a known group");
+        let stranger = host.assign(id, 9).expect_err("9 is not in wrt");
+        assert_eq!(stranger.kind, HostErrorKind::NotAllowed);
+        host.assign(id, 8).expect("a member");
+        assert_eq!(host.assigned(id), Some(8));
+        // The group's row stays, inactive: the history is kept.
+        let rows = host.stakeholders(id);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].who, Principal::Group("wrt".into()));
+        assert!(!rows[0].is_active);
+        assert!(rows[1].is_active);
+    }
+
+    #[test]
+    fn unknown_people_are_not_found_and_change_nothing() {
+        let (host, id) = host();
+        let group = host.assign_group(id, "nobody").expect_err("undeclared");
+        assert_eq!(group.kind, HostErrorKind::NotFound);
+        let user = host
+            .add_person(id, &Principal::User(1), Connection::Cc, Role::Requester)
+            .expect_err("undeclared");
+        assert_eq!(user.kind, HostErrorKind::NotFound);
+        assert!(host.stakeholders(id).is_empty());
+    }
+
+    #[test]
+    fn a_new_group_request_withdraws_the_previous_assignment() {
+        let (host, id) = host();
+        host.assign_group(id, "wrt").expect("wrt");
+        host.assign(id, 7).expect("a member");
+        host.assign_group(id, "wst").expect("wst");
+        assert_eq!(host.assigned(id), None);
+        let active: Vec<_> = host
+            .stakeholders(id)
+            .into_iter()
+            .filter(|s| s.is_active)
+            .map(|s| s.who)
+            .collect();
+        assert_eq!(active, vec![Principal::Group("wst".into())]);
+    }
+}
