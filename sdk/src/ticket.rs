@@ -68,7 +68,8 @@ pub enum Reason {
     WaitEnded,
     /// The ticket a [`crate::Ctx::wait_until_ticket`] waited for closed.
     TicketClosed(TicketId),
-    /// The ticket a [`crate::Ctx::wait_until_ticket`] waited for is gone.
+    /// The ticket a [`crate::Ctx::wait_until_ticket`] waited for is gone
+    /// (deleted by its retention, or never there).
     TicketGone(TicketId),
     /// The host just sent reminder number `n` (from 1) to the assigned
     /// people, as the state's `notify_every` asks; a bot may escalate. A bot

@@ -393,6 +393,7 @@ async fn settings_are_validated_logged_and_kept_across_restarts() {
         json!({"lifetime": "36"}),
         json!({"colour": "red"}),
         json!({"notify_repeats": -1}),
+        json!({"on_retention": "shred"}),
     ] {
         let (status, _) = server
             .call("PATCH", path, Some(&bad), Some(ADMIN_TOKEN))

@@ -3,39 +3,11 @@
 //! restarting the process with `BATON_CLOCK_OFFSET`, so two hours pass at
 //! once.
 
-use baton_host::store::{SqliteStore, Store};
+use baton_host::store::SqliteStore;
 use serde_json::json;
 use sqlx::Row;
 
 use crate::support::{Server, copy_dir, fixture_bots};
-
-/// The kinds of the timers ticket `id` has, polled until `done` holds.
-async fn timers_until(
-    store: &SqliteStore,
-    server: &Server,
-    id: i64,
-    done: impl Fn(&[String]) -> bool,
-) -> Vec<String> {
-    let start = std::time::Instant::now();
-    loop {
-        let kinds: Vec<String> = store
-            .timers_of(id)
-            .await
-            .expect("timers")
-            .into_iter()
-            .map(|t| t.kind)
-            .collect();
-        if done(&kinds) {
-            return kinds;
-        }
-        assert!(
-            start.elapsed().as_secs() < 30,
-            "ticket {id} never had the timers expected: {kinds:?}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
 
 async fn child_of(store: &SqliteStore, server: &Server, parent: i64) -> i64 {
     let start = std::time::Instant::now();
@@ -74,18 +46,18 @@ async fn waits_survive_kill_9_of_the_process_and_wake_when_due() {
     let store = server.store().await;
     let child = child_of(&store, &server, parent).await;
     let has = |kind: &'static str| move |k: &[String]| k.iter().any(|h| h == kind);
-    timers_until(&store, &server, sleeper, has("wait")).await;
-    timers_until(&store, &server, parent, has("wait_ticket")).await;
-    timers_until(&store, &server, child, has("wait")).await;
+    server.timers_until(sleeper, has("wait")).await;
+    server.timers_until(parent, has("wait_ticket")).await;
+    server.timers_until(child, has("wait")).await;
 
     // SIGKILL, no shutdown; the new process has the same clock.
     server.restart().await;
     for id in [sleeper, parent, child] {
         assert_eq!(status(&server, id).await, "open", "ticket {id}");
     }
-    timers_until(&store, &server, sleeper, has("wait")).await;
-    timers_until(&store, &server, parent, has("wait_ticket")).await;
-    timers_until(&store, &server, child, has("wait")).await;
+    server.timers_until(sleeper, has("wait")).await;
+    server.timers_until(parent, has("wait_ticket")).await;
+    server.timers_until(child, has("wait")).await;
 
     // Killed again; the next process lives an hour and a minute later: the
     // child's hour is up, so it finishes, and its parent wakes.
@@ -105,7 +77,7 @@ async fn waits_survive_kill_9_of_the_process_and_wake_when_due() {
     );
     // The sleeper's two hours are not up: it still waits, timer and all.
     assert_eq!(status(&server, sleeper).await, "open");
-    timers_until(&store, &server, sleeper, has("wait")).await;
+    server.timers_until(sleeper, has("wait")).await;
 
     // Two hours and a minute on, it wakes too, and keeps no timers.
     server.restart_with(&[("BATON_CLOCK_OFFSET", "2h1m")]).await;
@@ -117,5 +89,5 @@ async fn waits_survive_kill_9_of_the_process_and_wake_when_due() {
         logs.iter().any(|l| l["message"] == "woke after the wait"),
         "{logs:?}"
     );
-    timers_until(&store, &server, sleeper, |k| k.is_empty()).await;
+    server.timers_until(sleeper, |k| k.is_empty()).await;
 }

@@ -17,6 +17,7 @@
 //! - `durability.rs`: waits surviving `kill -9` of a real server process.
 //! - `concurrency.rs`: one bot's bound on invocations at once; other bots
 //!   meanwhile.
+//! - `retention.rs`: archive and delete after `retention`, over HTTP.
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
@@ -41,6 +42,7 @@ mod lifecycle;
 mod listing;
 mod loading;
 mod reload;
+mod retention;
 mod sandbox;
 mod store;
 mod timers;

@@ -10,7 +10,7 @@ use super::auth::Caller;
 use super::error::{AppError, ProblemKind};
 use super::extract::{Body, PathParam};
 use super::views::Items;
-use crate::model::catalog::TypeSettings;
+use crate::model::catalog::{OnRetention, TypeSettings};
 use crate::model::{TicketType, duration};
 use crate::store::SettingsChange;
 
@@ -123,6 +123,9 @@ pub struct SettingsBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "365d")]
     retention: Option<Option<String>>,
+    /// `"archive"` or `"delete"`: what retention does with a closed ticket.
+    #[schema(example = "archive")]
+    on_retention: Option<String>,
 }
 
 /// Tells an explicit `null` (Some(None)) from an absent field (None).
@@ -158,7 +161,17 @@ pub async fn set_settings(
         notify_every: parse("notify_every", body.notify_every, current.notify_every)?,
         notify_repeats: body.notify_repeats.unwrap_or(current.notify_repeats),
         retention: parse("retention", body.retention, current.retention)?,
-        on_retention: current.on_retention,
+        on_retention: match body.on_retention.as_deref() {
+            None => current.on_retention,
+            Some("archive") => OnRetention::Archive,
+            Some("delete") => OnRetention::Delete,
+            Some(other) => {
+                return Err(AppError::new(
+                    ProblemKind::InvalidRequest,
+                    format!("on_retention: {other:?} is neither \"archive\" nor \"delete\""),
+                ));
+            }
+        },
     };
     let change = SettingsChange {
         metaservice: ms.clone(),

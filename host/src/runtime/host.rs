@@ -322,10 +322,21 @@ impl Session {
             )));
         }
         if let super::session::Until::Ticket(other) = until {
-            // Readable (same metaservice) or the call is refused.
-            self.read(other).await?;
             if other == id {
                 return Err(invalid(format!("ticket {id} cannot wait for itself")));
+            }
+            // A ticket of the bot's metaservice, or one no longer in the
+            // database (retention deleted it): that wait is kept and ends
+            // at once with `ticket-gone`, which the bot can handle, rather
+            // than failing an invocation that retrying cannot fix. A ticket
+            // of another metaservice is refused, as reading it is.
+            if let Err(refused) = self.read(other).await {
+                let exists = self.store.ticket(other).await.map_err(|e| {
+                    CallError::Fatal(HostFailure::error(format!("reading ticket {other}: {e}")))
+                })?;
+                if exists.is_some() {
+                    return Err(refused);
+                }
             }
         }
         self.record(Change::Waits {

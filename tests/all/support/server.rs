@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baton_host::store::SqliteStore;
+use baton_host::store::{SqliteStore, Store};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -274,6 +274,31 @@ impl Server {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "ticket {id} never became {what}; last seen: {ticket}\nserver log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The kinds of the timers ticket `id` has, polled until `done` holds
+    /// for them.
+    pub async fn timers_until(&self, id: i64, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let store = self.store().await;
+        let start = Instant::now();
+        loop {
+            let kinds: Vec<String> = store
+                .timers_of(id)
+                .await
+                .expect("timers")
+                .into_iter()
+                .map(|t| t.kind)
+                .collect();
+            if done(&kinds) {
+                return kinds;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ticket {id} never had the timers expected: {kinds:?}\n{}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
