@@ -199,6 +199,23 @@ async fn a_member_of_wrt_accepts_the_review_the_bot_asked_for() {
     press(s, &c.reviewer, id, "approve").await;
     s.wait_for_ticket(id, "approved", |t| t["state"]["name"] == "approved")
         .await;
+    // The requester and the reviewer who took it hear that it closed.
+    for who in [&c.requester, &c.reviewer] {
+        let told = inbox(s, who)
+            .await
+            .into_iter()
+            .find(|n| n["kind"] == "closed");
+        let told = told.unwrap_or_else(|| panic!("user {} was not told", who.id));
+        assert_eq!(told["ticket_id"], id);
+        assert_eq!(
+            told["text"],
+            format!("ticket {id} (My birthday) is closed: approved")
+        );
+    }
+    assert!(
+        inbox(s, &c.outsider).await.is_empty(),
+        "an outsider hears nothing"
+    );
 }
 
 #[tokio::test]

@@ -267,6 +267,7 @@ impl Engine {
                 return Ok(Outcome::Failed(describe_failure(&name, &bot.sha256, &e)));
             }
         };
+        let closed = super::closing::closed_by(&effects, &ms);
         let mut commit = commit::build(
             effects,
             event.id,
@@ -286,7 +287,11 @@ impl Engine {
         ) {
             commit.proceeded.push((event.ticket_id, event.state_code));
         }
-        self.store.commit(&commit, self.clock.now()).await?;
+        commit
+            .notifications
+            .extend(self.closed_notices(&closed).await?);
+        let committed = self.store.commit(&commit, self.clock.now()).await?;
+        self.publish(&committed.notifications);
         self.registry.succeeded(&name);
         tracing::debug!(bot = %name, ticket = event.ticket_id, elapsed_us = started.elapsed().as_micros() as u64, "invocation committed");
         Ok(Outcome::Committed)

@@ -15,11 +15,13 @@
 //! - `watcher.rs`: hot reload of the bots directory.
 //! - `retention.rs`: archiving or deleting closed tickets.
 //! - `reminders.rs`: reminders and repeated acceptance requests.
+//! - `closing.rs`: telling a ticket's people that it closed.
 
 mod acceptance;
 mod calls;
 mod changes;
 mod clock;
+mod closing;
 mod commit;
 mod dispatch;
 mod errors;
