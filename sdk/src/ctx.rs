@@ -32,7 +32,7 @@ pub trait Host {
     fn send_user_notification(
         &self,
         id: TicketId,
-        user_id: u64,
+        to: &Principal,
         text: &str,
     ) -> Result<(), HostError>;
     fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError>;
@@ -149,9 +149,15 @@ impl<'h> Ctx<'h> {
         Ok(self.host.send_bot_notification(id, bot, text)?)
     }
 
-    /// A notification for a user, in their inbox.
+    /// A notification about the ticket for a user, in their inbox.
     pub fn notify_user(&self, id: TicketId, user_id: u64, text: &str) -> Result<()> {
-        Ok(self.host.send_user_notification(id, user_id, text)?)
+        self.notify(id, &Principal::User(user_id), text)
+    }
+
+    /// A notification about the ticket for a user, or for each member of a
+    /// group, in their inboxes.
+    pub fn notify(&self, id: TicketId, to: &Principal, text: &str) -> Result<()> {
+        Ok(self.host.send_user_notification(id, to, text)?)
     }
 
     /// Writes a log line with structured data attached.

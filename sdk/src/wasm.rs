@@ -73,10 +73,10 @@ impl Host for WasmHost {
     fn send_user_notification(
         &self,
         id: TicketId,
-        user_id: u64,
+        to: &Principal,
         text: &str,
     ) -> Result<(), HostError> {
-        notify::send_user_notification(id, user_id, text).map_err(HostError::from)
+        notify::send_user_notification(id, &principal(to), text).map_err(HostError::from)
     }
 
     fn send_bot_notification(&self, id: TicketId, bot: &str, text: &str) -> Result<(), HostError> {
@@ -98,10 +98,7 @@ impl Host for WasmHost {
         connection: Connection,
         role: Role,
     ) -> Result<(), HostError> {
-        let who = match who {
-            Principal::User(u) => people::Principal::User(*u),
-            Principal::Group(g) => people::Principal::Group(g.clone()),
-        };
+        let who = principal(who);
         let connection = match connection {
             Connection::Assigned => people::Connection::Assigned,
             Connection::Cc => people::Connection::Cc,
@@ -223,5 +220,12 @@ impl From<types::Event> for Event {
                 user_id: c.user_id,
             }),
         }
+    }
+}
+
+fn principal(who: &Principal) -> people::Principal {
+    match who {
+        Principal::User(u) => people::Principal::User(*u),
+        Principal::Group(g) => people::Principal::Group(g.clone()),
     }
 }

@@ -72,8 +72,21 @@ async fn a_bot_assigns_members_only_and_its_changes_are_stored() {
         .notifications(member.id, None, 10)
         .await
         .expect("inbox");
-    let kinds: Vec<&str> = inbox.iter().map(|n| n.kind.as_str()).collect();
-    assert_eq!(kinds, vec!["assigned"], "{inbox:?}");
+    let mut kinds: Vec<(&str, &str)> = inbox
+        .iter()
+        .map(|n| (n.kind.as_str(), n.text.as_str()))
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds.len(), 2, "{inbox:?}");
+    assert_eq!(kinds[0].0, "assigned", "{inbox:?}");
+    // The bot's notification to the group reached its one member.
+    assert_eq!(kinds[1], ("bot", "a word for the group"), "{inbox:?}");
+    let outsiders = e
+        .store
+        .notifications(outsider.id, None, 10)
+        .await
+        .expect("inbox");
+    assert!(outsiders.is_empty(), "{outsiders:?}");
 
     // Not a member: refused; the group keeps the ticket and is asked.
     let id = e

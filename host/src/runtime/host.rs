@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::bindings::baton::bot::{notify, tickets, types, waits};
+use super::bindings::baton::bot::{notify, people, tickets, types, waits};
 use super::invoke::HostFailure;
 use super::session::{Change, Session};
 use super::{BotState, CallError};
@@ -410,21 +410,30 @@ impl notify::Host for BotState {
     async fn send_user_notification(
         &mut self,
         id: u64,
-        user_id: u64,
+        to: people::Principal,
         text: String,
     ) -> Result<(), CallError> {
         let id = ticket_id(id)?;
         let session = self.call()?;
         session.count_log_bytes(text.len()).map_err(over_limit)?;
         session.owned(id, false).await?;
-        let user_id = i64::try_from(user_id).map_err(|_| not_found(format!("user {user_id}")))?;
-        let known = session.store.user(user_id).await.map_err(|e| {
-            CallError::Fatal(HostFailure::error(format!("reading user {user_id}: {e}")))
-        })?;
-        if known.is_none() {
-            return Err(not_found(format!("user {user_id}")));
+        // A group's members are those at the time of the call: who joins
+        // later was not there to be told.
+        let users = match to {
+            people::Principal::User(u) => {
+                let u = i64::try_from(u).map_err(|_| not_found(format!("user {u}")))?;
+                session.known_user(u).await?;
+                vec![u]
+            }
+            people::Principal::Group(g) => session.members(&g).await?,
+        };
+        for user_id in users {
+            session.record(Change::Notified {
+                id,
+                user_id,
+                text: text.clone(),
+            });
         }
-        session.record(Change::Notified { id, user_id, text });
         Ok(())
     }
 }

@@ -200,7 +200,7 @@ impl Session {
     }
 
     /// The login of an existing user.
-    async fn known_user(&self, user: i64) -> Result<String, CallError> {
+    pub(super) async fn known_user(&self, user: i64) -> Result<String, CallError> {
         match self.store.user(user).await {
             Ok(Some(u)) => Ok(u.login),
             Ok(None) => Err(not_found(format!("user {user}"))),
@@ -209,7 +209,7 @@ impl Session {
     }
 
     /// The members of an existing group.
-    async fn members(&self, group: &str) -> Result<Vec<i64>, CallError> {
+    pub(super) async fn members(&self, group: &str) -> Result<Vec<i64>, CallError> {
         if group.trim().is_empty() {
             return Err(invalid("a group name is empty".into()));
         }

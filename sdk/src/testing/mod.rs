@@ -91,9 +91,10 @@ pub enum Call {
         id: TicketId,
         until: Until,
     },
-    NotifyUser {
+    /// A notification for a user or a group.
+    Notify {
         id: TicketId,
-        user_id: u64,
+        to: Principal,
         text: String,
     },
     NotifyBot {
@@ -488,12 +489,12 @@ impl Host for TestHost {
     fn send_user_notification(
         &self,
         id: TicketId,
-        user_id: u64,
+        to: &Principal,
         text: &str,
     ) -> Result<(), HostError> {
-        self.record(Call::NotifyUser {
+        self.record(Call::Notify {
             id,
-            user_id,
+            to: to.clone(),
             text: text.into(),
         });
         self.get_ticket_quiet(id)

@@ -1,7 +1,7 @@
 //! The anonymization bot against the SDK's native test host.
 
 use baton_sdk::testing::{Call, TestHost, Until};
-use baton_sdk::{Action, Event, Reason, Status};
+use baton_sdk::{Action, Event, Principal, Reason, Status};
 use serde_json::{Value, json};
 use wca_anonymization::AnonymizationBot;
 use wca_anonymization::states::{COMPLETED, OPEN, REJECTED};
@@ -51,7 +51,7 @@ fn a_request_is_acknowledged_and_assigned_to_the_review_group() {
         group: "wrt".into()
     }));
     assert!(calls.iter().any(|c| matches!(c,
-        Call::NotifyUser { user_id: REQUESTER, text, .. } if text.contains("WCA Results Team will work on this request soon"))));
+        Call::Notify { to: Principal::User(REQUESTER), text, .. } if text.contains("WCA Results Team will work on this request soon"))));
 }
 
 #[test]
