@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use baton_host::engine::{CreateTicket, Engine};
+use baton_host::engine::{Clock, CreateTicket, Engine};
 use baton_host::model::{Actor, Status};
 use baton_host::store::SqliteStore;
 use serde_json::{Value, json};
@@ -296,5 +296,67 @@ async fn a_bot_notification_reaches_the_bot_of_the_state() {
     let id = job(e, user.id, json!({"mode": "tell"})).await;
     until_logged(e, id, "waiter-job-1-waiting said: are you there?").await;
     assert_eq!(status(e, id).await, Status::Closed);
+    r.dispatcher.abort();
+}
+
+/// The reminder timer of ticket `id`: (due at, reminders left after it).
+async fn reminder(db: &SqliteStore, id: i64) -> Option<(i64, i64)> {
+    let row = sqlx::query_as::<_, (i64, i64)>(
+        "SELECT due_at, repeats_left FROM timers WHERE ticket_id = ? AND kind = 'reminder'",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+    .expect("reading the reminder");
+    row
+}
+
+#[tokio::test]
+async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
+    let (dir, clock) = setup();
+    let r = start(dir.path(), clock.clone()).await;
+    let (e, db) = (&r.engine, &*r.sqlite);
+    let user = person(e, "creator").await;
+    let change = |every: Option<i64>, repeats: u32| {
+        let mut s = e
+            .catalog()
+            .ticket_type("waiter", "job")
+            .expect("job")
+            .settings
+            .clone();
+        s.notify_every = every.map(|ms| Duration::from_millis(ms as u64));
+        s.notify_repeats = repeats;
+        e.settings_changed("waiter", "job", s)
+    };
+    change(Some(24 * HOUR), 3).await.expect("settings");
+    let entered_at = clock.now();
+    let id = job(e, user.id, json!({"mode": "stuck"})).await;
+    until_logged(e, id, "nothing to do but wait for people").await;
+    assert_eq!(
+        reminder(db, id).await,
+        Some((entered_at + 24 * HOUR, 2)),
+        "a day, then two more"
+    );
+
+    // Every two hours, and only twice in all: counted from when it entered.
+    change(Some(2 * HOUR), 2).await.expect("settings");
+    assert_eq!(reminder(db, id).await, Some((entered_at + 2 * HOUR, 1)));
+    clock.advance(2 * HOUR + 1);
+    e.poke();
+    until_logged(e, id, "nothing to do for Reminder(1)").await;
+    let (due, left) = reminder(db, id).await.expect("the last one");
+    assert_eq!((due - clock.now(), left), (2 * HOUR, 0));
+
+    // Fewer repeats than were already sent: no more reminders.
+    change(Some(2 * HOUR), 1).await.expect("settings");
+    assert_eq!(reminder(db, id).await, None);
+
+    // No interval at all: another waiting ticket loses its reminders.
+    change(Some(HOUR), 3).await.expect("settings");
+    let other = job(e, user.id, json!({"mode": "stuck"})).await;
+    until_logged(e, other, "nothing to do but wait for people").await;
+    assert!(reminder(db, other).await.is_some());
+    change(None, 3).await.expect("settings");
+    assert_eq!(reminder(db, other).await, None);
     r.dispatcher.abort();
 }

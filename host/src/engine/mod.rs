@@ -191,8 +191,9 @@ impl Engine {
 
     /// Puts an admin's new settings in force, also for tickets already in
     /// a state: their lifetimes are re-timed, counted from when they
-    /// entered it, except in states with a lifetime of their own.
-    /// Reminders pick up a new interval when they next fire.
+    /// entered it; their next reminders from the last one sent, and the
+    /// number still to come follows a new `notify_repeats`. States with a
+    /// value of their own in the manifest keep it.
     pub async fn settings_changed(
         &self,
         metaservice: &str,
@@ -200,18 +201,37 @@ impl Engine {
         settings: crate::model::TypeSettings,
     ) -> Result<(), crate::store::StoreError> {
         let lifetime_ms = settings.lifetime.map(|d| d.as_millis() as i64);
+        let old_repeats = self
+            .catalog()
+            .ticket_type(metaservice, ticket_type)
+            .map(|tt| tt.settings.notify_repeats)
+            .unwrap_or(settings.notify_repeats);
+        let repeats_delta = i64::from(settings.notify_repeats) - i64::from(old_repeats);
         self.apply_settings(metaservice, ticket_type, settings);
         let catalog = self.catalog();
         let Some(tt) = catalog.ticket_type(metaservice, ticket_type) else {
             return Ok(());
         };
-        for s in tt.states.values() {
-            if s.terminal || s.overrides.lifetime.is_some() {
-                continue;
+        // States that set a value of their own in the manifest keep it.
+        for s in tt.states.values().filter(|s| !s.terminal) {
+            if s.overrides.lifetime.is_none() {
+                self.store
+                    .retime_lifetimes(metaservice, ticket_type, s.code, lifetime_ms)
+                    .await?;
             }
-            self.store
-                .retime_lifetimes(metaservice, ticket_type, s.code, lifetime_ms)
-                .await?;
+            let own = &s.overrides;
+            if own.notify_every.is_none() || own.notify_repeats.is_none() {
+                let in_force = tt.settings_in(s.code);
+                let every = in_force.notify_every.map(|d| d.as_millis() as i64);
+                let delta = if own.notify_repeats.is_none() {
+                    repeats_delta
+                } else {
+                    0
+                };
+                self.store
+                    .retime_reminders(metaservice, ticket_type, s.code, every, delta)
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -187,6 +187,19 @@ pub trait Store: Send + Sync + 'static {
         state_code: u32,
         lifetime_ms: Option<i64>,
     ) -> Result<u64>;
+    /// Re-times the pending reminders of a ticket type's tickets in one
+    /// state after a settings change: the next falls `every_ms` after the
+    /// last one sent (`None`: no more reminders, they are dropped), and
+    /// `repeats_delta` is added to the number still to come (a ticket with
+    /// none left loses its reminder).
+    async fn retime_reminders(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        state_code: u32,
+        every_ms: Option<i64>,
+        repeats_delta: i64,
+    ) -> Result<u64>;
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>>;
 
     // Settings changed through the admin API.

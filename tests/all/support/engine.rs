@@ -19,6 +19,8 @@ use super::{copy_dir, fixture_bots};
 pub struct Running {
     pub engine: Arc<Engine>,
     pub dispatcher: JoinHandle<()>,
+    /// The engine's store, for reading tables no trait method shows.
+    pub sqlite: Arc<SqliteStore>,
 }
 
 pub async fn start(dir: &Path, clock: Arc<ManualClock>) -> Running {
@@ -29,10 +31,14 @@ pub async fn start(dir: &Path, clock: Arc<ManualClock>) -> Running {
         poll_interval_ms: 10,
         ..EngineConfig::default()
     };
-    let engine = Engine::new(store, runtime, clock, config, dir.join("bots"));
+    let engine = Engine::new(store.clone(), runtime, clock, config, dir.join("bots"));
     engine.scan_bots_dir().await.expect("scan");
     let dispatcher = tokio::spawn(engine.clone().run(std::future::pending()));
-    Running { engine, dispatcher }
+    Running {
+        engine,
+        dispatcher,
+        sqlite: store,
+    }
 }
 
 /// A directory with the fixture bots, and a clock.

@@ -295,6 +295,18 @@ impl Store for SqliteStore {
         timers::fire_due(&self.pool, now, limit).await
     }
 
+    async fn retime_reminders(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        state_code: u32,
+        every_ms: Option<i64>,
+        repeats_delta: i64,
+    ) -> Result<u64> {
+        let state = (metaservice, ticket_type, state_code);
+        timers::retime_reminders(&self.pool, state, every_ms, repeats_delta).await
+    }
+
     async fn retime_lifetimes(
         &self,
         metaservice: &str,

@@ -176,6 +176,55 @@ pub(super) async fn retime_lifetimes(
     Ok(done.rows_affected())
 }
 
+/// See [`crate::store::Store::retime_reminders`]. A reminder timer sends
+/// one reminder and then `repeats_left` more, so `repeats_left + 1` are to
+/// come.
+pub(super) async fn retime_reminders(
+    pool: &SqlitePool,
+    (metaservice, ticket_type, state_code): (&str, &str, u32),
+    every_ms: Option<i64>,
+    repeats_delta: i64,
+) -> Result<u64> {
+    let in_type = "kind = 'reminder' AND state_code = ? AND ticket_id IN \
+        (SELECT id FROM tickets WHERE metaservice = ? AND ticket_type = ?)";
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (drop, keep) = match every_ms {
+        None => (format!("DELETE FROM timers WHERE {in_type}"), None),
+        Some(every) => (
+            format!("DELETE FROM timers WHERE repeats_left + 1 + ? <= 0 AND {in_type}"),
+            Some(every),
+        ),
+    };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(drop));
+    if keep.is_some() {
+        query = query.bind(repeats_delta);
+    }
+    let dropped = query
+        .bind(state_code)
+        .bind(metaservice)
+        .bind(ticket_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let mut changed = 0;
+    if let Some(every) = keep {
+        let sql = format!(
+            "UPDATE timers SET due_at = base_at + ?, repeats_left = repeats_left + ? WHERE {in_type}"
+        );
+        changed = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(every)
+            .bind(repeats_delta)
+            .bind(state_code)
+            .bind(metaservice)
+            .bind(ticket_type)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(dropped + changed)
+}
+
 pub(super) async fn of(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Timer>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, state_code, kind, due_at, other_ticket FROM timers WHERE ticket_id = ? ORDER BY id",
