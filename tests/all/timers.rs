@@ -301,14 +301,13 @@ async fn a_bot_notification_reaches_the_bot_of_the_state() {
 
 /// The reminder timer of ticket `id`: (due at, reminders left after it).
 async fn reminder(db: &SqliteStore, id: i64) -> Option<(i64, i64)> {
-    let row = sqlx::query_as::<_, (i64, i64)>(
+    sqlx::query_as::<_, (i64, i64)>(
         "SELECT due_at, repeats_left FROM timers WHERE ticket_id = ? AND kind = 'reminder'",
     )
     .bind(id)
     .fetch_optional(db.pool())
     .await
-    .expect("reading the reminder");
-    row
+    .expect("reading the reminder")
 }
 
 #[tokio::test]
