@@ -325,3 +325,78 @@ async fn anonymizing_account_and_profile_waits_for_the_profile_ticket() {
             .is_some_and(|t| t.ends_with("is completed."))
     }));
 }
+
+/// `who`'s notifications of `kind` about ticket `id`, polled until there
+/// are `n`.
+async fn told(s: &Server, who: &Person, kind: &str, id: i64, n: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let got: Vec<Value> = inbox(s, who)
+            .await
+            .into_iter()
+            .filter(|m| m["kind"] == kind && m["ticket_id"] == id)
+            .collect();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "user {} has {} {kind} notifications, not {n}: {got:?}\n{}",
+            who.id,
+            got.len(),
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn nobody_accepts_so_wrt_is_reminded_and_the_review_times_out_over_http() {
+    let mut c = cast().await;
+    let body = json!({"metaservice": "wca", "ticket_type": "edit_person", "title": "My birthday",
+        "metadata": {"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}}});
+    let (status, ticket) = c
+        .server
+        .as_(&c.requester, "POST", "/api/v1/tickets", Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let id = ticket["id"].as_i64().expect("id");
+    logged(&c.server, id, "assigned to group wrt").await;
+    told(&c.server, &c.reviewer, "acceptance", id, 1).await;
+
+    // A day later (the server restarted with its clock a day on): asked
+    // again, and the bot hears of it.
+    c.server
+        .restart_with(&[("BATON_CLOCK_OFFSET", "1d1m")])
+        .await;
+    told(&c.server, &c.reviewer, "acceptance", id, 2).await;
+    logged(&c.server, id, "reminder 1 of 3 sent").await;
+
+    // Fourteen days in review: the lifetime is up. The SDK's default
+    // timeout tells the requester and files an error ticket for `wst`.
+    c.server
+        .restart_with(&[("BATON_CLOCK_OFFSET", "14d1h")])
+        .await;
+    logged(&c.server, id, "is out of service").await;
+    let out = told(&c.server, &c.requester, "bot", id, 1).await;
+    assert!(
+        out[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("out of service")),
+        "{out:?}"
+    );
+    let logs = c.server.logs(id).await;
+    let error_id = logs
+        .iter()
+        .find(|l| l["action"] == "error_filed")
+        .and_then(|l| l["data"]["error_ticket_id"].as_i64())
+        .expect("an error ticket");
+    let (_, report) = c.server.get(&format!("/api/v1/tickets/{error_id}")).await;
+    assert_eq!(report["parent_id"], id);
+    assert_eq!(
+        report["stakeholders"][0]["principal"],
+        json!({"kind": "group", "name": "wst"})
+    );
+    let (_, ticket) = c.server.get(&format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(ticket["status"], "open", "a person decides what next");
+}
