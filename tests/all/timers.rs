@@ -229,6 +229,22 @@ async fn sweeps_find_what_slipped_through_on_load_and_on_their_own() {
         .count();
     assert_eq!(runs, 1);
 
+    // A bot may list its state's tickets and claim them as processed:
+    // then a sweep passes over them.
+    by_hand(dir.path(), 1002).await;
+    let user = person(e, "u").await;
+    let lister = job(e, user.id, json!({"mode": "list"})).await;
+    let mut open = vec![1000, 1002, lister];
+    open.sort();
+    until_logged(e, lister, &format!("current tickets: {open:?}")).await;
+    e.sweep(&bot).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let swept = e.store.logs(1002).await.expect("logs");
+    assert!(
+        swept.iter().all(|l| !l.message.contains("for Sweep")),
+        "{swept:?}"
+    );
+
     // A ticket that appears while Baton is down is swept when the bot loads.
     first.dispatcher.abort();
     drop(first);
