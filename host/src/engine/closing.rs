@@ -9,14 +9,14 @@ use crate::runtime::{Change, Effects};
 use crate::store::{NewNotification, StoreError};
 
 /// A ticket an invocation closed: (id, title, the terminal state's name).
-pub struct Closed {
+pub(super) struct Closed {
     id: i64,
     title: String,
     state: String,
 }
 
 /// The tickets that `effects` move into a terminal state.
-pub fn closed_by(effects: &Effects, ms: &Metaservice) -> Vec<Closed> {
+pub(super) fn closed_by(effects: &Effects, ms: &Metaservice) -> Vec<Closed> {
     effects
         .changes
         .iter()
@@ -42,7 +42,7 @@ impl Engine {
     /// One `closed` notification per recipient per closed ticket, to the
     /// stakeholders as they were before the closing invocation (any it
     /// adds are not told).
-    pub async fn closed_notices(
+    pub(super) async fn closed_notices(
         &self,
         closed: &[Closed],
     ) -> Result<Vec<NewNotification>, StoreError> {
