@@ -315,15 +315,20 @@ async fn a_bot_notification_reaches_the_bot_of_the_state() {
     r.dispatcher.abort();
 }
 
-/// The reminder timer of ticket `id`: (due at, reminders left after it).
-async fn reminder(db: &SqliteStore, id: i64) -> Option<(i64, i64)> {
+/// Ticket `id`'s timer of `kind`: (due at, reminders left after it).
+async fn timer(db: &SqliteStore, id: i64, kind: &str) -> Option<(i64, i64)> {
     sqlx::query_as::<_, (i64, i64)>(
-        "SELECT due_at, repeats_left FROM timers WHERE ticket_id = ? AND kind = 'reminder'",
+        "SELECT due_at, repeats_left FROM timers WHERE ticket_id = ? AND kind = ?",
     )
     .bind(id)
+    .bind(kind)
     .fetch_optional(db.pool())
     .await
-    .expect("reading the reminder")
+    .expect("reading a timer")
+}
+
+async fn reminder(db: &SqliteStore, id: i64) -> Option<(i64, i64)> {
+    timer(db, id, "reminder").await
 }
 
 #[tokio::test]
@@ -343,10 +348,14 @@ async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
         s.notify_repeats = repeats;
         e.settings_changed("waiter", "job", s)
     };
-    change(Some(24 * HOUR), 3).await.expect("settings");
+    // waiter/job has no reminders: the ticket enters its state without one.
     let entered_at = clock.now();
     let id = job(e, user.id, json!({"mode": "stuck"})).await;
     until_logged(e, id, "nothing to do but wait for people").await;
+    assert_eq!(reminder(db, id).await, None);
+    clock.advance(HOUR);
+    // Reminders switched on: the waiting ticket gets them, from its entry.
+    change(Some(24 * HOUR), 3).await.expect("settings");
     assert_eq!(
         reminder(db, id).await,
         Some((entered_at + 24 * HOUR, 2)),
@@ -356,7 +365,7 @@ async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
     // Every two hours, and only twice in all: counted from when it entered.
     change(Some(2 * HOUR), 2).await.expect("settings");
     assert_eq!(reminder(db, id).await, Some((entered_at + 2 * HOUR, 1)));
-    clock.advance(2 * HOUR + 1);
+    clock.advance(HOUR + 1);
     e.poke();
     until_logged(e, id, "nothing to do for Reminder(1)").await;
     let (due, left) = reminder(db, id).await.expect("the last one");
@@ -373,5 +382,30 @@ async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
     assert!(reminder(db, other).await.is_some());
     change(None, 3).await.expect("settings");
     assert_eq!(reminder(db, other).await, None);
+
+    // A lifetime where there was none: from when the ticket entered.
+    let mut s = e
+        .catalog()
+        .ticket_type("waiter", "job")
+        .expect("job")
+        .settings
+        .clone();
+    s.lifetime = None;
+    e.settings_changed("waiter", "job", s.clone())
+        .await
+        .expect("settings");
+    let entered_at = clock.now();
+    let third = job(e, user.id, json!({"mode": "stuck"})).await;
+    until_logged(e, third, "nothing to do but wait for people").await;
+    assert_eq!(timer(db, third, "lifetime").await, None);
+    clock.advance(HOUR);
+    s.lifetime = Some(Duration::from_millis(3 * HOUR as u64));
+    e.settings_changed("waiter", "job", s)
+        .await
+        .expect("settings");
+    assert_eq!(
+        timer(db, third, "lifetime").await,
+        Some((entered_at + 3 * HOUR, 0))
+    );
     r.dispatcher.abort();
 }

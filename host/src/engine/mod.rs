@@ -192,8 +192,9 @@ impl Engine {
     /// Puts an admin's new settings in force, also for tickets already in
     /// a state: their lifetimes are re-timed, counted from when they
     /// entered it; their next reminders from the last one sent, and the
-    /// number still to come follows a new `notify_repeats`. States with a
-    /// value of their own in the manifest keep it.
+    /// number still to come follows a new `notify_repeats`; a lifetime or
+    /// reminders switched on start for them as if set when they entered.
+    /// States with a value of their own in the manifest keep it.
     pub async fn settings_changed(
         &self,
         metaservice: &str,
@@ -201,12 +202,12 @@ impl Engine {
         settings: crate::model::TypeSettings,
     ) -> Result<(), crate::store::StoreError> {
         let lifetime_ms = settings.lifetime.map(|d| d.as_millis() as i64);
-        let old_repeats = self
-            .catalog()
-            .ticket_type(metaservice, ticket_type)
-            .map(|tt| tt.settings.notify_repeats)
-            .unwrap_or(settings.notify_repeats);
-        let repeats_delta = i64::from(settings.notify_repeats) - i64::from(old_repeats);
+        let before = self.catalog();
+        let Some(old) = before.ticket_type(metaservice, ticket_type) else {
+            return Ok(());
+        };
+        let repeats_delta =
+            i64::from(settings.notify_repeats) - i64::from(old.settings.notify_repeats);
         self.apply_settings(metaservice, ticket_type, settings);
         let catalog = self.catalog();
         let Some(tt) = catalog.ticket_type(metaservice, ticket_type) else {
@@ -232,7 +233,49 @@ impl Engine {
                     .retime_reminders(metaservice, ticket_type, s.code, every, delta)
                     .await?;
             }
+            // After the re-timing, which must not touch the new timers.
+            self.start_missing_timers(metaservice, ticket_type, s.code, &old.settings_in(s.code))
+                .await?;
         }
+        Ok(())
+    }
+
+    /// A lifetime or reminders that were off in a state and are now on:
+    /// the tickets already there get them, counted from when they entered.
+    async fn start_missing_timers(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        code: u32,
+        old: &crate::model::TypeSettings,
+    ) -> Result<(), crate::store::StoreError> {
+        let catalog = self.catalog();
+        let Some(new) = catalog
+            .ticket_type(metaservice, ticket_type)
+            .map(|tt| tt.settings_in(code))
+        else {
+            return Ok(());
+        };
+        let state = (metaservice, ticket_type, code);
+        let now = self.clock.now();
+        if let (None, Some(lifetime)) = (old.lifetime, new.lifetime) {
+            let after = lifetime.as_millis() as i64;
+            self.store
+                .start_timers(crate::store::TimerKind::Lifetime, state, after, 0, now)
+                .await?;
+        }
+        let reminded =
+            |s: &crate::model::TypeSettings| s.notify_every.is_some() && s.notify_repeats > 0;
+        if !reminded(old)
+            && let (true, Some(every)) = (reminded(&new), new.notify_every)
+        {
+            let after = every.as_millis() as i64;
+            let left = new.notify_repeats - 1;
+            self.store
+                .start_timers(crate::store::TimerKind::Reminder, state, after, left, now)
+                .await?;
+        }
+        self.poke();
         Ok(())
     }
 

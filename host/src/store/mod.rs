@@ -200,6 +200,18 @@ pub trait Store: Send + Sync + 'static {
         every_ms: Option<i64>,
         repeats_delta: i64,
     ) -> Result<u64>;
+    /// Gives a timer of `kind` (a lifetime or a reminder) to the open
+    /// tickets of a ticket type in one state that have none, due `after_ms`
+    /// after they entered the state: for a setting that was off and is now
+    /// on. A due time already past fires at once.
+    async fn start_timers(
+        &self,
+        kind: TimerKind,
+        state: (&str, &str, u32),
+        after_ms: i64,
+        repeats_left: u32,
+        now: Timestamp,
+    ) -> Result<u64>;
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>>;
 
     // Settings changed through the admin API.

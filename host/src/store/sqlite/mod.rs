@@ -32,8 +32,8 @@ use sqlx::sqlite::{
 
 use super::{
     BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser, Notification,
-    QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Timer, Token, User,
-    Viewer,
+    QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Timer, TimerKind, Token,
+    User, Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -293,6 +293,17 @@ impl Store for SqliteStore {
 
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64> {
         timers::fire_due(&self.pool, now, limit).await
+    }
+
+    async fn start_timers(
+        &self,
+        kind: TimerKind,
+        state: (&str, &str, u32),
+        after_ms: i64,
+        repeats_left: u32,
+        now: Timestamp,
+    ) -> Result<u64> {
+        timers::start(&self.pool, kind, state, after_ms, repeats_left, now).await
     }
 
     async fn retime_reminders(

@@ -225,6 +225,37 @@ pub(super) async fn retime_reminders(
     Ok(dropped + changed)
 }
 
+/// See [`crate::store::Store::start_timers`]. A ticket entered its state
+/// at its last log row that moved it there (or at its creation).
+pub(super) async fn start(
+    pool: &SqlitePool,
+    kind: TimerKind,
+    (metaservice, ticket_type, state_code): (&str, &str, u32),
+    after_ms: i64,
+    repeats_left: u32,
+    now: Timestamp,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO timers (ticket_id, state_code, kind, due_at, base_at, repeats_left, created_at) \
+         SELECT id, state_code, ?1, entered + ?2, entered, ?3, ?4 FROM ( \
+           SELECT t.id, t.state_code, COALESCE((SELECT MAX(l.created_at) FROM ticket_logs l \
+             WHERE l.ticket_id = t.id AND l.to_state = t.state_code), t.created_at) AS entered \
+           FROM tickets t \
+           WHERE t.metaservice = ?5 AND t.ticket_type = ?6 AND t.state_code = ?7 AND t.status = 'open' \
+             AND NOT EXISTS (SELECT 1 FROM timers x WHERE x.ticket_id = t.id AND x.kind = ?1))",
+    )
+    .bind(kind.as_str())
+    .bind(after_ms)
+    .bind(repeats_left)
+    .bind(now)
+    .bind(metaservice)
+    .bind(ticket_type)
+    .bind(state_code)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn of(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Timer>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, state_code, kind, due_at, other_ticket FROM timers WHERE ticket_id = ? ORDER BY id",
