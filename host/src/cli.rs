@@ -47,6 +47,8 @@ enum Command {
     /// With `BATON_ADMIN_TOKEN` set on a database that has no users yet,
     /// the first administrator (login `admin`) is created with that token.
     /// Beyond loopback Baton speaks plain HTTP: put a TLS terminator in front.
+    /// `BATON_CLOCK_OFFSET` (e.g. `2h`, `-1d`) moves this process's clock,
+    /// for drills and tests only.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
         #[arg(long, env = "BATON_LISTEN")]

@@ -2,7 +2,6 @@
 //! nothing of its invocations is committed, the event is retried and then
 //! parked, and an error ticket goes to the metaservice's error group.
 
-use baton_host::store::Store;
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Row;
@@ -19,19 +18,7 @@ async fn a_failing_bot_commits_nothing_and_an_error_ticket_is_filed() {
 
     // max_attempts = 3 in the test config: three failures, then parked.
     let store = server.store().await;
-    let start = std::time::Instant::now();
-    let parked = loop {
-        let events = store.events_of(id).await.expect("events");
-        if let Some(e) = events.iter().find(|e| e.parked) {
-            break e.clone();
-        }
-        assert!(
-            start.elapsed().as_secs() < 30,
-            "never parked: {events:?}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    };
+    let parked = server.parked(id).await;
     assert_eq!(parked.attempts, 3);
     let error = parked.last_error.clone().unwrap_or_default();
     assert!(error.contains("bot fixture-doomed-1-start"), "{error}");
@@ -171,20 +158,7 @@ async fn a_ticket_in_a_state_the_manifest_no_longer_declares_is_parked_at_once()
         .expect("rewriting the manifest");
     server.restart().await;
 
-    let store = server.store().await;
-    let start = std::time::Instant::now();
-    let parked = loop {
-        let events = store.events_of(id).await.expect("events");
-        if let Some(e) = events.iter().find(|e| e.parked) {
-            break e.clone();
-        }
-        assert!(
-            start.elapsed().as_secs() < 30,
-            "never parked: {events:?}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    };
+    let parked = server.parked(id).await;
     // Retrying cannot help: parked after the first attempt.
     assert_eq!(parked.attempts, 1, "{parked:?}");
     let error = parked.last_error.clone().unwrap_or_default();

@@ -1,9 +1,6 @@
 //! Hostile bots: each is stopped by its limit, commits nothing, is
 //! retried and parked with an error ticket, and holds up no other bot.
 
-use std::time::{Duration, Instant};
-
-use baton_host::store::{QueuedEvent, Store};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -15,24 +12,6 @@ async fn hostile() -> Server {
         copy_dir(&example_bots(), bots);
     })
     .await
-}
-
-/// Waits until the ticket's event is parked and returns it.
-async fn parked(server: &Server, id: i64) -> QueuedEvent {
-    let store = server.store().await;
-    let start = Instant::now();
-    loop {
-        let events = store.events_of(id).await.expect("events");
-        if let Some(e) = events.into_iter().find(|e| e.parked) {
-            return e;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "ticket {id} never parked\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn closed(server: &Server, id: i64) -> Value {
@@ -70,7 +49,7 @@ async fn an_endless_loop_is_stopped_at_the_deadline_and_other_bots_go_on() {
     );
 
     for id in loops {
-        let event = parked(&server, id).await;
+        let event = server.parked(id).await;
         let error = event.last_error.unwrap_or_default();
         assert!(
             error.contains("ran past its deadline of 1000 ms"),
@@ -102,9 +81,9 @@ async fn a_memory_bomb_and_a_panic_trap_cleanly() {
     let panic = server
         .create("hostile", "job", json!({"do": "panic"}))
         .await;
-    let bomb_error = parked(&server, bomb).await.last_error.unwrap_or_default();
+    let bomb_error = server.parked(bomb).await.last_error.unwrap_or_default();
     assert!(bomb_error.contains("the bot trapped"), "{bomb_error}");
-    let panic_error = parked(&server, panic).await.last_error.unwrap_or_default();
+    let panic_error = server.parked(panic).await.last_error.unwrap_or_default();
     assert!(panic_error.contains("the bot trapped"), "{panic_error}");
     assert!(panic_error.contains("unreachable"), "{panic_error}");
     // Each parked event filed an error ticket naming the bot.
@@ -126,7 +105,7 @@ async fn a_memory_bomb_and_a_panic_trap_cleanly() {
 async fn too_many_tickets_fail_the_invocation_even_if_the_bot_ignores_it() {
     let server = hostile().await;
     let id = server.create("hostile", "job", json!({"do": "spam"})).await;
-    let error = parked(&server, id).await.last_error.unwrap_or_default();
+    let error = server.parked(id).await.last_error.unwrap_or_default();
     assert!(
         error.contains("limit exceeded: more than 5 tickets created in one invocation"),
         "{error}"

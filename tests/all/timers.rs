@@ -7,13 +7,22 @@ use std::path::Path;
 use std::time::Duration;
 
 use baton_host::engine::{Clock, CreateTicket, Engine};
-use baton_host::model::{Actor, Status};
+use baton_host::model::{Actor, Status, TypeSettings};
 use baton_host::store::SqliteStore;
 use serde_json::{Value, json};
 
 use crate::support::engine::{person, settle, setup, start, status, timers, until_logged};
 
 const HOUR: i64 = 3_600_000;
+
+/// The settings in force for `waiter/job`.
+fn job_settings(e: &Engine) -> TypeSettings {
+    e.catalog()
+        .ticket_type("waiter", "job")
+        .expect("job")
+        .settings
+        .clone()
+}
 
 async fn job(engine: &Engine, creator: i64, metadata: Value) -> i64 {
     let req = CreateTicket {
@@ -158,12 +167,7 @@ async fn an_outlived_lifetime_times_out_and_a_settings_change_retimes_it() {
     // A shorter lifetime set by an admin reaches a ticket already waiting.
     let waiting = job(e, user.id, json!({"mode": "stuck"})).await;
     until_logged(e, waiting, "nothing to do but wait for people").await;
-    let mut settings = e
-        .catalog()
-        .ticket_type("waiter", "job")
-        .expect("job")
-        .settings
-        .clone();
+    let mut settings = job_settings(e);
     settings.lifetime = Some(Duration::from_millis(HOUR as u64));
     e.settings_changed("waiter", "job", settings)
         .await
@@ -338,12 +342,7 @@ async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
     let (e, db) = (&r.engine, &*r.sqlite);
     let user = person(e, "creator").await;
     let change = |every: Option<i64>, repeats: u32| {
-        let mut s = e
-            .catalog()
-            .ticket_type("waiter", "job")
-            .expect("job")
-            .settings
-            .clone();
+        let mut s = job_settings(e);
         s.notify_every = every.map(|ms| Duration::from_millis(ms as u64));
         s.notify_repeats = repeats;
         e.settings_changed("waiter", "job", s)
@@ -384,12 +383,7 @@ async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
     assert_eq!(reminder(db, other).await, None);
 
     // A lifetime where there was none: from when the ticket entered.
-    let mut s = e
-        .catalog()
-        .ticket_type("waiter", "job")
-        .expect("job")
-        .settings
-        .clone();
+    let mut s = job_settings(e);
     s.lifetime = None;
     e.settings_changed("waiter", "job", s.clone())
         .await

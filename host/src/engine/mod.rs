@@ -16,6 +16,7 @@
 //! - `retention.rs`: archiving or deleting closed tickets.
 //! - `reminders.rs`: reminders and repeated acceptance requests.
 //! - `closing.rs`: telling a ticket's people that it closed.
+//! - `settings.rs`: admin settings changes, and the waiting tickets they reach.
 
 mod acceptance;
 mod calls;
@@ -29,6 +30,7 @@ mod loading;
 mod registry;
 mod reminders;
 mod retention;
+mod settings;
 mod tickets;
 mod watcher;
 
@@ -172,111 +174,6 @@ impl Engine {
 
     fn set_catalog(&self, catalog: Catalog) {
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
-    }
-
-    /// Puts new settings for one ticket type into the catalog in force;
-    /// tickets already waiting see them at their next timer.
-    pub fn apply_settings(
-        &self,
-        metaservice: &str,
-        ticket_type: &str,
-        settings: crate::model::TypeSettings,
-    ) {
-        let mut guard = self.catalog.write().unwrap_or_else(|e| e.into_inner());
-        let mut catalog = (**guard).clone();
-        if catalog.set_settings(metaservice, ticket_type, settings) {
-            *guard = Arc::new(catalog);
-        }
-    }
-
-    /// Puts an admin's new settings in force, also for tickets already in
-    /// a state: their lifetimes are re-timed, counted from when they
-    /// entered it; their next reminders from the last one sent, and the
-    /// number still to come follows a new `notify_repeats`; a lifetime or
-    /// reminders switched on start for them as if set when they entered.
-    /// States with a value of their own in the manifest keep it.
-    pub async fn settings_changed(
-        &self,
-        metaservice: &str,
-        ticket_type: &str,
-        settings: crate::model::TypeSettings,
-    ) -> Result<(), crate::store::StoreError> {
-        let lifetime_ms = settings.lifetime.map(|d| d.as_millis() as i64);
-        let before = self.catalog();
-        let Some(old) = before.ticket_type(metaservice, ticket_type) else {
-            return Ok(());
-        };
-        let repeats_delta =
-            i64::from(settings.notify_repeats) - i64::from(old.settings.notify_repeats);
-        self.apply_settings(metaservice, ticket_type, settings);
-        let catalog = self.catalog();
-        let Some(tt) = catalog.ticket_type(metaservice, ticket_type) else {
-            return Ok(());
-        };
-        // States that set a value of their own in the manifest keep it.
-        for s in tt.states.values().filter(|s| !s.terminal) {
-            if s.overrides.lifetime.is_none() {
-                self.store
-                    .retime_lifetimes(metaservice, ticket_type, s.code, lifetime_ms)
-                    .await?;
-            }
-            let own = &s.overrides;
-            if own.notify_every.is_none() || own.notify_repeats.is_none() {
-                let in_force = tt.settings_in(s.code);
-                let every = in_force.notify_every.map(|d| d.as_millis() as i64);
-                let delta = if own.notify_repeats.is_none() {
-                    repeats_delta
-                } else {
-                    0
-                };
-                self.store
-                    .retime_reminders(metaservice, ticket_type, s.code, every, delta)
-                    .await?;
-            }
-            // After the re-timing, which must not touch the new timers.
-            self.start_missing_timers(metaservice, ticket_type, s.code, &old.settings_in(s.code))
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// A lifetime or reminders that were off in a state and are now on:
-    /// the tickets already there get them, counted from when they entered.
-    async fn start_missing_timers(
-        &self,
-        metaservice: &str,
-        ticket_type: &str,
-        code: u32,
-        old: &crate::model::TypeSettings,
-    ) -> Result<(), crate::store::StoreError> {
-        let catalog = self.catalog();
-        let Some(new) = catalog
-            .ticket_type(metaservice, ticket_type)
-            .map(|tt| tt.settings_in(code))
-        else {
-            return Ok(());
-        };
-        let state = (metaservice, ticket_type, code);
-        let now = self.clock.now();
-        if let (None, Some(lifetime)) = (old.lifetime, new.lifetime) {
-            let after = lifetime.as_millis() as i64;
-            self.store
-                .start_timers(crate::store::TimerKind::Lifetime, state, after, 0, now)
-                .await?;
-        }
-        let reminded =
-            |s: &crate::model::TypeSettings| s.notify_every.is_some() && s.notify_repeats > 0;
-        if !reminded(old)
-            && let (true, Some(every)) = (reminded(&new), new.notify_every)
-        {
-            let after = every.as_millis() as i64;
-            let left = new.notify_repeats - 1;
-            self.store
-                .start_timers(crate::store::TimerKind::Reminder, state, after, left, now)
-                .await?;
-        }
-        self.poke();
-        Ok(())
     }
 
     /// Announces committed notifications to this process's streams.

@@ -79,7 +79,17 @@ impl Engine {
         let settings = tt
             .map(|t| t.settings_in(ticket.state_code))
             .unwrap_or_default();
-        let left = event.payload["repeats_left"].as_u64().unwrap_or(0) as u32;
+        // Written by the timer that fired; anything else is damage, and the
+        // event fails (and is parked) rather than guessing.
+        let left = event.payload["repeats_left"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "reminder event {} has no repeats_left: {}",
+                    event.id, event.payload
+                ))
+            })?;
         // The bot hears of it too, and may escalate: `proceed-ticket(reminder(n))`.
         let number = settings.notify_repeats.saturating_sub(left).max(1);
         commit.events.push(NewEvent {

@@ -37,10 +37,11 @@ use toml::Spanned;
 
 use super::catalog::{
     ACTION_PRINCIPALS, ActionDef, BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice,
-    OnRetention, StateDef, StateOverrides, TicketType, TypeSettings,
+    StateDef, TicketType, TypeSettings,
 };
-use super::duration;
 use super::ticket::is_identifier;
+
+mod settings;
 
 /// The suffix that marks a manifest in the bots directory.
 pub const MANIFEST_SUFFIX: &str = ".metaservice.toml";
@@ -287,7 +288,7 @@ fn parse_type(
     let (metadata_schema, validator) =
         parse_schema(src, type_name, raw.metadata_schema, read_schema)?;
     let settings = match raw.settings {
-        Some(s) => parse_settings(src, type_name, s)?,
+        Some(s) => settings::parse_settings(src, type_name, s)?,
         None => TypeSettings::default(),
     };
 
@@ -329,27 +330,7 @@ fn parse_states(
             ));
         }
         let actions = parse_actions(src, type_name, s, at.clone())?;
-        let dur = |key: &str, v: &Option<String>| {
-            v.as_deref().map(duration::parse).transpose().map_err(|e| {
-                src.err(
-                    at.clone(),
-                    format!("{type_name}: state {}: {key}: {e}", s.name),
-                )
-            })
-        };
-        if s.terminal
-            && (s.lifetime.is_some() || s.notify_every.is_some() || s.notify_repeats.is_some())
-        {
-            return Err(src.err(
-                at,
-                format!("{type_name}: state {} is terminal: a closed ticket has no lifetime or reminders", s.name),
-            ));
-        }
-        let overrides = StateOverrides {
-            lifetime: dur("lifetime", &s.lifetime)?,
-            notify_every: dur("notify_every", &s.notify_every)?,
-            notify_repeats: s.notify_repeats,
-        };
+        let overrides = settings::state_overrides(src, type_name, s, at)?;
         states.insert(
             s.code,
             StateDef {
@@ -525,40 +506,6 @@ fn parse_schema(
         )
     })?;
     Ok((schema, Arc::new(validator)))
-}
-
-fn parse_settings(
-    src: &Source<'_>,
-    type_name: &str,
-    raw: Spanned<RawSettings>,
-) -> Result<TypeSettings, ManifestError> {
-    let at = raw.span();
-    let raw = raw.into_inner();
-    let dur = |key: &str, v: &Option<String>| {
-        v.as_deref()
-            .map(duration::parse)
-            .transpose()
-            .map_err(|e| src.err(at.clone(), format!("{type_name}: settings.{key}: {e}")))
-    };
-    let on_retention = match raw.on_retention.as_deref() {
-        None | Some("archive") => OnRetention::Archive,
-        Some("delete") => OnRetention::Delete,
-        Some(other) => {
-            return Err(src.err(
-                at,
-                format!(
-                    "{type_name}: settings.on_retention is {other:?}; use \"archive\" or \"delete\""
-                ),
-            ));
-        }
-    };
-    Ok(TypeSettings {
-        lifetime: dur("lifetime", &raw.lifetime)?,
-        notify_every: dur("notify_every", &raw.notify_every)?,
-        notify_repeats: raw.notify_repeats.unwrap_or(0),
-        retention: dur("retention", &raw.retention)?,
-        on_retention,
-    })
 }
 
 #[cfg(test)]

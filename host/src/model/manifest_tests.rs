@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
+use crate::model::catalog::OnRetention;
 
 const GOOD: &str = r#"
 name = "wca"

@@ -15,6 +15,12 @@ use super::session::{Change, Session};
 use super::{BotState, CallError};
 use crate::model::{Status, Ticket, TicketId};
 
+/// The host could not do its part (the database failed): the invocation
+/// fails and is retried; the bot never sees it.
+pub(super) fn fatal(what: String) -> CallError {
+    CallError::Fatal(HostFailure::error(what))
+}
+
 pub(super) fn not_found(what: String) -> CallError {
     CallError::Refused(types::Error::NotFound(what))
 }
@@ -46,9 +52,11 @@ impl Session {
         if let Some(t) = self.seen.get(&id) {
             return Ok(t.clone());
         }
-        let found = self.store.ticket(id).await.map_err(|e| {
-            CallError::Fatal(HostFailure::error(format!("reading ticket {id}: {e}")))
-        })?;
+        let found = self
+            .store
+            .ticket(id)
+            .await
+            .map_err(|e| fatal(format!("reading ticket {id}: {e}")))?;
         match found {
             Some(t) if t.metaservice == self.metaservice.name => {
                 self.remember(t.clone());
@@ -139,9 +147,11 @@ impl Session {
         let metadata = parse_json("metadata", &metadata)?;
         tt.validate_metadata(&metadata)
             .map_err(|e| invalid(format!("metadata for {ticket_type}: {e}")))?;
-        let id = self.store.next_ticket_id().await.map_err(|e| {
-            CallError::Fatal(HostFailure::error(format!("allocating a ticket id: {e}")))
-        })?;
+        let id = self
+            .store
+            .next_ticket_id()
+            .await
+            .map_err(|e| fatal(format!("allocating a ticket id: {e}")))?;
         let child = Ticket {
             id,
             metaservice: ms.name.clone(),
@@ -255,7 +265,7 @@ impl tickets::Host for BotState {
             .store
             .current_tickets(&session.bot, 1000)
             .await
-            .map_err(|e| CallError::Fatal(HostFailure::error(format!("listing tickets: {e}"))))?;
+            .map_err(|e| fatal(format!("listing tickets: {e}")))?;
         Ok(ids.into_iter().map(|id| id as u64).collect())
     }
 
@@ -283,9 +293,11 @@ impl tickets::Host for BotState {
         session.count_created().map_err(over_limit)?;
         session.count_log_bytes(message.len()).map_err(over_limit)?;
         session.owned(id, false).await?;
-        let error_ticket = session.store.next_ticket_id().await.map_err(|e| {
-            CallError::Fatal(HostFailure::error(format!("allocating a ticket id: {e}")))
-        })?;
+        let error_ticket = session
+            .store
+            .next_ticket_id()
+            .await
+            .map_err(|e| fatal(format!("allocating a ticket id: {e}")))?;
         session.record(Change::ErrorReported {
             id,
             error_ticket,
@@ -330,13 +342,19 @@ impl Session {
             // at once with `ticket-gone`, which the bot can handle, rather
             // than failing an invocation that retrying cannot fix. A ticket
             // of another metaservice is refused, as reading it is.
-            if let Err(refused) = self.read(other).await {
-                let exists = self.store.ticket(other).await.map_err(|e| {
-                    CallError::Fatal(HostFailure::error(format!("reading ticket {other}: {e}")))
-                })?;
-                if exists.is_some() {
-                    return Err(refused);
+            match self.read(other).await {
+                Ok(_) => {}
+                Err(CallError::Refused(refused)) => {
+                    let exists = self
+                        .store
+                        .ticket(other)
+                        .await
+                        .map_err(|e| fatal(format!("reading ticket {other}: {e}")))?;
+                    if exists.is_some() {
+                        return Err(CallError::Refused(refused));
+                    }
                 }
+                Err(failed) => return Err(failed),
             }
         }
         self.record(Change::Waits {

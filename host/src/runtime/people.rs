@@ -8,16 +8,12 @@
 //! version like any other change of it.
 
 use super::bindings::baton::bot::{people, settings};
-use super::host::{invalid, not_allowed, not_found, ticket_id};
+use super::host::{fatal, invalid, not_allowed, not_found, ticket_id};
 use super::invoke::HostFailure;
 use super::session::{Change, PersonRow, Session};
 use super::{BotState, CallError};
 use crate::model::TicketId;
 use crate::store::Principal;
-
-fn fatal(what: String) -> CallError {
-    CallError::Fatal(HostFailure::error(what))
-}
 
 /// WIT user ids are `u64`; ours are positive `i64`s.
 fn user_id(id: u64) -> Result<i64, CallError> {

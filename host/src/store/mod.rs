@@ -178,13 +178,11 @@ pub trait Store: Send + Sync + 'static {
     /// returns how many fired.
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64>;
     /// Re-times the pending lifetimes of a ticket type's tickets in one
-    /// state after a settings change (`None`: no lifetime any more, they
-    /// are dropped).
+    /// state, `(metaservice, ticket type, state code)`, after a settings
+    /// change (`None`: no lifetime any more, they are dropped).
     async fn retime_lifetimes(
         &self,
-        metaservice: &str,
-        ticket_type: &str,
-        state_code: u32,
+        state: (&str, &str, u32),
         lifetime_ms: Option<i64>,
     ) -> Result<u64>;
     /// Re-times the pending reminders of a ticket type's tickets in one
@@ -194,9 +192,7 @@ pub trait Store: Send + Sync + 'static {
     /// none left loses its reminder).
     async fn retime_reminders(
         &self,
-        metaservice: &str,
-        ticket_type: &str,
-        state_code: u32,
+        state: (&str, &str, u32),
         every_ms: Option<i64>,
         repeats_delta: i64,
     ) -> Result<u64>;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baton_host::store::{SqliteStore, Store};
+use baton_host::store::{QueuedEvent, SqliteStore, Store};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -274,6 +274,24 @@ impl Server {
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "ticket {id} never became {what}; last seen: {ticket}\nserver log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until ticket `id`'s event is parked, and returns it.
+    pub async fn parked(&self, id: i64) -> QueuedEvent {
+        let store = self.store().await;
+        let start = Instant::now();
+        loop {
+            let events = store.events_of(id).await.expect("events");
+            if let Some(e) = events.iter().find(|e| e.parked) {
+                return e.clone();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ticket {id} never parked: {events:?}\n{}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -122,7 +122,13 @@ fn accepted(ctx: &Ctx, ticket: &Ticket, user: u64) -> Result<()> {
     if req.scope != Scope::AccountAndProfile || req.profile_ticket.is_some() {
         return Ok(());
     }
-    let wca_id = req.wca_id.clone().unwrap_or_default();
+    // The schema requires it for this scope; a request without it is not
+    // one the bot can act on.
+    let Some(wca_id) = req.wca_id.clone() else {
+        return Err(baton_sdk::Error::msg(
+            "an \"account & profile\" request has no wca_id",
+        ));
+    };
     let job = ProfileJob {
         wca_id: &wca_id,
         user_id: req.user_id,

@@ -308,31 +308,19 @@ impl Store for SqliteStore {
 
     async fn retime_reminders(
         &self,
-        metaservice: &str,
-        ticket_type: &str,
-        state_code: u32,
+        state: (&str, &str, u32),
         every_ms: Option<i64>,
         repeats_delta: i64,
     ) -> Result<u64> {
-        let state = (metaservice, ticket_type, state_code);
         timers::retime_reminders(&self.pool, state, every_ms, repeats_delta).await
     }
 
     async fn retime_lifetimes(
         &self,
-        metaservice: &str,
-        ticket_type: &str,
-        state_code: u32,
+        state: (&str, &str, u32),
         lifetime_ms: Option<i64>,
     ) -> Result<u64> {
-        timers::retime_lifetimes(
-            &self.pool,
-            metaservice,
-            ticket_type,
-            state_code,
-            lifetime_ms,
-        )
-        .await
+        timers::retime_lifetimes(&self.pool, state, lifetime_ms).await
     }
 
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>> {

@@ -141,39 +141,49 @@ pub(super) async fn fire_due(pool: &SqlitePool, now: Timestamp, limit: u32) -> R
     Ok(ids.len() as u64)
 }
 
+/// Timers of one state of one ticket type: `?1` is the state code, `?2`
+/// the metaservice, `?3` the ticket type; a statement's own values follow.
+const IN_STATE: &str = "state_code = ?1 AND ticket_id IN \
+    (SELECT id FROM tickets WHERE metaservice = ?2 AND ticket_type = ?3)";
+
+/// Runs `sql` (which uses [`IN_STATE`]) for `state`, with `values` as
+/// `?4`, `?5`…; returns the rows it touched.
+async fn in_state<'e, E>(ex: E, sql: String, state: State<'_>, values: &[i64]) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let (metaservice, ticket_type, code) = state;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .bind(metaservice)
+        .bind(ticket_type);
+    for v in values {
+        query = query.bind(*v);
+    }
+    Ok(query.execute(ex).await?.rows_affected())
+}
+
+/// (metaservice, ticket type, state code).
+type State<'a> = (&'a str, &'a str, u32);
+
+/// See [`crate::store::Store::retime_lifetimes`].
 pub(super) async fn retime_lifetimes(
     pool: &SqlitePool,
-    metaservice: &str,
-    ticket_type: &str,
-    state_code: u32,
+    state: State<'_>,
     lifetime_ms: Option<i64>,
 ) -> Result<u64> {
-    let in_type = "state_code = ? AND ticket_id IN \
-        (SELECT id FROM tickets WHERE metaservice = ? AND ticket_type = ?)";
-    let done = match lifetime_ms {
+    match lifetime_ms {
         Some(ms) => {
             let sql = format!(
-                "UPDATE timers SET due_at = base_at + ? WHERE kind = 'lifetime' AND {in_type}"
+                "UPDATE timers SET due_at = base_at + ?4 WHERE kind = 'lifetime' AND {IN_STATE}"
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(ms)
-                .bind(state_code)
-                .bind(metaservice)
-                .bind(ticket_type)
-                .execute(pool)
-                .await?
+            in_state(pool, sql, state, &[ms]).await
         }
         None => {
-            let sql = format!("DELETE FROM timers WHERE kind = 'lifetime' AND {in_type}");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(state_code)
-                .bind(metaservice)
-                .bind(ticket_type)
-                .execute(pool)
-                .await?
+            let sql = format!("DELETE FROM timers WHERE kind = 'lifetime' AND {IN_STATE}");
+            in_state(pool, sql, state, &[]).await
         }
-    };
-    Ok(done.rows_affected())
+    }
 }
 
 /// See [`crate::store::Store::retime_reminders`]. A reminder timer sends
@@ -181,46 +191,24 @@ pub(super) async fn retime_lifetimes(
 /// come.
 pub(super) async fn retime_reminders(
     pool: &SqlitePool,
-    (metaservice, ticket_type, state_code): (&str, &str, u32),
+    state: State<'_>,
     every_ms: Option<i64>,
     repeats_delta: i64,
 ) -> Result<u64> {
-    let in_type = "kind = 'reminder' AND state_code = ? AND ticket_id IN \
-        (SELECT id FROM tickets WHERE metaservice = ? AND ticket_type = ?)";
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let (drop, keep) = match every_ms {
-        None => (format!("DELETE FROM timers WHERE {in_type}"), None),
-        Some(every) => (
-            format!("DELETE FROM timers WHERE repeats_left + 1 + ? <= 0 AND {in_type}"),
-            Some(every),
-        ),
+    let Some(every) = every_ms else {
+        let sql = format!("DELETE FROM timers WHERE kind = 'reminder' AND {IN_STATE}");
+        return in_state(pool, sql, state, &[]).await;
     };
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(drop));
-    if keep.is_some() {
-        query = query.bind(repeats_delta);
-    }
-    let dropped = query
-        .bind(state_code)
-        .bind(metaservice)
-        .bind(ticket_type)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    let mut changed = 0;
-    if let Some(every) = keep {
-        let sql = format!(
-            "UPDATE timers SET due_at = base_at + ?, repeats_left = repeats_left + ? WHERE {in_type}"
-        );
-        changed = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(every)
-            .bind(repeats_delta)
-            .bind(state_code)
-            .bind(metaservice)
-            .bind(ticket_type)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let used_up = format!(
+        "DELETE FROM timers WHERE kind = 'reminder' AND repeats_left + 1 + ?4 <= 0 AND {IN_STATE}"
+    );
+    let dropped = in_state(&mut *tx, used_up, state, &[repeats_delta]).await?;
+    let retime = format!(
+        "UPDATE timers SET due_at = base_at + ?4, repeats_left = repeats_left + ?5 \
+         WHERE kind = 'reminder' AND {IN_STATE}"
+    );
+    let changed = in_state(&mut *tx, retime, state, &[every, repeats_delta]).await?;
     tx.commit().await?;
     Ok(dropped + changed)
 }
@@ -230,7 +218,7 @@ pub(super) async fn retime_reminders(
 pub(super) async fn start(
     pool: &SqlitePool,
     kind: TimerKind,
-    (metaservice, ticket_type, state_code): (&str, &str, u32),
+    (metaservice, ticket_type, state_code): State<'_>,
     after_ms: i64,
     repeats_left: u32,
     now: Timestamp,

@@ -1,0 +1,99 @@
+//! Settings changed through the admin API: the catalog in force takes
+//! them at once, and the tickets already waiting follow. Their lifetime and
+//! reminder timers are re-timed, dropped or started in the database, so the
+//! change does not wait for each ticket's next move.
+
+use std::sync::Arc;
+
+use super::Engine;
+use crate::model::TypeSettings;
+use crate::store::{StoreError, TimerKind};
+
+impl Engine {
+    /// Puts new settings for one ticket type into the catalog in force;
+    /// tickets already waiting see them at their next timer.
+    pub fn apply_settings(&self, metaservice: &str, ticket_type: &str, settings: TypeSettings) {
+        let mut guard = self.catalog.write().unwrap_or_else(|e| e.into_inner());
+        let mut catalog = (**guard).clone();
+        if catalog.set_settings(metaservice, ticket_type, settings) {
+            *guard = Arc::new(catalog);
+        }
+    }
+
+    /// Puts an admin's new settings in force, also for tickets already in
+    /// a state: their lifetimes are re-timed, counted from when they
+    /// entered it; their next reminders from the last one sent, and the
+    /// number still to come follows a new `notify_repeats`; a lifetime or
+    /// reminders switched on start for them as if set when they entered.
+    /// States with a value of their own in the manifest keep it.
+    pub async fn settings_changed(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        settings: TypeSettings,
+    ) -> Result<(), StoreError> {
+        let lifetime_ms = settings.lifetime.map(|d| d.as_millis() as i64);
+        let before = self.catalog();
+        let Some(old) = before.ticket_type(metaservice, ticket_type) else {
+            return Ok(());
+        };
+        let repeats_delta =
+            i64::from(settings.notify_repeats) - i64::from(old.settings.notify_repeats);
+        self.apply_settings(metaservice, ticket_type, settings);
+        let catalog = self.catalog();
+        let Some(tt) = catalog.ticket_type(metaservice, ticket_type) else {
+            return Ok(());
+        };
+        // States that set a value of their own in the manifest keep it.
+        for s in tt.states.values().filter(|s| !s.terminal) {
+            let state = (metaservice, ticket_type, s.code);
+            let in_force = tt.settings_in(s.code);
+            if s.overrides.lifetime.is_none() {
+                self.store.retime_lifetimes(state, lifetime_ms).await?;
+            }
+            let own = &s.overrides;
+            if own.notify_every.is_none() || own.notify_repeats.is_none() {
+                let every = in_force.notify_every.map(|d| d.as_millis() as i64);
+                let delta = if own.notify_repeats.is_none() {
+                    repeats_delta
+                } else {
+                    0
+                };
+                self.store.retime_reminders(state, every, delta).await?;
+            }
+            // After the re-timing, which must not touch the new timers.
+            self.start_missing_timers(state, &old.settings_in(s.code), &in_force)
+                .await?;
+        }
+        self.poke();
+        Ok(())
+    }
+
+    /// A lifetime or reminders that were off in a state and are now on:
+    /// the tickets already there get them, counted from when they entered.
+    async fn start_missing_timers(
+        &self,
+        state: (&str, &str, u32),
+        old: &TypeSettings,
+        new: &TypeSettings,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        if let (None, Some(lifetime)) = (old.lifetime, new.lifetime) {
+            let after = lifetime.as_millis() as i64;
+            self.store
+                .start_timers(TimerKind::Lifetime, state, after, 0, now)
+                .await?;
+        }
+        let reminded = |s: &TypeSettings| s.notify_every.is_some() && s.notify_repeats > 0;
+        if !reminded(old)
+            && let (true, Some(every)) = (reminded(new), new.notify_every)
+        {
+            let after = every.as_millis() as i64;
+            let left = new.notify_repeats - 1;
+            self.store
+                .start_timers(TimerKind::Reminder, state, after, left, now)
+                .await?;
+        }
+        Ok(())
+    }
+}
