@@ -139,6 +139,9 @@ async fn the_permission_matrix_holds_on_every_route() {
     let s = c.stakeholder;
     let new_ticket = json!({"metaservice": "wca", "ticket_type": "edit_person", "title": "x",
         "metadata": {"wca_id": "2012SMIT01", "changes": {"gender": {"old": "m", "new": "f"}}}});
+    let mut with_stakeholder = new_ticket.clone();
+    with_stakeholder["stakeholders"] =
+        json!([{"group": "wrt", "connection": "cc", "role": "requester"}]);
     use StatusCode as S;
     const OK: S = S::OK;
     const CREATED: S = S::CREATED;
@@ -184,17 +187,21 @@ async fn the_permission_matrix_holds_on_every_route() {
             Some(json!({"title": "My birthday!"})),
             [OK, OK, OK, HIDDEN],
         ),
+        // The member adds a watcher; the admin's same row after it is a
+        // duplicate.
         (
             "POST",
             format!("/api/v1/tickets/{t}/stakeholders"),
             Some(json!({"group": "wrt", "connection": "cc", "role": "actioner"})),
-            [CREATED, CREATED, NO, HIDDEN],
+            [S::CONFLICT, CREATED, NO, HIDDEN],
         ),
+        // The assigned row changes hands through accept, handover and
+        // release; only an admin edits it directly.
         (
             "PATCH",
             format!("/api/v1/tickets/{t}/stakeholders/{s}"),
-            Some(json!({"connection": "assigned"})),
-            [OK, OK, NO, HIDDEN],
+            Some(json!({"is_active": true})),
+            [OK, NO, NO, HIDDEN],
         ),
         // Allowed callers reach the payload check (reject needs a reason).
         (
@@ -209,6 +216,27 @@ async fn the_permission_matrix_holds_on_every_route() {
             "/api/v1/tickets".into(),
             Some(new_ticket),
             [CREATED, CREATED, CREATED, CREATED],
+        ),
+        // Naming stakeholders at creation is for admins.
+        (
+            "POST",
+            "/api/v1/tickets".into(),
+            Some(with_stakeholder),
+            [CREATED, NO, NO, NO],
+        ),
+        // Acting rights: pressing a button needs an active assigned or
+        // actioner row; the group's members have it until one accepts.
+        (
+            "POST",
+            format!("/api/v1/tickets/{t}/handover"),
+            Some(json!({"user_id": c.member.id})),
+            [S::CONFLICT, S::CONFLICT, S::CONFLICT, HIDDEN],
+        ),
+        (
+            "POST",
+            format!("/api/v1/tickets/{t}/release"),
+            None,
+            [S::CONFLICT, S::CONFLICT, S::CONFLICT, HIDDEN],
         ),
         (
             "GET",

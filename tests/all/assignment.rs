@@ -27,6 +27,7 @@ async fn a_bot_assigns_members_only_and_its_changes_are_stored() {
         title: "people".into(),
         metadata: json!({"mode": "people", "user": user, "group": "crew"}),
         stakeholders: Vec::new(),
+        by_admin: false,
     };
 
     // A member: assigned directly; the group request it replaced is

@@ -268,10 +268,30 @@ async fn an_action_runs_in_the_bot_of_the_state_and_others_are_refused() {
 async fn edits_and_stakeholder_changes_are_validated_and_logged() {
     let r = review().await;
     let (s, t) = (&r.server, r.ticket);
-    let patch = json!({"title": "My date of birth", "metadata": {"changes": {"dob": {"new": "1990-01-03"}}}});
-    let (status, ticket) = s
+    // Under review, the requester may change the title but not the
+    // request; the reviewer (assigned through the group) may amend it.
+    let (status, problem) = s
         .as_(
             &r.requester,
+            "PATCH",
+            &format!("/api/v1/tickets/{t}"),
+            Some(&json!({"metadata": {"changes": {"dob": {"new": "1990-01-03"}}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = s
+        .as_(
+            &r.requester,
+            "PATCH",
+            &format!("/api/v1/tickets/{t}"),
+            Some(&json!({"title": "My date of birth"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let patch = json!({"metadata": {"changes": {"dob": {"new": "1990-01-03"}}}});
+    let (status, ticket) = s
+        .as_(
+            &r.reviewer,
             "PATCH",
             &format!("/api/v1/tickets/{t}"),
             Some(&patch),
@@ -289,13 +309,14 @@ async fn edits_and_stakeholder_changes_are_validated_and_logged() {
     let bad = json!({"title": "never", "metadata": {"changes": {"dob": null, "shoe": {"old": "1", "new": "2"}}}});
     let (status, problem) = s
         .as_(
-            &r.requester,
+            &r.reviewer,
             "PATCH",
             &format!("/api/v1/tickets/{t}"),
             Some(&bad),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["type"], "urn:baton:problem:invalid-metadata");
     let (_, after) = s.get(&format!("/api/v1/tickets/{t}")).await;
     assert_eq!(
         (after["title"].clone(), after["version"].clone()),
@@ -307,6 +328,8 @@ async fn edits_and_stakeholder_changes_are_validated_and_logged() {
         .iter()
         .find(|l| l["action"] == "metadata_changed" && l["actor"]["kind"] == "user")
         .expect("logged");
+    assert_eq!(changed["actor"]["id"], r.reviewer.id);
+    assert_eq!(changed["data"]["fields"], json!(["changes"]));
     assert_eq!(
         changed["data"]["old"]["changes"]["dob"]["new"],
         "1990-01-02"
@@ -319,7 +342,8 @@ async fn edits_and_stakeholder_changes_are_validated_and_logged() {
 
     // The reviewer (assigned through the group) adds a cc and then
     // deactivates it: the row stays, inactive.
-    let add = json!({"user_id": r.requester.id, "connection": "bcc", "role": "actioner"});
+    let watcher = s.person("watcher").await;
+    let add = json!({"user_id": watcher.id, "connection": "bcc", "role": "actioner"});
     let (status, ticket) = s
         .as_(
             &r.reviewer,

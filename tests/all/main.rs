@@ -22,6 +22,11 @@
 //!   caps, the sandbox and the egress list.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
 //! - `access.rs`: tokens, people and the permission matrix.
+//! - `roles.rs`: who may name stakeholders, edit which fields in which
+//!   state, hand a ticket over; closed tickets; acting stakeholders;
+//!   event streams that end with their token.
+//! - `bounds.rs`: durations, document depth and size, object-only bodies,
+//!   field lengths, deadlines.
 //! - `conversation.rs`: edits, stakeholders, comments, actions, the inbox.
 //! - `listing.rs`: filters and cursors under concurrent inserts; random bodies.
 //! - `wca.rs`: the `wca` example: review by a group with reminders and a
@@ -33,6 +38,7 @@ mod support;
 mod access;
 mod api_errors;
 mod assignment;
+mod bounds;
 mod concurrency;
 mod contract;
 mod conversation;
@@ -43,6 +49,7 @@ mod listing;
 mod loading;
 mod reload;
 mod retention;
+mod roles;
 mod sandbox;
 mod store;
 mod timers;

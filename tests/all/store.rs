@@ -126,6 +126,7 @@ async fn a_stale_version_rolls_back_the_whole_commit() {
         to_state: None,
         message: "x".into(),
         data: None,
+        acting_stakeholder: None,
     };
     let commit = Commit {
         inserts: vec![new_ticket(other)],
@@ -240,6 +241,7 @@ async fn consuming_an_event_twice_writes_nothing_the_second_time() {
         to_state: None,
         message: m.into(),
         data: None,
+        acting_stakeholder: None,
     };
     store
         .commit(

@@ -31,6 +31,7 @@ async fn job(engine: &Engine, creator: i64, metadata: Value) -> i64 {
         title: "a job".into(),
         metadata,
         stakeholders: Vec::new(),
+        by_admin: false,
     };
     engine
         .create_ticket(req, Actor::User(creator))

@@ -50,6 +50,7 @@ async fn edit_person_goes_to_wrt_reminds_and_times_out() {
         title: "My birthday".into(),
         metadata: json!({"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}}),
         stakeholders: Vec::new(),
+        by_admin: false,
     };
     let id = e
         .create_ticket(req, Actor::User(requester.id))

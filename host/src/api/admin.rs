@@ -173,6 +173,8 @@ pub async fn set_settings(
             }
         },
     };
+    new.check()
+        .map_err(|e| AppError::new(ProblemKind::InvalidRequest, e))?;
     let change = SettingsChange {
         metaservice: ms.clone(),
         ticket_type: tt.clone(),

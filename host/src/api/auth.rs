@@ -34,6 +34,10 @@ pub fn hash_token(token: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
+    /// The token they came with: what they open with it (an event stream)
+    /// ends when it is revoked.
+    pub token_id: i64,
+    pub token_hash: String,
 }
 
 impl Caller {
@@ -106,13 +110,18 @@ async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
     let now = state.engine.clock.now();
-    let user = state
+    let token_hash = hash_token(token);
+    let found = state
         .engine
         .store
-        .authenticate(&hash_token(token), now)
+        .authenticate(&token_hash, now)
         .await?
         .ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
-    Ok(Caller { user })
+    Ok(Caller {
+        user: found.user,
+        token_id: found.token_id,
+        token_hash,
+    })
 }
 
 #[cfg(test)]

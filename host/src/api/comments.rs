@@ -117,6 +117,8 @@ pub async fn accept(
 pub struct ActionBody {
     #[serde(default)]
     payload: Value,
+    /// One of the caller's stakeholders on this ticket to act for.
+    acting_stakeholder_id: Option<i64>,
 }
 
 /// Accepted: the bot of the current state runs it shortly.
@@ -131,7 +133,14 @@ pub async fn act(
     let involvement = state.engine.involvement(&caller.user, id).await?;
     state
         .engine
-        .act(&ticket, &caller.user, &involvement, &name, body.payload)
+        .act(
+            &ticket,
+            &caller.user,
+            &involvement,
+            &name,
+            body.payload,
+            body.acting_stakeholder_id,
+        )
         .await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -28,6 +28,8 @@ pub enum ProblemKind {
     InvalidCursor,
     InvalidQuery,
     InvalidStakeholder,
+    PreconditionFailed,
+    TooManyStreams,
     Internal,
 }
 
@@ -110,6 +112,16 @@ impl ProblemKind {
                 StatusCode::BAD_REQUEST,
                 "invalid-query",
                 "A query parameter is malformed",
+            ),
+            PreconditionFailed => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "The ticket is no longer at the version the request names",
+            ),
+            TooManyStreams => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-streams",
+                "Too many event streams are open for this user",
             ),
             Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -204,6 +216,7 @@ impl From<CreateError> for AppError {
             CreateError::InvalidTitle(_) => ProblemKind::InvalidRequest,
             CreateError::InvalidMetadata(_) => ProblemKind::InvalidMetadata,
             CreateError::InvalidStakeholder(_) => ProblemKind::InvalidRequest,
+            CreateError::Forbidden(_) => ProblemKind::Forbidden,
             CreateError::Store(_) => ProblemKind::Internal,
         };
         AppError::new(kind, e.to_string())
@@ -215,6 +228,8 @@ impl From<ChangeError> for AppError {
         match e {
             ChangeError::Forbidden(m) => AppError::new(ProblemKind::Forbidden, m),
             ChangeError::Invalid(m) => AppError::new(ProblemKind::InvalidRequest, m),
+            ChangeError::InvalidMetadata(m) => AppError::new(ProblemKind::InvalidMetadata, m),
+            ChangeError::Precondition(m) => AppError::new(ProblemKind::PreconditionFailed, m),
             ChangeError::NotYours(m) => AppError::new(ProblemKind::InvalidStakeholder, m),
             ChangeError::NotFound(m) => AppError::new(ProblemKind::NotFound, m),
             ChangeError::Conflict(m) => AppError::new(ProblemKind::Conflict, m),

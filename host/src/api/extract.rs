@@ -1,37 +1,64 @@
 //! Extractors whose rejections are problems, not axum's plain-text ones.
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::error::{AppError, ProblemKind};
 
-/// A JSON body; malformed, mistyped or oversized bodies become 4xx problems.
+/// A JSON object body. Malformed JSON is a 400; anything but an object
+/// (an array, a scalar), a wrong field type or an unknown field is a 422;
+/// a body over the limit a 413; another content type a 415. The body is
+/// read as a JSON value first, because serde would otherwise accept an
+/// array for a struct, field by field in order.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(json_problem(rejection)),
+        if !is_json(req.headers()) {
+            return Err(AppError::new(
+                ProblemKind::UnsupportedMediaType,
+                "expected a request with Content-Type: application/json",
+            ));
         }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ProblemKind::PayloadTooLarge
+            } else {
+                ProblemKind::InvalidRequest
+            };
+            AppError::new(kind, rejection.body_text())
+        })?;
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::new(ProblemKind::MalformedJson, e.to_string()))?;
+        if !value.is_object() {
+            return Err(AppError::new(
+                ProblemKind::InvalidRequest,
+                "the body must be a JSON object",
+            ));
+        }
+        serde_json::from_value(value)
+            .map(Body)
+            .map_err(|e| AppError::new(ProblemKind::InvalidRequest, e.to_string()))
     }
 }
 
-fn json_problem(rejection: JsonRejection) -> AppError {
-    let detail = rejection.body_text();
-    let kind = match &rejection {
-        JsonRejection::JsonSyntaxError(_) => ProblemKind::MalformedJson,
-        JsonRejection::JsonDataError(_) => ProblemKind::InvalidRequest,
-        JsonRejection::MissingJsonContentType(_) => ProblemKind::UnsupportedMediaType,
-        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ProblemKind::PayloadTooLarge,
-        _ => ProblemKind::InvalidRequest,
+/// `application/json`, or any `application/*+json`, with parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
     };
-    AppError::new(kind, detail)
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// A path parameter; `/tickets/abc` is a 400, not a plain-text 400.

@@ -6,7 +6,8 @@
 //! - `views.rs`: the JSON shapes of tickets, logs and bots.
 //! - `auth.rs`: bearer tokens and the [`auth::Caller`] extractor.
 //! - `tickets.rs`: `/tickets`: create, read, edit, list, logs.
-//! - `stakeholders.rs`, `comments.rs` (with actions): a ticket's people.
+//! - `stakeholders.rs`, `comments.rs` (with actions and accept): a
+//!   ticket's people; `handover.rs`: handing a ticket over, giving it back.
 //! - `people.rs`: users, tokens, groups, `/me`.
 //! - `notifications.rs`: the inbox and its event stream.
 //! - `admin.rs`: metaservices, ticket types, the settings panel.
@@ -21,6 +22,7 @@ mod bots;
 mod comments;
 mod error;
 mod extract;
+mod handover;
 mod health;
 mod notifications;
 mod people;
@@ -92,6 +94,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(comments::list, comments::create))
         .routes(routes!(comments::act))
         .routes(routes!(comments::accept))
+        .routes(routes!(handover::handover))
+        .routes(routes!(handover::release))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::stream))
         .routes(routes!(notifications::read))

@@ -17,6 +17,7 @@ use super::error::{AppError, ProblemKind};
 use super::extract::{PathParam, Query};
 use super::views::time;
 use crate::store::Notification;
+use tokio::sync::broadcast::error::RecvError;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
@@ -124,42 +125,86 @@ pub async fn read(
 
 /// One `notification` event per new notification for the caller, as JSON.
 /// A client that falls behind by more than the buffer gets a `lagged`
-/// event and should re-read its inbox.
-#[utoipa::path(get, path = "/notifications/stream", tag = "notifications", responses((status = 200, description = "Server-sent events: `notification` (a NotificationView as JSON) and `lagged`", content_type = "text/event-stream", body = String), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
+/// event and should re-read its inbox. The stream ends when its token is
+/// revoked; notifications about tickets the caller may no longer see are
+/// left out; a user holds at most five streams at once.
+#[utoipa::path(get, path = "/notifications/stream", tag = "notifications", responses((status = 200, description = "Server-sent events: `notification` (a NotificationView as JSON) and `lagged`", content_type = "text/event-stream", body = String), (status = 401, body = super::error::Problem), (status = 429, description = "The caller has five streams open already", body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mut rx = state.engine.subscribe();
-    let user = caller.user.id;
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let engine = state.engine.clone();
+    let slot = engine.streams.open(caller.user.id).ok_or_else(|| {
+        AppError::new(
+            ProblemKind::TooManyStreams,
+            format!(
+                "you have {} event streams open; close one first",
+                crate::engine::streams::MAX_STREAMS_PER_USER
+            ),
+        )
+    })?;
+    let mut rx = engine.subscribe();
+    let mut revoked = engine.streams.revocations();
     let events = async_stream(move |tx| async move {
+        // Held for as long as the stream runs.
+        let _slot = slot;
+        let mut recheck = tokio::time::interval(TOKEN_RECHECK);
+        recheck.tick().await;
         loop {
-            match rx.recv().await {
-                Ok(n) if n.user_id == user => {
-                    let data = serde_json::to_string(&notification_view(n)).unwrap_or_default();
-                    if tx
-                        .send(Event::default().event("notification").data(data))
-                        .await
-                        .is_err()
-                    {
-                        break;
+            let event = tokio::select! {
+                got = rx.recv() => match got {
+                    Ok(n) if n.user_id == caller.user.id => {
+                        if !still_visible(&engine, &caller, &n).await {
+                            continue;
+                        }
+                        let data = serde_json::to_string(&notification_view(n)).unwrap_or_default();
+                        Event::default().event("notification").data(data)
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
+                    Err(RecvError::Closed) => break,
+                },
+                id = revoked.recv() => match id {
+                    Ok(id) if id == caller.token_id => break,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break,
+                },
+                _ = recheck.tick() => {
+                    // A revocation this process did not see (another
+                    // node's, once there are several) ends it here.
+                    let now = engine.clock.now();
+                    match engine.store.authenticate(&caller.token_hash, now).await {
+                        Ok(Some(_)) => continue,
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!("an event stream could not re-check its token: {e}");
+                            continue;
+                        }
                     }
                 }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    if tx
-                        .send(Event::default().event("lagged").data(n.to_string()))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            if tx.send(event).await.is_err() {
+                break;
             }
         }
     });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// How often an open stream checks that its token still stands.
+const TOKEN_RECHECK: Duration = Duration::from_secs(30);
+
+/// Whether the caller may still see the ticket a notification is about
+/// (they may have left the group it was for).
+async fn still_visible(engine: &crate::engine::Engine, caller: &Caller, n: &Notification) -> bool {
+    match n.ticket_id {
+        None => true,
+        Some(ticket) => engine
+            .store
+            .can_see(caller.viewer(), ticket)
+            .await
+            .unwrap_or(false),
+    }
 }
 
 /// A stream fed by a task through a channel; the task ends when the client

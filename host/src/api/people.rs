@@ -208,6 +208,8 @@ pub async fn revoke_token(
         .await?
     {
         tracing::info!(by = caller.user.id, token = id, "token revoked");
+        // What the token opened ends with it.
+        state.engine.streams.revoke(id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::new(

@@ -24,6 +24,9 @@ pub struct StakeholderBody {
     group: Option<String>,
     connection: String,
     role: String,
+    /// When adding to an existing ticket: one of the caller's stakeholders
+    /// to act for (not used at creation).
+    acting_stakeholder_id: Option<i64>,
 }
 
 fn known(what: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, AppError> {
@@ -41,6 +44,12 @@ fn known(what: &str, value: &str, allowed: &[&'static str]) -> Result<&'static s
 
 pub fn parse_stakeholder(body: &StakeholderBody) -> Result<NewStakeholder, AppError> {
     let principal = match (&body.user_id, &body.group) {
+        (None, Some(group)) if !crate::model::ticket::is_identifier(group) => {
+            return Err(AppError::new(
+                ProblemKind::InvalidRequest,
+                "a group name is lowercase letters, digits and '_', at most 64",
+            ));
+        }
         (Some(id), None) => Principal::User(*id),
         (None, Some(group)) => Principal::Group(group.clone()),
         _ => {
@@ -64,24 +73,8 @@ pub async fn list(
     path: PathParam<TicketId>,
 ) -> Result<Json<TicketView>, AppError> {
     // The ticket view carries its stakeholders.
-    super::tickets::get(State(state), caller, path).await
-}
-
-async fn manager(state: &AppState, caller: &Caller, id: TicketId) -> Result<(), AppError> {
-    visible(state, caller, id).await?;
-    if state
-        .engine
-        .involvement(&caller.user, id)
-        .await?
-        .can_manage()
-    {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            ProblemKind::Forbidden,
-            "only the assigned and admins manage stakeholders",
-        ))
-    }
+    let (_, view) = super::tickets::get(State(state), caller, path).await?;
+    Ok(view)
 }
 
 #[utoipa::path(post, path = "/tickets/{id}/stakeholders", tag = "tickets", params(("id" = i64, Path)), request_body = StakeholderBody, responses((status = 201, body = TicketView), (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
@@ -91,11 +84,12 @@ pub async fn add(
     PathParam(id): PathParam<TicketId>,
     Body(body): Body<StakeholderBody>,
 ) -> Result<(StatusCode, Json<TicketView>), AppError> {
-    manager(&state, &caller, id).await?;
+    let ticket = visible(&state, &caller, id).await?;
+    let involvement = state.engine.involvement(&caller.user, id).await?;
     let s = parse_stakeholder(&body)?;
     state
         .engine
-        .add_stakeholder(id, s.principal, s.connection, s.role, &caller.actor())
+        .add_stakeholder(&ticket, &involvement, s, body.acting_stakeholder_id)
         .await?;
     let ticket = visible(&state, &caller, id).await?;
     Ok((StatusCode::CREATED, Json(view(&state, ticket).await?)))
@@ -106,6 +100,8 @@ pub async fn add(
 pub struct ChangeBody {
     connection: Option<String>,
     is_active: Option<bool>,
+    /// One of the caller's stakeholders to act for.
+    acting_stakeholder_id: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/tickets/{id}/stakeholders/{sid}", tag = "tickets", params(("id" = i64, Path), ("sid" = i64, Path)), request_body = ChangeBody, responses((status = 200, body = TicketView), (status = 403, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
@@ -115,7 +111,8 @@ pub async fn change(
     PathParam((id, sid)): PathParam<(TicketId, i64)>,
     Body(body): Body<ChangeBody>,
 ) -> Result<Json<TicketView>, AppError> {
-    manager(&state, &caller, id).await?;
+    let ticket = visible(&state, &caller, id).await?;
+    let involvement = state.engine.involvement(&caller.user, id).await?;
     let current = state
         .engine
         .store
@@ -136,7 +133,13 @@ pub async fn change(
         .transpose()?;
     state
         .engine
-        .update_stakeholder(id, &current, connection, body.is_active, &caller.actor())
+        .update_stakeholder(
+            &ticket,
+            &involvement,
+            &current,
+            (connection, body.is_active),
+            body.acting_stakeholder_id,
+        )
         .await?;
     let ticket = visible(&state, &caller, id).await?;
     Ok(Json(view(&state, ticket).await?))

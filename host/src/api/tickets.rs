@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use super::error::{AppError, ProblemKind};
 use super::extract::{Body, PathParam, Query};
 use super::stakeholders::{StakeholderBody, parse_stakeholder};
 use super::views::{self, Items, LogView, TicketView};
-use crate::engine::CreateTicket;
+use crate::engine::{CreateTicket, Edit};
 use crate::model::{Status, Ticket, TicketId};
 use crate::store::TicketFilter;
 
@@ -45,6 +46,7 @@ pub async fn create(
         title: body.title,
         metadata: body.metadata,
         stakeholders,
+        by_admin: caller.user.is_admin,
     };
     let ticket = state.engine.create_ticket(req, caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(view(&state, ticket).await?)))
@@ -69,9 +71,43 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<TicketId>,
-) -> Result<Json<TicketView>, AppError> {
+) -> Result<(HeaderMap, Json<TicketView>), AppError> {
     let ticket = visible(&state, &caller, id).await?;
-    Ok(Json(view(&state, ticket).await?))
+    let tag = etag(&ticket);
+    Ok((tag, Json(view(&state, ticket).await?)))
+}
+
+/// `ETag: "<version>"`: a ticket's version, for `If-Match` on `PATCH`.
+fn etag(ticket: &Ticket) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", ticket.version)) {
+        headers.insert(ETAG, value);
+    }
+    headers
+}
+
+/// The version an `If-Match` header names: `"7"` (or `W/"7"`); `*` names
+/// none. Anything else is a 400, so that a typo never skips the check.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
+    let Some(value) = headers.get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || {
+        AppError::new(
+            ProblemKind::InvalidRequest,
+            "If-Match must be the ETag of the ticket, e.g. \"7\"",
+        )
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse().ok())
+        .map(Some)
+        .ok_or_else(bad)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -80,6 +116,11 @@ pub struct PatchBody {
     title: Option<String>,
     /// A JSON merge patch (RFC 7396) applied to the metadata.
     metadata: Option<Value>,
+    /// The version the change is based on (like `If-Match`): 412 if the
+    /// ticket moved since.
+    version: Option<i64>,
+    /// One of the caller's stakeholders to make the change for.
+    acting_stakeholder_id: Option<i64>,
 }
 
 #[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), request_body = PatchBody, responses((status = 200, body = TicketView), (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]
@@ -87,22 +128,34 @@ pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(id): PathParam<TicketId>,
+    headers: HeaderMap,
     Body(body): Body<PatchBody>,
-) -> Result<Json<TicketView>, AppError> {
+) -> Result<(HeaderMap, Json<TicketView>), AppError> {
     let ticket = visible(&state, &caller, id).await?;
+    let header_version = if_match(&headers)?;
+    let version = match (header_version, body.version) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::new(
+                ProblemKind::InvalidRequest,
+                "If-Match and version name different versions",
+            ));
+        }
+        (a, b) => a.or(b),
+    };
     let involvement = state.engine.involvement(&caller.user, id).await?;
-    if !involvement.can_edit() {
-        return Err(AppError::new(
-            ProblemKind::Forbidden,
-            "only the assigned, the requester and admins edit a ticket",
-        ));
-    }
+    let edit = Edit {
+        title: body.title,
+        metadata: body.metadata,
+        version,
+        acting_stakeholder: body.acting_stakeholder_id,
+    };
     state
         .engine
-        .patch_ticket(&ticket, body.title, body.metadata, &caller.actor())
+        .patch_ticket(&ticket, &involvement, edit)
         .await?;
     let ticket = visible(&state, &caller, id).await?;
-    Ok(Json(view(&state, ticket).await?))
+    let tag = etag(&ticket);
+    Ok((tag, Json(view(&state, ticket).await?)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

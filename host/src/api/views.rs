@@ -118,6 +118,8 @@ pub struct LogView {
     pub to_state: Option<StateView>,
     pub message: String,
     pub data: Option<Value>,
+    /// For a person's change: the stakeholder they acted as.
+    pub acting_stakeholder_id: Option<i64>,
     pub created_at: String,
 }
 
@@ -131,6 +133,7 @@ pub fn log(catalog: &Catalog, t: &Ticket, l: LogEntry) -> LogView {
         to_state: st(l.to_state),
         message: l.message,
         data: l.data,
+        acting_stakeholder_id: l.acting_stakeholder_id,
         created_at: time(l.created_at),
     }
 }

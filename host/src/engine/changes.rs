@@ -1,7 +1,7 @@
-//! Changes people make to tickets through the API: edits, stakeholders,
-//! comments and actions. Each is one commit with its log rows (and, where
-//! a bot should hear of it, its event), and each is checked against the
-//! caller's part in the ticket first.
+//! Changes people make to tickets through the API: edits of the title and
+//! metadata, and stakeholders. Each is one commit with its log rows, each
+//! checked against the policy (`policy.rs`) and the caller's part in the
+//! ticket first.
 
 use std::collections::BTreeSet;
 
@@ -10,10 +10,11 @@ use thiserror::Error;
 
 use super::Engine;
 use super::commit::log;
+use super::policy::{self, Involvement};
 use crate::model::{Actor, Status, Ticket, TicketId};
 use crate::store::{
-    Commit, EventKind, NewComment, NewEvent, NewNotification, NewStakeholder, Notification,
-    Principal, Stakeholder, StakeholderUpdate, StoreError, TicketUpdate, User,
+    Commit, NewStakeholder, Principal, Stakeholder, StakeholderUpdate, StoreError, TicketUpdate,
+    User,
 };
 
 #[derive(Debug, Error)]
@@ -22,6 +23,9 @@ pub enum ChangeError {
     Forbidden(String),
     #[error("{0}")]
     Invalid(String),
+    /// The metadata, merged, breaks the type's schema or its bounds.
+    #[error("{0}")]
+    InvalidMetadata(String),
     /// A stakeholder named as the caller's is not theirs.
     #[error("{0}")]
     NotYours(String),
@@ -29,6 +33,9 @@ pub enum ChangeError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The version the caller based the change on is no longer current.
+    #[error("{0}")]
+    Precondition(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -36,35 +43,15 @@ pub enum ChangeError {
 pub const CONNECTIONS: [&str; 3] = ["assigned", "cc", "bcc"];
 pub const ROLES: [&str; 2] = ["requester", "actioner"];
 
-/// A user's part in one ticket.
-#[derive(Debug, Clone)]
-pub struct Involvement {
-    pub admin: bool,
-    /// Rows naming the user, and active rows of groups they belong to.
-    pub rows: Vec<Stakeholder>,
-}
-
-impl Involvement {
-    /// Holds an active row whose connection or role is `name`.
-    pub fn holds(&self, name: &str) -> bool {
-        self.rows
-            .iter()
-            .any(|s| s.is_active && (s.connection == name || s.role == name))
-    }
-
-    /// Admins, the assigned and the requester may edit a ticket.
-    pub fn can_edit(&self) -> bool {
-        self.admin || self.holds("assigned") || self.holds("requester")
-    }
-
-    /// Admins and the assigned manage its stakeholders.
-    pub fn can_manage(&self) -> bool {
-        self.admin || self.holds("assigned")
-    }
-
-    pub fn acts_for(&self, stakeholder: i64) -> bool {
-        self.rows.iter().any(|s| s.id == stakeholder && s.is_active)
-    }
+/// An edit of a ticket by a person: `PATCH /tickets/{id}`.
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    pub title: Option<String>,
+    /// A JSON merge patch (RFC 7396) for the metadata.
+    pub metadata: Option<Value>,
+    /// The version the caller read; the edit fails if it moved.
+    pub version: Option<i64>,
+    pub acting_stakeholder: Option<i64>,
 }
 
 /// RFC 7396 JSON merge patch.
@@ -84,6 +71,14 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
                 merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
             }
         }
+    }
+}
+
+/// Marks every log row of a person's commit with the stakeholder they
+/// acted for.
+pub(super) fn acting_for(commit: &mut Commit, stakeholder: Option<i64>) {
+    for l in &mut commit.logs {
+        l.acting_stakeholder = stakeholder;
     }
 }
 
@@ -112,19 +107,32 @@ impl Engine {
             .collect();
         Ok(Involvement {
             admin: user.is_admin,
+            user_id: user.id,
             rows,
         })
     }
 
-    /// Changes the title and/or merges into the metadata (validated against
-    /// the type's schema), logging old and new values.
+    /// Changes the title and/or merges into the metadata, as the policy
+    /// allows the caller, validated against the type's schema and bounds,
+    /// logging old and new values. The ticket must be open and, if the
+    /// caller names a version, still at it.
     pub async fn patch_ticket(
         &self,
         ticket: &Ticket,
-        title: Option<String>,
-        patch: Option<Value>,
-        actor: &Actor,
+        who: &Involvement,
+        edit: Edit,
     ) -> Result<(), ChangeError> {
+        policy::ensure_open(ticket)?;
+        let moved = || {
+            ChangeError::Precondition(format!(
+                "ticket {} is no longer at the version you read; read it again",
+                ticket.id
+            ))
+        };
+        if edit.version.is_some_and(|v| v != ticket.version) {
+            return Err(moved());
+        }
+        let acting = who.acting(edit.acting_stakeholder)?;
         let catalog = self.catalog();
         let tt = catalog
             .ticket_type(&ticket.metaservice, &ticket.ticket_type)
@@ -134,6 +142,7 @@ impl Engine {
                     ticket.ticket_type
                 ))
             })?;
+        let actor = Actor::User(who.user_id);
         let mut commit = Commit::default();
         let mut update = TicketUpdate {
             id: ticket.id,
@@ -142,12 +151,17 @@ impl Engine {
             state: None,
             metadata: None,
         };
-        if let Some(title) = title {
+        if let Some(title) = edit.title {
             let title = crate::model::ticket::title(&title).map_err(ChangeError::Invalid)?;
             if title != ticket.title {
+                if !who.can_edit_title() {
+                    return Err(ChangeError::Forbidden(
+                        "only the assigned, the requester and admins change the title".into(),
+                    ));
+                }
                 commit.logs.push(log(
                     ticket.id,
-                    actor,
+                    &actor,
                     "title_changed",
                     None,
                     None,
@@ -157,24 +171,28 @@ impl Engine {
                 update.title = Some(title);
             }
         }
-        if let Some(patch) = patch {
+        if let Some(patch) = edit.metadata {
             let mut metadata = ticket.metadata.clone();
             merge_patch(&mut metadata, &patch);
-            tt.validate_metadata(&metadata).map_err(|e| {
-                ChangeError::Invalid(format!(
-                    "metadata does not match the schema of {}: {e}",
-                    tt.name
-                ))
-            })?;
-            if metadata != ticket.metadata {
+            let fields = policy::changed_fields(&ticket.metadata, &metadata);
+            policy::check_fields(who, tt, ticket.state_code, &fields)?;
+            crate::model::document::check(&metadata)
+                .and_then(|()| tt.validate_metadata(&metadata))
+                .map_err(|e| {
+                    ChangeError::InvalidMetadata(format!(
+                        "metadata does not match the schema of {}: {e}",
+                        tt.name
+                    ))
+                })?;
+            if !fields.is_empty() {
                 commit.logs.push(log(
                     ticket.id,
-                    actor,
+                    &actor,
                     "metadata_changed",
                     None,
                     None,
-                    "metadata changed".into(),
-                    Some(json!({"old": ticket.metadata, "new": metadata})),
+                    format!("metadata changed: {}", join(&fields)),
+                    Some(json!({"fields": fields, "old": ticket.metadata, "new": metadata})),
                 ));
                 update.metadata = Some(metadata);
             }
@@ -182,52 +200,57 @@ impl Engine {
         if commit.logs.is_empty() {
             return Ok(());
         }
+        acting_for(&mut commit, acting);
         commit.updates.push(update);
-        self.store.commit(&commit, self.clock.now()).await?;
-        Ok(())
+        match self.store.commit(&commit, self.clock.now()).await {
+            Err(StoreError::Conflict(_)) => Err(moved()),
+            other => other.map(drop).map_err(ChangeError::from),
+        }
     }
 
+    /// Adds a stakeholder, as the policy allows the caller.
     pub async fn add_stakeholder(
         &self,
-        ticket: TicketId,
-        principal: Principal,
-        connection: &'static str,
-        role: &'static str,
-        actor: &Actor,
+        ticket: &Ticket,
+        who: &Involvement,
+        new: NewStakeholder,
+        acting_stakeholder: Option<i64>,
     ) -> Result<i64, ChangeError> {
-        if let Principal::User(id) = principal
+        policy::ensure_open(ticket)?;
+        let acting = who.acting(acting_stakeholder)?;
+        let rows = self.store.stakeholders(ticket.id).await?;
+        policy::check_addition(who, &rows, &new)?;
+        if let Principal::User(id) = new.principal
             && self.store.user(id).await?.is_none()
         {
             return Err(ChangeError::Invalid(format!("there is no user {id}")));
         }
-        if let Principal::Group(name) = &principal
+        if let Principal::Group(name) = &new.principal
             && self.store.group(name).await?.is_none()
         {
             return Err(ChangeError::Invalid(format!("there is no group {name:?}")));
         }
-        let who = match &principal {
+        let who_text = match &new.principal {
             Principal::User(id) => format!("user {id}"),
             Principal::Group(name) => format!("group {name}"),
         };
+        let (connection, role) = (new.connection, new.role);
         let mut commit = Commit::default();
-        commit.stakeholders.push((
-            ticket,
-            NewStakeholder {
-                principal,
-                connection,
-                role,
-            },
-        ));
+        // The version guard: two additions racing cannot both pass the
+        // duplicate and count checks.
+        commit.updates.push(touch(ticket));
+        commit.stakeholders.push((ticket.id, new));
         commit.logs.push(log(
-            ticket,
-            actor,
+            ticket.id,
+            &Actor::User(who.user_id),
             "stakeholder_added",
             None,
             None,
-            format!("{who} added as {connection} {role}"),
+            format!("{who_text} added as {connection} {role}"),
             Some(json!({"connection": connection, "role": role})),
         ));
-        let committed = self.store.commit(&commit, self.clock.now()).await?;
+        acting_for(&mut commit, acting);
+        let committed = self.commit_or_moved(&commit, ticket).await?;
         committed
             .stakeholder_ids
             .first()
@@ -235,169 +258,54 @@ impl Engine {
             .ok_or_else(|| ChangeError::NotFound("the new stakeholder".into()))
     }
 
+    /// Changes a stakeholder row's connection or activity, as the policy
+    /// allows the caller.
     pub async fn update_stakeholder(
         &self,
-        ticket: TicketId,
+        ticket: &Ticket,
+        who: &Involvement,
         current: &Stakeholder,
-        connection: Option<&'static str>,
-        is_active: Option<bool>,
-        actor: &Actor,
+        change: (Option<&'static str>, Option<bool>),
+        acting_stakeholder: Option<i64>,
     ) -> Result<(), ChangeError> {
+        let (connection, is_active) = change;
+        policy::ensure_open(ticket)?;
+        let acting = who.acting(acting_stakeholder)?;
+        policy::check_update(who, current, connection)?;
         let mut commit = Commit::default();
+        commit.updates.push(touch(ticket));
         commit.stakeholder_updates.push(StakeholderUpdate {
             id: current.id,
-            ticket_id: ticket,
+            ticket_id: ticket.id,
             connection,
             is_active,
         });
-        commit.logs.push(log(ticket, actor, "stakeholder_changed", None, None,
+        commit.logs.push(log(ticket.id, &Actor::User(who.user_id), "stakeholder_changed", None, None,
             format!("stakeholder {} changed", current.id),
             Some(json!({
                 "stakeholder_id": current.id,
                 "old": {"connection": current.connection, "is_active": current.is_active},
                 "new": {"connection": connection.unwrap_or(&current.connection), "is_active": is_active.unwrap_or(current.is_active)},
             }))));
-        self.store.commit(&commit, self.clock.now()).await?;
+        acting_for(&mut commit, acting);
+        self.commit_or_moved(&commit, ticket).await?;
         Ok(())
     }
 
-    /// Writes a comment as `user` (for one of their stakeholders, if
-    /// given), tells the current bot, and notifies the other stakeholders.
-    pub async fn comment(
+    /// Commits a person's change guarded by the ticket's version; a
+    /// version that moved meanwhile is a conflict they can retry.
+    pub(super) async fn commit_or_moved(
         &self,
+        commit: &Commit,
         ticket: &Ticket,
-        user: &User,
-        involvement: &Involvement,
-        body: String,
-        acting_stakeholder: Option<i64>,
-    ) -> Result<(i64, Vec<Notification>), ChangeError> {
-        let body = body.trim().to_string();
-        if body.is_empty() || body.chars().count() > 20_000 {
-            return Err(ChangeError::Invalid(
-                "a comment has 1 to 20000 characters".into(),
-            ));
-        }
-        if let Some(sid) = acting_stakeholder
-            && !involvement.acts_for(sid)
-        {
-            return Err(ChangeError::NotYours(format!(
-                "stakeholder {sid} is not one of yours on this ticket"
-            )));
-        }
-        let bot_state = self.bot_state_of(ticket);
-        let mut commit = Commit::default();
-        commit.comments.push(NewComment {
-            ticket_id: ticket.id,
-            body: body.clone(),
-            acting_user_id: user.id,
-            acting_stakeholder_id: acting_stakeholder,
-            event_for_state: bot_state,
-        });
-        let actor = Actor::User(user.id);
-        commit.logs.push(log(
-            ticket.id,
-            &actor,
-            "commented",
-            None,
-            None,
-            format!("{} commented", user.login),
-            None,
-        ));
-        let text = format!(
-            "{} commented on ticket {} ({}): {}",
-            user.login,
-            ticket.id,
-            ticket.title,
-            preview(&body)
-        );
-        for recipient in self.recipients(ticket.id, Some(user.id)).await? {
-            commit.notifications.push(NewNotification {
-                user_id: recipient,
-                ticket_id: Some(ticket.id),
-                kind: "comment",
-                text: text.clone(),
-            });
-        }
-        let committed = self.store.commit(&commit, self.clock.now()).await?;
-        self.publish(&committed.notifications);
-        self.poke();
-        let id = committed
-            .comment_ids
-            .first()
-            .copied()
-            .ok_or_else(|| ChangeError::NotFound("the new comment".into()))?;
-        Ok((id, committed.notifications))
-    }
-
-    /// Queues a human action for the current state's bot, after checking
-    /// that the state accepts it, the payload fits, and the caller may.
-    pub async fn act(
-        &self,
-        ticket: &Ticket,
-        user: &User,
-        involvement: &Involvement,
-        name: &str,
-        payload: Value,
-    ) -> Result<(), ChangeError> {
-        let catalog = self.catalog();
-        let state = catalog
-            .ticket_type(&ticket.metaservice, &ticket.ticket_type)
-            .and_then(|tt| tt.state(ticket.state_code))
-            .ok_or_else(|| {
-                ChangeError::Conflict(format!("ticket {} is in an undeclared state", ticket.id))
-            })?;
-        if ticket.status == Status::Closed {
-            return Err(ChangeError::Conflict(format!(
-                "ticket {} is closed",
+    ) -> Result<crate::store::Committed, ChangeError> {
+        match self.store.commit(commit, self.clock.now()).await {
+            Err(StoreError::Conflict(_)) => Err(ChangeError::Conflict(format!(
+                "ticket {} changed while the request ran; read it again and retry",
                 ticket.id
-            )));
+            ))),
+            other => Ok(other?),
         }
-        let action = state.action(name).ok_or_else(|| {
-            let known: Vec<&str> = state.actions.iter().map(|a| a.name.as_str()).collect();
-            ChangeError::NotFound(format!(
-                "state {} {} has no action {name:?} (it has {known:?})",
-                state.code, state.name
-            ))
-        })?;
-        if !involvement.admin && !action.allowed.iter().any(|a| involvement.holds(a)) {
-            return Err(ChangeError::Forbidden(format!(
-                "action {name:?} is for {:?}",
-                action.allowed
-            )));
-        }
-        action
-            .validate_payload(&payload)
-            .map_err(|e| ChangeError::Invalid(format!("payload of {name:?}: {e}")))?;
-        if catalog
-            .metaservice(&ticket.metaservice)
-            .is_some_and(|ms| ms.builtin)
-        {
-            return self.resolve_error(ticket, user, name).await;
-        }
-        let now = self.clock.now();
-        let actor = Actor::User(user.id);
-        let commit = Commit {
-            events: vec![NewEvent {
-                ticket_id: ticket.id,
-                state_code: ticket.state_code,
-                kind: EventKind::Action,
-                payload: json!({"name": name, "payload": payload, "user_id": user.id}),
-                available_at: now,
-            }],
-            logs: vec![log(
-                ticket.id,
-                &actor,
-                "action_requested",
-                None,
-                None,
-                format!("{} pressed {name:?}", user.login),
-                Some(json!({"action": name, "payload": payload})),
-            )],
-            ..Commit::default()
-        };
-        self.store.commit(&commit, now).await?;
-        self.poke();
-        Ok(())
     }
 
     /// The state whose bot hears of the ticket's events, if any.
@@ -442,7 +350,23 @@ impl Engine {
     }
 }
 
-fn preview(text: &str) -> String {
+/// A version bump with no other change: the guard that serialises
+/// changes to a ticket's people.
+pub(super) fn touch(ticket: &Ticket) -> TicketUpdate {
+    TicketUpdate {
+        id: ticket.id,
+        expected_version: ticket.version,
+        title: None,
+        state: None,
+        metadata: None,
+    }
+}
+
+fn join(fields: &BTreeSet<String>) -> String {
+    fields.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+pub(super) fn preview(text: &str) -> String {
     let short: String = text.chars().take(140).collect();
     if short.len() < text.len() {
         format!("{short}…")

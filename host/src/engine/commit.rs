@@ -307,7 +307,7 @@ pub fn state_timers(ms: &Metaservice, ticket: &Ticket, now: i64) -> Vec<NewTimer
         ticket_id: ticket.id,
         state_code: ticket.state_code,
         kind,
-        due_at: Some(now.saturating_add(after.as_millis() as i64)),
+        due_at: Some(now.saturating_add(crate::model::duration::millis(after))),
         base_at: now,
         other_ticket: None,
         repeats_left,
@@ -370,6 +370,7 @@ pub fn log(
         to_state,
         message,
         data,
+        acting_stakeholder: None,
     }
 }
 

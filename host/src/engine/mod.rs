@@ -10,8 +10,12 @@
 //! - `commit.rs`: from an invocation's effects to one store commit.
 //! - `errors.rs`: filing `baton.error` tickets.
 //! - `tickets.rs`: creating tickets on behalf of the API.
-//! - `changes.rs`: edits, stakeholders, comments and actions from people.
-//! - `acceptance.rs`: taking a ticket assigned to one's group.
+//! - `policy.rs`: who may do what to a ticket's people and fields.
+//! - `changes.rs`: edits and stakeholders from people.
+//! - `actions.rs`: comments and actions from people.
+//! - `acceptance.rs`: taking a ticket assigned to one's group, handing it
+//!   over to another member, giving it back to the group.
+//! - `streams.rs`: the event streams open in this process.
 //! - `watcher.rs`: hot reload of the bots directory.
 //! - `retention.rs`: archiving or deleting closed tickets.
 //! - `reminders.rs`: reminders and repeated acceptance requests.
@@ -19,6 +23,7 @@
 //! - `settings.rs`: admin settings changes, and the waiting tickets they reach.
 
 mod acceptance;
+mod actions;
 mod calls;
 mod changes;
 mod clock;
@@ -27,10 +32,12 @@ mod commit;
 mod dispatch;
 mod errors;
 mod loading;
+pub mod policy;
 mod registry;
 mod reminders;
 mod retention;
 mod settings;
+pub mod streams;
 mod tickets;
 mod watcher;
 
@@ -40,9 +47,10 @@ use std::sync::{Arc, RwLock};
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-pub use changes::{CONNECTIONS, ChangeError, Involvement, ROLES, merge_patch};
+pub use changes::{CONNECTIONS, ChangeError, Edit, ROLES, merge_patch};
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
+pub use policy::Involvement;
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
 pub use tickets::{CreateError, CreateTicket};
 pub use watcher::DirWatch;
@@ -139,6 +147,8 @@ pub struct Engine {
     worker_id: String,
     /// New notifications, for the server-sent event streams of this process.
     notifications: tokio::sync::broadcast::Sender<crate::store::Notification>,
+    /// The event streams open in this process.
+    pub streams: Arc<streams::Streams>,
 }
 
 impl Engine {
@@ -161,6 +171,7 @@ impl Engine {
             wake: Notify::new(),
             worker_id,
             notifications: tokio::sync::broadcast::channel(1024).0,
+            streams: Arc::new(streams::Streams::default()),
         })
     }
 

@@ -106,7 +106,7 @@ impl Engine {
                 ticket_id: ticket.id,
                 state_code: ticket.state_code,
                 kind: TimerKind::Reminder,
-                due_at: Some(now.saturating_add(every.as_millis() as i64)),
+                due_at: Some(now.saturating_add(crate::model::duration::millis(every))),
                 base_at: now,
                 other_ticket: None,
                 repeats_left: left - 1,

@@ -23,7 +23,7 @@ impl Engine {
                 let cutoff = self
                     .clock
                     .now()
-                    .saturating_sub(retention.as_millis() as i64);
+                    .saturating_sub(crate::model::duration::millis(retention));
                 loop {
                     let ids = match self.store.expired(&ms.name, &tt.name, cutoff, BATCH).await {
                         Ok(ids) => ids,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::Engine;
-use crate::model::TypeSettings;
+use crate::model::{TypeSettings, duration};
 use crate::store::{StoreError, TimerKind};
 
 impl Engine {
@@ -32,7 +32,7 @@ impl Engine {
         ticket_type: &str,
         settings: TypeSettings,
     ) -> Result<(), StoreError> {
-        let lifetime_ms = settings.lifetime.map(|d| d.as_millis() as i64);
+        let lifetime_ms = settings.lifetime.map(duration::millis);
         let before = self.catalog();
         let Some(old) = before.ticket_type(metaservice, ticket_type) else {
             return Ok(());
@@ -53,7 +53,7 @@ impl Engine {
             }
             let own = &s.overrides;
             if own.notify_every.is_none() || own.notify_repeats.is_none() {
-                let every = in_force.notify_every.map(|d| d.as_millis() as i64);
+                let every = in_force.notify_every.map(duration::millis);
                 let delta = if own.notify_repeats.is_none() {
                     repeats_delta
                 } else {
@@ -79,7 +79,7 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         if let (None, Some(lifetime)) = (old.lifetime, new.lifetime) {
-            let after = lifetime.as_millis() as i64;
+            let after = duration::millis(lifetime);
             self.store
                 .start_timers(TimerKind::Lifetime, state, after, 0, now)
                 .await?;
@@ -88,7 +88,7 @@ impl Engine {
         if !reminded(old)
             && let (true, Some(every)) = (reminded(new), new.notify_every)
         {
-            let after = every.as_millis() as i64;
+            let after = duration::millis(every);
             let left = new.notify_repeats - 1;
             self.store
                 .start_timers(TimerKind::Reminder, state, after, left, now)

@@ -4,7 +4,9 @@ use serde_json::Value;
 use thiserror::Error;
 
 use super::Engine;
+use super::changes::ChangeError;
 use super::commit::{entered, log};
+use super::policy;
 use crate::model::{Actor, Status, Ticket};
 use crate::store::{Commit, NewStakeholder, NewTicket, Principal, StoreError};
 
@@ -15,8 +17,11 @@ pub struct CreateTicket {
     pub ticket_type: String,
     pub title: String,
     pub metadata: Value,
-    /// Stakeholders besides the creator (who becomes the requester).
+    /// Stakeholders besides the creator (who becomes the requester);
+    /// only admins may name any (see `policy.rs`).
     pub stakeholders: Vec<NewStakeholder>,
+    /// Whether the creator is an admin.
+    pub by_admin: bool,
 }
 
 #[derive(Debug, Error)]
@@ -33,6 +38,8 @@ pub enum CreateError {
     InvalidMetadata(String),
     #[error("{0}")]
     InvalidStakeholder(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -55,13 +62,19 @@ impl Engine {
         let tt = ms.ticket_types.get(&req.ticket_type).ok_or_else(|| {
             CreateError::UnknownTicketType(req.metaservice.clone(), req.ticket_type.clone())
         })?;
-        let title = crate::model::ticket::title(&req.title).map_err(CreateError::InvalidTitle)?;
-        tt.validate_metadata(&req.metadata).map_err(|e| {
-            CreateError::InvalidMetadata(format!(
-                "metadata does not match the schema of {}: {e}",
-                tt.name
-            ))
+        policy::check_creation(req.by_admin, &req.stakeholders).map_err(|e| match e {
+            ChangeError::Forbidden(m) => CreateError::Forbidden(m),
+            other => CreateError::InvalidStakeholder(other.to_string()),
         })?;
+        let title = crate::model::ticket::title(&req.title).map_err(CreateError::InvalidTitle)?;
+        crate::model::document::check(&req.metadata)
+            .and_then(|()| tt.validate_metadata(&req.metadata))
+            .map_err(|e| {
+                CreateError::InvalidMetadata(format!(
+                    "metadata does not match the schema of {}: {e}",
+                    tt.name
+                ))
+            })?;
 
         let id = self.store.next_ticket_id().await?;
         let now = self.clock.now();

@@ -117,6 +117,27 @@ pub struct TicketType {
     pub metadata_schema: Value,
     pub validator: Arc<jsonschema::Validator>,
     pub settings: TypeSettings,
+    /// The metadata fields people may change; every other field is
+    /// written by the bots alone.
+    pub editable: Vec<EditRule>,
+}
+
+/// Top-level metadata `fields` that holders of a connection or role in
+/// `by` may change through the API while the ticket is in one of `states`
+/// (empty: any non-terminal state). Admins may change the fields of every
+/// rule, in any open state; no person changes a field no rule names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditRule {
+    pub fields: Vec<String>,
+    pub states: Vec<u32>,
+    pub by: Vec<String>,
+}
+
+impl EditRule {
+    pub fn covers(&self, field: &str, state: u32) -> bool {
+        self.fields.iter().any(|f| f == field)
+            && (self.states.is_empty() || self.states.contains(&state))
+    }
 }
 
 impl TicketType {
@@ -262,6 +283,43 @@ pub struct TypeSettings {
     pub on_retention: OnRetention,
 }
 
+/// The shortest interval between reminders: more often than once a
+/// minute is a flood, not a reminder.
+pub const MIN_NOTIFY_EVERY: Duration = Duration::from_secs(60);
+/// The most reminders one ticket gets in one state.
+pub const MAX_NOTIFY_REPEATS: u32 = 1_000;
+/// The shortest lifetime: a state must give its bot a moment.
+pub const MIN_LIFETIME: Duration = Duration::from_secs(1);
+
+/// Checks timing settings against their bounds, wherever they come from
+/// (a manifest's type or state, or an admin's change); the longest of
+/// each is [`super::duration::MAX`], enforced when it is parsed.
+pub fn check_timing(
+    lifetime: Option<Duration>,
+    notify_every: Option<Duration>,
+    notify_repeats: Option<u32>,
+) -> Result<(), String> {
+    if lifetime.is_some_and(|d| d < MIN_LIFETIME) {
+        return Err("lifetime must be at least 1s".into());
+    }
+    if notify_every.is_some_and(|d| d < MIN_NOTIFY_EVERY) {
+        return Err("notify_every must be at least 1m".into());
+    }
+    if notify_repeats.is_some_and(|n| n > MAX_NOTIFY_REPEATS) {
+        return Err(format!(
+            "notify_repeats must be at most {MAX_NOTIFY_REPEATS}"
+        ));
+    }
+    Ok(())
+}
+
+impl TypeSettings {
+    /// See [`check_timing`].
+    pub fn check(&self) -> Result<(), String> {
+        check_timing(self.lifetime, self.notify_every, Some(self.notify_repeats))
+    }
+}
+
 impl Default for TypeSettings {
     fn default() -> Self {
         TypeSettings {
@@ -361,6 +419,7 @@ fn builtin_metaservice() -> Metaservice {
         metadata_schema: schema,
         validator,
         settings: TypeSettings::default(),
+        editable: Vec::new(),
     };
     Metaservice {
         name: BUILTIN_METASERVICE.into(),

@@ -1,7 +1,22 @@
 //! Durations as people write them in manifests and config: `90s`, `15m`,
 //! `12h`, `14d`, `2w`, or combined (`1d12h`).
+//!
+//! Every duration is bounded by [`MAX`], so that adding one to a
+//! timestamp in milliseconds can never wrap, in Rust or in SQL.
 
 use std::time::Duration;
+
+/// The longest duration anything in Baton may be set to: a hundred years
+/// (retention of records may be long; nothing else comes near). In
+/// milliseconds it is about 3.2e12, far from `i64::MAX` (9.2e18), so
+/// `timestamp + duration` stays exact for any date Baton will see.
+pub const MAX: Duration = Duration::from_secs(100 * 366 * 86_400);
+
+/// A duration in milliseconds as stored beside timestamps; saturating, so
+/// even an unchecked duration cannot turn negative.
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
 
 /// Parses `"1d12h"` and friends. A bare number is refused: the unit is
 /// the part that is easiest to get wrong, so it must be said.
@@ -39,7 +54,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "{text:?}: the last number has no unit (s, m, h, d, w)"
         ));
     }
-    Ok(Duration::from_secs(total))
+    let d = Duration::from_secs(total);
+    if d > MAX {
+        return Err(format!(
+            "{text:?} is longer than the longest duration accepted, {}",
+            format(MAX)
+        ));
+    }
+    Ok(d)
 }
 
 /// The shortest exact spelling, e.g. `1d12h`; `parse(format(d)) == d` for
@@ -79,8 +101,20 @@ mod tests {
 
     #[test]
     fn refuses_what_is_ambiguous() {
-        for bad in ["", "10", "5x", "h", "1d2", "99999999999999999999w"] {
+        for bad in [
+            "",
+            "10",
+            "5x",
+            "h",
+            "1d2",
+            "99999999999999999999w",
+            "18446744073709551615s",
+            "5300w",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse(&format(MAX)), Ok(MAX));
+        assert!(millis(MAX) < i64::MAX / 1000);
+        assert_eq!(millis(Duration::MAX), i64::MAX);
     }
 }

@@ -21,6 +21,10 @@
 //! ]
 //! [ticket_types.edit_person.settings]
 //! lifetime = "14d"                      # per state: `lifetime = "1h"` in a state
+//! [[ticket_types.edit_person.editable]] # metadata people may change (bots: any)
+//! fields = ["changes"]                  # top-level fields
+//! states = [1]                          # default: every non-terminal state
+//! by = ["requester"]                    # connections or roles; admins always
 //!
 //! [config]                              # free-form, read by bots (`get-config`)
 //! review_group = "wrt"
@@ -36,8 +40,8 @@ use thiserror::Error;
 use toml::Spanned;
 
 use super::catalog::{
-    ACTION_PRINCIPALS, ActionDef, BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice,
-    StateDef, TicketType, TypeSettings,
+    ACTION_PRINCIPALS, ActionDef, BUILTIN_METASERVICE, EditRule, LimitOverrides, MAX_MEMORY_MIB,
+    Metaservice, StateDef, TicketType, TypeSettings,
 };
 use super::ticket::is_identifier;
 
@@ -83,6 +87,18 @@ struct RawType {
     states: Spanned<Vec<Spanned<RawState>>>,
     metadata_schema: Option<Spanned<RawSchema>>,
     settings: Option<Spanned<RawSettings>>,
+    #[serde(default)]
+    editable: Vec<Spanned<RawEditRule>>,
+}
+
+/// `[[ticket_types.X.editable]]`: metadata fields people may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEditRule {
+    fields: Vec<String>,
+    #[serde(default)]
+    states: Vec<u32>,
+    by: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -291,6 +307,11 @@ fn parse_type(
         Some(s) => settings::parse_settings(src, type_name, s)?,
         None => TypeSettings::default(),
     };
+    let editable = raw
+        .editable
+        .into_iter()
+        .map(|rule| parse_edit_rule(src, type_name, rule, &states))
+        .collect::<Result<Vec<_>, _>>()?;
 
     Ok(TicketType {
         name: type_name.clone(),
@@ -301,6 +322,59 @@ fn parse_type(
         metadata_schema,
         validator,
         settings,
+        editable,
+    })
+}
+
+/// One `editable` rule: named top-level fields, existing non-terminal
+/// states (none listed: all of them), and who (connections or roles).
+fn parse_edit_rule(
+    src: &Source<'_>,
+    type_name: &str,
+    raw: Spanned<RawEditRule>,
+    states: &BTreeMap<u32, StateDef>,
+) -> Result<EditRule, ManifestError> {
+    let at = raw.span();
+    let raw = raw.into_inner();
+    let what = format!("{type_name}: editable");
+    if raw.fields.is_empty() || raw.fields.iter().any(|f| f.trim().is_empty()) {
+        return Err(src.err(at, format!("{what}: `fields` names the metadata fields")));
+    }
+    if raw.by.is_empty() {
+        return Err(src.err(
+            at,
+            format!("{what}: `by` names no one (use {ACTION_PRINCIPALS:?})"),
+        ));
+    }
+    if let Some(bad) = raw
+        .by
+        .iter()
+        .find(|b| !ACTION_PRINCIPALS.contains(&b.as_str()))
+    {
+        return Err(src.err(
+            at,
+            format!("{what}: {bad:?} is not one of {ACTION_PRINCIPALS:?}"),
+        ));
+    }
+    for code in &raw.states {
+        match states.get(code) {
+            None => return Err(src.err(at, format!("{what}: unknown state {code}"))),
+            Some(s) if s.terminal => {
+                return Err(src.err(
+                    at,
+                    format!(
+                        "{what}: state {code} {} is terminal: closed tickets are read-only",
+                        s.name
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(EditRule {
+        fields: raw.fields,
+        states: raw.states,
+        by: raw.by,
     })
 }
 

@@ -257,3 +257,55 @@ fn a_missing_schema_file_names_the_file() {
     assert!(e.message.contains("missing.json"), "{e}");
     assert_eq!(e.line, 7);
 }
+
+#[test]
+fn timing_out_of_bounds_is_refused() {
+    for (from, to, says) in [
+        (
+            "lifetime = \"14d\"",
+            "lifetime = \"18446744073709551615s\"",
+            "longest",
+        ),
+        ("lifetime = \"14d\"", "lifetime = \"0s\"", "at least 1s"),
+        (
+            "notify_every = \"1d\"",
+            "notify_every = \"5s\"",
+            "at least 1m",
+        ),
+        (
+            "notify_repeats = 3",
+            "notify_repeats = 100000",
+            "at most 1000",
+        ),
+        (
+            "{ code = 1, name = \"open\" }",
+            "{ code = 1, name = \"open\", notify_every = \"1s\" }",
+            "at least 1m",
+        ),
+    ] {
+        let e = refuse(&good_with(from, to));
+        assert!(e.message.contains(says), "{to}: {e}");
+    }
+}
+
+#[test]
+fn editable_fields_are_read_and_checked() {
+    let rule = "\n[[ticket_types.edit_person.editable]]\nfields = [\"wca_id\"]\nstates = [1]\nby = [\"requester\"]\n";
+    let text = format!("{GOOD}{rule}");
+    let ms = parse("wca.metaservice.toml", &text, &no_files).unwrap();
+    let tt = &ms.ticket_types["edit_person"];
+    assert_eq!(tt.editable.len(), 1);
+    assert!(tt.editable[0].covers("wca_id", 1));
+    assert!(!tt.editable[0].covers("wca_id", 2));
+    assert!(!tt.editable[0].covers("review", 1));
+    for (from, to, says) in [
+        ("states = [1]", "states = [3]", "terminal"),
+        ("states = [1]", "states = [9]", "unknown state 9"),
+        ("by = [\"requester\"]", "by = [\"boss\"]", "\"boss\""),
+        ("by = [\"requester\"]", "by = []", "names no one"),
+        ("fields = [\"wca_id\"]", "fields = []", "fields"),
+    ] {
+        let e = refuse(&text.replacen(from, to, 1));
+        assert!(e.message.contains(says), "{to}: {e}");
+    }
+}

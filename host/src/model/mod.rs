@@ -1,10 +1,12 @@
 //! The domain, with no IO: tickets, states and who acts on them
 //! (`ticket.rs`), metaservice manifests and their validation
 //! (`manifest.rs`), the transition rules (`rules.rs`), durations as
-//! written in manifests and config (`duration.rs`), and the catalog of
-//! everything the manifests declare (`catalog.rs`).
+//! written in manifests and config (`duration.rs`), the bounds of every
+//! JSON document accepted (`document.rs`), and the catalog of everything
+//! the manifests declare (`catalog.rs`).
 
 pub mod catalog;
+pub mod document;
 pub mod duration;
 pub mod manifest;
 pub mod rules;

@@ -37,8 +37,10 @@ pub(super) fn over_limit(what: String) -> CallError {
     CallError::Refused(types::Error::LimitExceeded(what))
 }
 
+/// A JSON document from the bot, held to the same bounds as one from the
+/// API (size checked before parsing).
 fn parse_json(what: &str, text: &str) -> Result<Value, CallError> {
-    serde_json::from_str(text).map_err(|e| invalid(format!("{what} is not JSON: {e}")))
+    crate::model::document::parse(text).map_err(|e| invalid(format!("{what}: {e}")))
 }
 
 /// WIT ticket ids are `u64`; ours are positive `i64`s.
@@ -379,11 +381,17 @@ impl waits::Host for BotState {
         session.wait_on(id, super::session::Until::Time(due)).await
     }
 
+    /// The same bound as `wait`: a time more than ten years ahead is
+    /// refused (one in the past ends the wait at once).
     async fn wait_until_time(&mut self, id: u64, time: i64) -> Result<(), CallError> {
         let id = ticket_id(id)?;
-        self.call()?
-            .wait_on(id, super::session::Until::Time(time))
-            .await
+        let session = self.call()?;
+        if time > session.now.saturating_add(MAX_WAIT_MS as i64) {
+            return Err(invalid(format!(
+                "a wait until {time} is more than ten years ahead"
+            )));
+        }
+        session.wait_on(id, super::session::Until::Time(time)).await
     }
 
     async fn wait_until_ticket(&mut self, id: u64, other: u64) -> Result<(), CallError> {

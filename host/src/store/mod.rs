@@ -126,7 +126,8 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a token; `false` if there is none (or it was revoked).
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<bool>;
     /// The user a live token belongs to; records its use.
-    async fn authenticate(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    async fn authenticate(&self, token_hash: &str, now: Timestamp)
+    -> Result<Option<Authenticated>>;
     async fn create_group(&self, name: &str, now: Timestamp) -> Result<Group>;
     async fn group(&self, name: &str) -> Result<Option<Group>>;
     async fn groups(&self) -> Result<Vec<Group>>;

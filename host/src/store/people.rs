@@ -31,6 +31,14 @@ pub struct Group {
     pub created_at: Timestamp,
 }
 
+/// Who a live token belongs to, and which token it is (so that what it
+/// opened, such as an event stream, can end when it is revoked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user: User,
+    pub token_id: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub id: i64,

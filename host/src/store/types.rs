@@ -166,6 +166,8 @@ pub struct NewLog {
     pub to_state: Option<u32>,
     pub message: String,
     pub data: Option<Value>,
+    /// For a person's change: the stakeholder they acted as.
+    pub acting_stakeholder: Option<i64>,
 }
 
 /// A log line as stored.
@@ -179,6 +181,7 @@ pub struct LogEntry {
     pub to_state: Option<u32>,
     pub message: String,
     pub data: Option<Value>,
+    pub acting_stakeholder_id: Option<i64>,
     pub created_at: Timestamp,
 }
 

@@ -74,19 +74,23 @@ impl Server {
 
 impl Server {
     /// A wca `edit_person` ticket by `requester` whose change needs a
-    /// person's review, assigned to the group `wrt` (which must exist);
-    /// returned as created, once the bots have moved it to `in_review`.
+    /// person's review: the bot of `in_review` assigns it to the group
+    /// `wrt` (which must exist). Returned once that row is there.
     pub async fn ticket_for_wrt(&self, requester: &Person) -> Value {
         let body = json!({"metaservice": "wca", "ticket_type": "edit_person", "title": "My birthday",
-            "metadata": {"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}},
-            "stakeholders": [{"group": "wrt", "connection": "assigned", "role": "actioner"}]});
+            "metadata": {"wca_id": "2012SMIT01", "changes": {"dob": {"old": "1990-01-01", "new": "1990-01-02"}}}});
         let (status, ticket) = self
             .as_(requester, "POST", "/api/v1/tickets", Some(&body))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{ticket}");
         let id = ticket["id"].as_i64().expect("id");
-        self.wait_for_ticket(id, "in review", |t| t["state"]["code"] == 2)
-            .await;
-        ticket
+        self.wait_for_ticket(id, "in review, assigned to wrt", |t| {
+            t["state"]["code"] == 2
+                && t["stakeholders"].as_array().is_some_and(|rows| {
+                    rows.iter()
+                        .any(|r| r["principal"]["name"] == "wrt" && r["connection"] == "assigned")
+                })
+        })
+        .await
     }
 }

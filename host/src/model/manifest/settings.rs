@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::{ManifestError, RawSettings, RawState, Source};
-use crate::model::catalog::{OnRetention, StateOverrides, TypeSettings};
+use crate::model::catalog::{OnRetention, StateOverrides, TypeSettings, check_timing};
 use crate::model::duration;
 
 pub(super) fn parse_settings(
@@ -34,13 +34,17 @@ pub(super) fn parse_settings(
             ));
         }
     };
-    Ok(TypeSettings {
+    let settings = TypeSettings {
         lifetime: dur("lifetime", &raw.lifetime)?,
         notify_every: dur("notify_every", &raw.notify_every)?,
         notify_repeats: raw.notify_repeats.unwrap_or(0),
         retention: dur("retention", &raw.retention)?,
         on_retention,
-    })
+    };
+    settings
+        .check()
+        .map_err(|e| src.err(at, format!("{type_name}: settings: {e}")))?;
+    Ok(settings)
 }
 
 /// A state's own `lifetime`, `notify_every` and `notify_repeats`; refused
@@ -70,9 +74,16 @@ pub(super) fn state_overrides(
             ),
         ));
     }
-    Ok(StateOverrides {
+    let overrides = StateOverrides {
         lifetime: dur("lifetime", &s.lifetime)?,
         notify_every: dur("notify_every", &s.notify_every)?,
         notify_repeats: s.notify_repeats,
-    })
+    };
+    check_timing(
+        overrides.lifetime,
+        overrides.notify_every,
+        overrides.notify_repeats,
+    )
+    .map_err(|e| src.err(at, format!("{type_name}: state {}: {e}", s.name)))?;
+    Ok(overrides)
 }

@@ -7,15 +7,17 @@ use super::read::{TICKET_COLUMNS, decode_ticket};
 use crate::model::{Ticket, TicketId};
 use crate::store::{Comment, Result, TicketFilter, Viewer};
 
-/// The tickets user `?` may see: where they are a stakeholder (any row:
-/// they were involved), or where a group they belong to is an active one.
+/// The tickets user `?` may see: where they are a stakeholder, or a group
+/// they belong to is one — any row, active or not: they were involved, and
+/// a group whose member accepted a ticket keeps seeing it (acting rights,
+/// unlike sight, follow the active rows).
 const VISIBLE_TO: &str = "SELECT s.ticket_id FROM ticket_stakeholders s WHERE s.user_id = :user \
      UNION SELECT s.ticket_id FROM ticket_stakeholders s \
        JOIN group_members m ON m.group_id = s.group_id \
-       WHERE s.is_active = 1 AND m.user_id = :user";
+       WHERE m.user_id = :user";
 
 /// Turns `:user` into a numbered parameter.
-fn visible_to(param: usize) -> String {
+pub(super) fn visible_to(param: usize) -> String {
     VISIBLE_TO.replace(":user", &format!("?{param}"))
 }
 

@@ -31,9 +31,9 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser, Notification,
-    QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Timer, TimerKind, Token,
-    User, Viewer,
+    Authenticated, BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser,
+    Notification, QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Timer,
+    TimerKind, Token, User, Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -216,7 +216,11 @@ impl Store for SqliteStore {
         people::revoke_token(&self.pool, id, now).await
     }
 
-    async fn authenticate(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+    async fn authenticate(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Authenticated>> {
         people::authenticate(&self.pool, token_hash, now).await
     }
 

@@ -6,7 +6,9 @@ use sqlx::{Row, SqlitePool};
 
 use super::read::json_column;
 use crate::model::Timestamp;
-use crate::store::{Group, NewUser, Notification, Result, SettingsChange, StoreError, Token, User};
+use crate::store::{
+    Authenticated, Group, NewUser, Notification, Result, SettingsChange, StoreError, Token, User,
+};
 
 /// Maps a unique-constraint failure to `Duplicate(what)`.
 fn unique(e: sqlx::Error, what: String) -> StoreError {
@@ -122,7 +124,7 @@ pub(super) async fn authenticate(
     pool: &SqlitePool,
     hash: &str,
     now: Timestamp,
-) -> Result<Option<User>> {
+) -> Result<Option<Authenticated>> {
     let sql = format!(
         "SELECT {USER_COLUMNS}, t.id AS token_id, t.last_used_at FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL"
@@ -135,15 +137,18 @@ pub(super) async fn authenticate(
         return Ok(None);
     };
     let last: Option<i64> = row.try_get("last_used_at")?;
+    let token: i64 = row.try_get("token_id")?;
     if last.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS) {
-        let token: i64 = row.try_get("token_id")?;
         sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
             .bind(now)
             .bind(token)
             .execute(pool)
             .await?;
     }
-    user(&row).map(Some)
+    Ok(Some(Authenticated {
+        user: user(&row)?,
+        token_id: token,
+    }))
 }
 
 async fn members(pool: &SqlitePool, group_id: i64) -> Result<Vec<i64>> {
@@ -262,17 +267,23 @@ pub(super) async fn notifications(
     // Unread (read = 0) before read, then newest first; the cursor is the
     // (read, id) of the last row seen.
     let (read, id) = after.unwrap_or((false, i64::MAX));
-    let rows = sqlx::query(
+    // A notification about a ticket the user may no longer see (they left
+    // the group it was for) is no longer shown.
+    let sql = format!(
         "SELECT id, user_id, ticket_id, kind, text, read_at, created_at FROM notifications \
          WHERE user_id = ?1 AND ((read_at IS NOT NULL) > ?2 OR ((read_at IS NOT NULL) = ?2 AND id < ?3)) \
+           AND (ticket_id IS NULL OR (SELECT is_admin FROM users WHERE id = ?1) = 1 \
+                OR ticket_id IN ({})) \
          ORDER BY (read_at IS NOT NULL), id DESC LIMIT ?4",
-    )
-    .bind(user_id)
-    .bind(read)
-    .bind(if after.is_some() { id } else { i64::MAX })
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+        super::list::visible_to(1)
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(read)
+        .bind(if after.is_some() { id } else { i64::MAX })
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(notification).collect()
 }
 

@@ -8,10 +8,16 @@ use sqlx::{Row, SqlitePool};
 use crate::model::{Actor, Status, Ticket, TicketId};
 use crate::store::{BotRecord, LogEntry, Result, Stakeholder, StoreError};
 
-/// Qualified with `t.` so that queries can join other tables.
+/// Qualified with `t.` so that queries can join other tables. The
+/// deadline is the due time of the ticket's lifetime timer in its current
+/// state, so it follows every move and every settings change by
+/// construction (the `tickets.deadline_at` column is not used).
 pub(super) const TICKET_COLUMNS: &str = "t.id, t.metaservice, t.ticket_type, t.title, t.state_code, \
      t.status, t.metadata, t.parent_id, t.created_by_kind, t.created_by_user, t.created_by_bot, \
-     t.created_at, t.updated_at, t.closed_at, t.deadline_at, t.version";
+     t.created_at, t.updated_at, t.closed_at, \
+     (SELECT MIN(d.due_at) FROM timers d WHERE d.ticket_id = t.id AND d.kind = 'lifetime') \
+       AS deadline_at, \
+     t.version";
 
 pub(super) async fn ticket(pool: &SqlitePool, id: TicketId) -> Result<Option<Ticket>> {
     let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?");
@@ -66,7 +72,8 @@ pub(super) fn decode_ticket(row: &SqliteRow) -> Result<Ticket> {
 pub(super) async fn logs(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<LogEntry>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, actor_kind, actor_user, actor_bot, action, from_state, to_state, \
-         message, data, created_at FROM ticket_logs WHERE ticket_id = ? ORDER BY id",
+         message, data, acting_stakeholder_id, created_at FROM ticket_logs WHERE ticket_id = ? \
+         ORDER BY id",
     )
     .bind(ticket)
     .fetch_all(pool)
@@ -82,6 +89,7 @@ pub(super) async fn logs(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<LogE
                 to_state: row.try_get("to_state")?,
                 message: row.try_get("message")?,
                 data: opt_json_column(row, "data")?,
+                acting_stakeholder_id: row.try_get("acting_stakeholder_id")?,
                 created_at: row.try_get("created_at")?,
             })
         })

@@ -45,7 +45,8 @@ const DOCUMENT: &str = "json_object(\
     'logs', (SELECT json_group_array(json_object('id', l.id, 'actor_kind', l.actor_kind, \
         'actor_user', l.actor_user, 'actor_bot', l.actor_bot, 'action', l.action, \
         'from_state', l.from_state, 'to_state', l.to_state, 'message', l.message, \
-        'data', json(l.data), 'created_at', l.created_at)) \
+        'data', json(l.data), 'acting_stakeholder_id', l.acting_stakeholder_id, \
+        'created_at', l.created_at)) \
         FROM (SELECT * FROM ticket_logs WHERE ticket_id = t.id ORDER BY id) l))";
 
 /// Archives (or only deletes) tickets, in one transaction. Waits on them

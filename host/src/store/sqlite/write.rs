@@ -99,7 +99,8 @@ pub(super) async fn apply(
         let (kind, user, bot) = actor_columns(&log.actor);
         sqlx::query(
             "INSERT INTO ticket_logs (ticket_id, actor_kind, actor_user, actor_bot, action, \
-             from_state, to_state, message, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             from_state, to_state, message, data, acting_stakeholder_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(log.ticket_id)
         .bind(kind)
@@ -110,6 +111,7 @@ pub(super) async fn apply(
         .bind(log.to_state)
         .bind(&log.message)
         .bind(log.data.as_ref().map(|d| d.to_string()))
+        .bind(log.acting_stakeholder)
         .bind(now)
         .execute(&mut **tx)
         .await?;
