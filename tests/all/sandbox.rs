@@ -160,30 +160,50 @@ async fn outgoing_http_reaches_only_the_egress_list() {
             json!({"do": "http", "url": format!("http://127.0.0.1:{port}/hello")}),
         )
         .await;
-    // `localhost` is the same machine, but not in the list.
-    let refused = server
+    // `localhost` is listed, but a listed name may lead only to public
+    // addresses: through it a bot would reach Baton itself and every port
+    // on the machine.
+    let through_a_name = server
         .create(
             "hostile",
             "job",
             json!({"do": "http", "url": format!("http://localhost:{port}/hello")}),
         )
         .await;
-    closed(&server, allowed).await;
-    closed(&server, refused).await;
+    // 127.0.0.2 is loopback too, and not listed at all.
+    let unlisted = server
+        .create(
+            "hostile",
+            "job",
+            json!({"do": "http", "url": format!("http://127.0.0.2:{port}/hello")}),
+        )
+        .await;
+    for id in [allowed, through_a_name, unlisted] {
+        closed(&server, id).await;
+    }
     assert!(
         messages(&server.logs(allowed).await)
             .contains(&"http 200 hello from the web API".to_string())
     );
-    let denied = messages(&server.logs(refused).await);
+    let prohibited = messages(&server.logs(through_a_name).await);
+    assert!(
+        prohibited
+            .iter()
+            .any(|m| m.starts_with("http error:") && m.contains("DestinationIpProhibited")),
+        "{prohibited:?}"
+    );
+    let denied = messages(&server.logs(unlisted).await);
     assert!(
         denied.iter().any(|m| m.starts_with("http error:")
             && m.contains("not allowed")
             && m.contains("egress")),
         "{denied:?}"
     );
+    let log = server.log();
     assert!(
-        server.log().contains("outgoing HTTP refused"),
-        "the refusal is logged"
+        log.contains("outgoing HTTP refused: localhost leads to 127.0.0.1, a loopback address"),
+        "the refusal says why:\n{log}"
     );
+    assert!(log.contains("127.0.0.2:"), "the unlisted host is named");
     api.abort();
 }

@@ -87,6 +87,28 @@ pub fn build(
                     Some(json!({"old": old, "new": new})),
                 ));
             }
+            Change::Waits {
+                id,
+                state,
+                until: Until::Gone(other),
+            } => {
+                commit.events.push(NewEvent {
+                    ticket_id: *id,
+                    state_code: *state,
+                    kind: EventKind::TicketGone,
+                    payload: json!({"other": other}),
+                    available_at: now,
+                });
+                commit.logs.push(log(
+                    *id,
+                    actor,
+                    "waiting",
+                    None,
+                    None,
+                    format!("waiting for ticket {other} to close"),
+                    None,
+                ));
+            }
             Change::Waits { id, state, until } => {
                 let (kind, due_at, other, message) = match until {
                     Until::Time(at) => (
@@ -95,7 +117,7 @@ pub fn build(
                         None,
                         format!("waiting until {}", iso(*at)),
                     ),
-                    Until::Ticket(other) => (
+                    Until::Ticket(other) | Until::Gone(other) => (
                         TimerKind::WaitTicket,
                         None,
                         Some(*other),
@@ -146,6 +168,7 @@ pub fn build(
                     bot,
                     bot_version: None,
                     message: message.clone(),
+                    cause: None,
                 };
                 error_rows(&mut commit, *error_ticket, &report, &ms.error_group);
             }
@@ -185,6 +208,15 @@ pub fn build(
             commit.timers.extend(state_timers(ms, ticket, now));
         }
     }
+    // A wait asked for before its ticket moved on (or closed) in the same
+    // invocation belongs to the state the ticket left: it goes, as every
+    // timer of that state does when a ticket moves.
+    commit.timers.retain(|t| {
+        effects
+            .tickets
+            .get(&t.ticket_id)
+            .is_none_or(|now| now.state_code == t.state_code && now.status == Status::Open)
+    });
     commit
 }
 

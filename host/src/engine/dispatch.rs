@@ -253,7 +253,11 @@ impl Engine {
             ticket,
         );
         let started = std::time::Instant::now();
-        let effects = match self.runtime.invoke(&bot, session, call).await {
+        let quota_hits = session.quota_hits.clone();
+        let invoked = self.runtime.invoke(&bot, session, call).await;
+        self.report_quotas(&ms.name, &name, event.ticket_id, &quota_hits)
+            .await;
+        let effects = match invoked {
             Ok(effects) => effects,
             Err(e) => {
                 let c = &self.config;
@@ -332,6 +336,7 @@ impl Engine {
             } else {
                 format!("{error} (not retried; the event is parked)")
             },
+            cause: None,
         };
         let (commit, error_ticket) = self.error_commit(&report).await?;
         self.store.park_event(event.id, error, &commit, now).await?;

@@ -21,6 +21,9 @@ pub struct ErrorReport {
     pub bot: Option<String>,
     pub bot_version: Option<String>,
     pub message: String,
+    /// A quota crossed (`tickets_per_minute`…): one error ticket per
+    /// metaservice and cause stays open, however often it is crossed.
+    pub cause: Option<String>,
 }
 
 impl Engine {
@@ -60,6 +63,7 @@ pub fn error_rows(commit: &mut Commit, id: TicketId, report: &ErrorReport, group
         "bot": report.bot,
         "bot_version": report.bot_version,
         "message": report.message,
+        "cause": report.cause,
     });
     commit.inserts.push(NewTicket {
         id,
@@ -100,6 +104,40 @@ pub fn error_rows(commit: &mut Commit, id: TicketId, report: &ErrorReport, group
 }
 
 impl Engine {
+    /// Files an error ticket for each quota an invocation crossed, unless
+    /// one for that metaservice and cause is still open.
+    pub(super) async fn report_quotas(
+        &self,
+        metaservice: &str,
+        bot: &crate::model::BotName,
+        ticket: TicketId,
+        hits: &crate::runtime::QuotaHits,
+    ) {
+        for (cause, message) in hits.take() {
+            let filed = match self.store.open_error(metaservice, cause).await {
+                Ok(Some(open)) => {
+                    tracing::warn!(bot = %bot, ticket, error_ticket = open, cause, "quota crossed again: {message}");
+                    continue;
+                }
+                Ok(None) => {
+                    let report = ErrorReport {
+                        metaservice: metaservice.to_string(),
+                        failed_ticket: Some(ticket),
+                        bot: Some(bot.to_string()),
+                        bot_version: None,
+                        message: format!("quota {cause} crossed: {message}"),
+                        cause: Some(cause.to_string()),
+                    };
+                    self.file_error(&report).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = filed {
+                tracing::error!(bot = %bot, ticket, cause, "could not file the quota's error ticket: {e}");
+            }
+        }
+    }
+
     /// Files an error ticket on its own, e.g. for a refused bot file.
     pub(crate) async fn file_error(&self, report: &ErrorReport) -> Result<TicketId, StoreError> {
         let (commit, id) = self.error_commit(report).await?;

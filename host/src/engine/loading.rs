@@ -94,13 +94,30 @@ fn files_with_suffix(dir: &Path, suffix: &str) -> std::io::Result<Vec<PathBuf>> 
 }
 
 impl Engine {
+    /// A metaservice whose bots could run longer than an event's lease
+    /// would have its events claimed again while they still run: refused.
+    fn fits_the_lease(&self, path: &Path, ms: Metaservice) -> Result<Metaservice, ManifestError> {
+        match ms.limits.deadline_ms {
+            Some(deadline) if deadline as i64 >= self.config.lease_ms => Err(ManifestError {
+                file: path.display().to_string(),
+                line: 0,
+                message: format!(
+                    "limits.deadline_ms ({deadline}) must be shorter than the engine's \
+                     lease_ms ({}), or an event could run twice",
+                    self.config.lease_ms
+                ),
+            }),
+            _ => Ok(ms),
+        }
+    }
+
     /// Loads the manifests and the bots of the bots directory.
     pub async fn scan_bots_dir(&self) -> anyhow::Result<ScanReport> {
         let mut report = ScanReport::default();
         let dir = self.bots_dir.clone();
         let mut metaservices = Vec::new();
         for path in files_with_suffix(&dir, MANIFEST_SUFFIX)? {
-            match read_manifest(&path) {
+            match read_manifest(&path).and_then(|ms| self.fits_the_lease(&path, ms)) {
                 Ok(ms) => {
                     tracing::info!(metaservice = %ms.name, file = %path.display(), "manifest loaded");
                     report.metaservices.push(ms.name.clone());
@@ -245,6 +262,7 @@ impl Engine {
             bot: Some(name.to_string()),
             bot_version: Some(sha256.to_string()),
             message: format!("bot file {name}.wasm (sha256 {sha256}) was refused: {e}{keeps}"),
+            cause: None,
         };
         if let Err(err) = self.file_error(&report).await {
             tracing::error!(bot = %name, "filing the error ticket failed: {err}");

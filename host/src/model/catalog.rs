@@ -86,10 +86,15 @@ pub struct Metaservice {
     pub description: String,
     /// The group that receives this metaservice's error tickets.
     pub error_group: String,
+    /// The groups its bots may address (request acceptance from, notify,
+    /// name as stakeholders, assign members of): the manifest's `groups`
+    /// and its `error_group`. A bot sees people only through these and its
+    /// tickets' stakeholders.
+    pub groups: Vec<String>,
     pub ticket_types: BTreeMap<String, TicketType>,
-    /// Hosts its bots may reach over HTTP (exact host names or IP
-    /// addresses, any port). Empty: no outgoing HTTP at all.
-    pub egress: Vec<String>,
+    /// Hosts and ports its bots may reach over HTTP (see
+    /// [`super::egress`]). Empty: no outgoing HTTP at all.
+    pub egress: Vec<super::egress::EgressRule>,
     /// Per-invocation limits that override the host's defaults.
     pub limits: LimitOverrides,
     /// Where it was declared, for messages.
@@ -192,6 +197,11 @@ pub struct LimitOverrides {
     pub max_tickets_created: Option<u32>,
     pub max_log_bytes: Option<usize>,
     pub max_output_bytes: Option<usize>,
+    pub tickets_per_minute: Option<u32>,
+    pub max_open_tickets: Option<u32>,
+    pub max_pending_events: Option<u32>,
+    pub max_timers: Option<u32>,
+    pub max_child_depth: Option<u32>,
 }
 
 /// The most memory a metaservice may give its bots, in MiB. The host
@@ -374,7 +384,8 @@ fn builtin_metaservice() -> Metaservice {
             "metaservice": {"type": "string"},
             "bot": {"type": ["string", "null"]},
             "bot_version": {"type": ["string", "null"]},
-            "message": {"type": "string"}
+            "message": {"type": "string"},
+            "cause": {"type": ["string", "null"]}
         }
     });
     let validator = jsonschema::validator_for(&schema)
@@ -425,6 +436,7 @@ fn builtin_metaservice() -> Metaservice {
         name: BUILTIN_METASERVICE.into(),
         description: "Baton's own tickets".into(),
         error_group: "admins".into(),
+        groups: vec!["admins".into()],
         ticket_types: BTreeMap::from([(error.name.clone(), error)]),
         egress: Vec::new(),
         limits: LimitOverrides::default(),

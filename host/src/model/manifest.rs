@@ -4,8 +4,9 @@
 //! ```toml
 //! name = "wca"
 //! error_group = "wst"
+//! groups = ["wrt"]                      # the groups its bots may address
 //!
-//! egress = ["api.example.org"]          # hosts its bots may call over HTTP
+//! egress = ["api.example.org"]          # hosts (and :port, default 443) its bots may call
 //! [limits]                              # per-invocation overrides
 //! deadline_ms = 2000
 //!
@@ -69,6 +70,8 @@ struct RawManifest {
     #[serde(default)]
     description: String,
     error_group: Spanned<String>,
+    #[serde(default)]
+    groups: Vec<Spanned<String>>,
     #[serde(default)]
     egress: Vec<Spanned<String>>,
     limits: Option<Spanned<LimitOverrides>>,
@@ -191,19 +194,27 @@ pub fn parse(
         return Err(src.err(0..0, "the manifest declares no ticket types"));
     }
 
-    let mut egress = Vec::new();
-    for host in &raw.egress {
-        let h = host.get_ref().trim().to_ascii_lowercase();
-        let plain = !h.is_empty()
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-        if !plain {
+    let mut groups = vec![raw.error_group.get_ref().clone()];
+    for g in &raw.groups {
+        if !is_identifier(g.get_ref()) {
             return Err(src.err(
-                host.span(),
-                format!("egress entry {:?} must be a host name or IP address, without scheme, port or path", host.get_ref()),
+                g.span(),
+                format!(
+                    "group {:?} must be lowercase letters, digits and '_'",
+                    g.get_ref()
+                ),
             ));
         }
-        egress.push(h);
+        if !groups.contains(g.get_ref()) {
+            groups.push(g.get_ref().clone());
+        }
+    }
+
+    let mut egress = Vec::new();
+    for entry in &raw.egress {
+        let rule = super::egress::EgressRule::parse(entry.get_ref())
+            .map_err(|e| src.err(entry.span(), e))?;
+        egress.push(rule);
     }
     let limits = match raw.limits {
         Some(l) => {
@@ -232,6 +243,7 @@ pub fn parse(
         name: name.clone(),
         description: raw.description,
         error_group: raw.error_group.into_inner(),
+        groups,
         ticket_types,
         egress,
         limits,

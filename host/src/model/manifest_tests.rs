@@ -113,7 +113,8 @@ fn egress_and_limits_are_read() {
         "error_group = \"wst\"\negress = [\"API.example.org\", \"127.0.0.1\"]\n[limits]\ndeadline_ms = 250\nmemory_mib = 16",
     );
     let ms = parse("m.toml", &text, &no_files).unwrap();
-    assert_eq!(ms.egress, vec!["api.example.org", "127.0.0.1"]);
+    let egress: Vec<String> = ms.egress.iter().map(|r| r.to_string()).collect();
+    assert_eq!(egress, vec!["api.example.org:443", "127.0.0.1:443"]);
     assert_eq!(ms.limits.deadline_ms, Some(250));
     assert_eq!(ms.limits.memory_mib, Some(16));
     assert_eq!(ms.limits.max_host_calls, None);

@@ -3,11 +3,13 @@
 //! (`manifest.rs`), the transition rules (`rules.rs`), durations as
 //! written in manifests and config (`duration.rs`), the bounds of every
 //! JSON document accepted (`document.rs`), and the catalog of everything
-//! the manifests declare (`catalog.rs`).
+//! the manifests declare (`catalog.rs`), with the egress rules of a
+//! metaservice (`egress.rs`).
 
 pub mod catalog;
 pub mod document;
 pub mod duration;
+pub mod egress;
 pub mod manifest;
 pub mod rules;
 pub mod ticket;

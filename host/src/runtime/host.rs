@@ -138,6 +138,7 @@ impl Session {
         metadata: String,
     ) -> Result<TicketId, CallError> {
         self.count_created().map_err(over_limit)?;
+        self.quota_for_child().await?;
         let ms = self.metaservice.clone();
         let tt = ms.ticket_types.get(&ticket_type).ok_or_else(|| {
             not_found(format!(
@@ -335,29 +336,30 @@ impl Session {
                 "ticket {id} is not in this bot's state; it cannot wait here"
             )));
         }
+        let mut until = until;
         if let super::session::Until::Ticket(other) = until {
             if other == id {
                 return Err(invalid(format!("ticket {id} cannot wait for itself")));
             }
-            // A ticket of the bot's metaservice, or one no longer in the
-            // database (retention deleted it): that wait is kept and ends
-            // at once with `ticket-gone`, which the bot can handle, rather
-            // than failing an invocation that retrying cannot fix. A ticket
-            // of another metaservice is refused, as reading it is.
+            // A ticket the bot may not read — not in the database
+            // (retention deleted it), or another metaservice's — is the
+            // same to the bot: the wait is kept and ends at once with
+            // `ticket-gone`, which it can handle. Nothing tells it whether
+            // the other ticket exists elsewhere.
             match self.read(other).await {
                 Ok(_) => {}
-                Err(CallError::Refused(refused)) => {
-                    let exists = self
-                        .store
-                        .ticket(other)
-                        .await
-                        .map_err(|e| fatal(format!("reading ticket {other}: {e}")))?;
-                    if exists.is_some() {
-                        return Err(CallError::Refused(refused));
-                    }
-                }
+                Err(CallError::Refused(_)) => until = super::session::Until::Gone(other),
                 Err(failed) => return Err(failed),
             }
+        }
+        // The last wait asked for in an invocation wins: a ticket waits
+        // for one thing at a time, and a bot calling `wait` in a loop
+        // queues one timer, not thousands.
+        let waits_already = |c: &Change| matches!(c, Change::Waits { id: t, .. } if *t == id);
+        if self.changes().iter().any(waits_already) {
+            self.withdraw(waits_already);
+        } else if !matches!(until, super::session::Until::Gone(_)) {
+            self.quota_for_timer(id).await?;
         }
         self.record(Change::Waits {
             id,
@@ -425,6 +427,7 @@ impl notify::Host for BotState {
         if !same_type || state.is_none() {
             return Err(not_found(format!("ticket {id} has no bot {bot}")));
         }
+        session.quota_for_event(id).await?;
         session.record(Change::BotNotified {
             id,
             state: target.state_code,
@@ -443,15 +446,16 @@ impl notify::Host for BotState {
         let session = self.call()?;
         session.count_log_bytes(text.len()).map_err(over_limit)?;
         session.owned(id, false).await?;
-        // A group's members are those at the time of the call: who joins
-        // later was not there to be told.
+        // Only people the bot may address: its ticket's stakeholders and
+        // the groups its manifest names. A group's members are those at
+        // the time of the call: who joins later was not there to be told.
         let users = match to {
             people::Principal::User(u) => {
                 let u = i64::try_from(u).map_err(|_| not_found(format!("user {u}")))?;
-                session.known_user(u).await?;
+                session.addressable_user(id, u).await?;
                 vec![u]
             }
-            people::Principal::Group(g) => session.members(&g).await?,
+            people::Principal::Group(g) => session.addressable_group(id, &g).await?,
         };
         for user_id in users {
             session.record(Change::Notified {

@@ -15,6 +15,7 @@ use super::bindings::types;
 use super::egress::Egress;
 use super::output::BotOutput;
 use super::{BotState, EPOCH_TICK, Effects, Limits, LoadedBot, Runtime, Session};
+use crate::model::egress::EgressRule;
 
 /// What the host asks of the bot.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +78,7 @@ impl Runtime {
         let name: Arc<str> = Arc::from(bot.name.to_string());
         // The session's limits and egress list; the defaults and no egress
         // for `describe()`.
-        let (limits, allowed): (Limits, Arc<[String]>) = match &session {
+        let (limits, allowed): (Limits, Arc<[EgressRule]>) = match &session {
             Some(s) => (s.limits, s.metaservice.egress.clone().into()),
             None => (self.limits, Arc::from(Vec::new())),
         };
@@ -212,10 +213,30 @@ impl Runtime {
             Ok(Ok(_)) if session.fatal.is_some() => {
                 Err(InvokeError::Limit(session.fatal.unwrap_or_default()))
             }
-            Ok(Ok(Err(message))) => Err(InvokeError::Bot(message)),
+            Ok(Ok(Err(message))) => Err(InvokeError::Bot(bounded(message))),
             Ok(Ok(Ok(()))) => Ok(session.into_effects()),
         }
     }
+}
+
+/// The longest error message of a bot that Baton keeps: it is stored with
+/// the event, in the error ticket and in `/api/v1/bots`, and shown to
+/// people, so a bot cannot make it a payload.
+pub const MAX_ERROR_BYTES: usize = 2048;
+
+/// `message`, cut to [`MAX_ERROR_BYTES`] on a character boundary.
+pub fn bounded(mut message: String) -> String {
+    if message.len() <= MAX_ERROR_BYTES {
+        return message;
+    }
+    let total = message.len();
+    let mut cut = MAX_ERROR_BYTES;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    message.truncate(cut);
+    message.push_str(&format!("… ({total} bytes, cut)"));
+    message
 }
 
 /// Sorts a wasmtime error: a deadline, a limit, a host failure or a trap.
@@ -226,9 +247,16 @@ pub(super) fn classify(e: wasmtime::Error, fatal: Option<String>, deadline_ms: u
     if let Some(failure) = e.downcast_ref::<HostFailure>() {
         return InvokeError::Host(failure.0.clone());
     }
+    // `exit()` from the guest (a WASI call) ends the bot, not the host.
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return InvokeError::Trap(format!(
+            "the bot called exit({}) instead of returning",
+            exit.0
+        ));
+    }
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => InvokeError::Timeout(deadline_ms),
-        Some(trap) => InvokeError::Trap(trap.to_string()),
+        Some(trap) => InvokeError::Trap(bounded(trap.to_string())),
         // Neither: instantiation failed, which is the host's side.
         None => InvokeError::Host(format!("{e:#}")),
     }
@@ -243,5 +271,20 @@ pub struct HostFailure(pub String);
 impl HostFailure {
     pub fn error(message: String) -> wasmtime::Error {
         wasmtime::Error::new(HostFailure(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_are_cut_on_a_character_boundary() {
+        let short = "fine".to_string();
+        assert_eq!(bounded(short.clone()), short);
+        let long = "é".repeat(MAX_ERROR_BYTES);
+        let cut = bounded(long);
+        assert!(cut.len() < MAX_ERROR_BYTES + 40, "{}", cut.len());
+        assert!(cut.ends_with("bytes, cut)"));
     }
 }

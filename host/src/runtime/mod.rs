@@ -10,7 +10,8 @@
 //! clocks and randomness work; stdout and stderr go to `tracing` tagged
 //! with the bot's name (`output.rs`). Per invocation: a wall-clock deadline
 //! (epoch interruption, so even a loop with no host calls stops), a memory
-//! cap, and caps on host calls, tickets created and log bytes.
+//! cap, and caps on host calls, tickets created and log bytes. Across
+//! invocations, per metaservice, the quotas of `quotas.rs`.
 
 mod bindings;
 mod cache;
@@ -21,6 +22,7 @@ mod invoke;
 mod loader;
 mod output;
 mod people;
+mod quotas;
 mod session;
 
 use std::path::PathBuf;
@@ -40,6 +42,7 @@ pub use cache::Origin;
 pub use bindings::types::Error as BotCallError;
 pub use invoke::{Call, InvokeError};
 pub use loader::{LoadError, LoadedBot, bot_name_of as loader_bot_name_of};
+pub use quotas::QuotaHits;
 pub use session::{Change, Effects, Session, Until};
 
 /// How often the epoch ticks. A deadline is a number of ticks, so it is
@@ -62,6 +65,18 @@ pub struct Limits {
     pub max_log_bytes: usize,
     /// stdout plus stderr kept in the host's log, in bytes.
     pub max_output_bytes: usize,
+    // Quotas: what a metaservice's bots may queue up for later, across
+    // invocations. Crossing one is refused with `limit-exceeded`.
+    /// Tickets the metaservice's bots create in any minute.
+    pub tickets_per_minute: u32,
+    /// Open tickets of the metaservice at once.
+    pub max_open_tickets: u32,
+    /// Pending events of one ticket (notifications from bots included).
+    pub max_pending_events: u32,
+    /// Pending timers (waits) of one ticket.
+    pub max_timers: u32,
+    /// Generations of children below a ticket no bot created.
+    pub max_child_depth: u32,
 }
 
 impl Default for Limits {
@@ -73,6 +88,13 @@ impl Default for Limits {
             max_tickets_created: 100,
             max_log_bytes: 64 * 1024,
             max_output_bytes: 64 * 1024,
+            // Ten a second, sustained, is far above any workflow people
+            // keep up with, and far below what fills a disk.
+            tickets_per_minute: 600,
+            max_open_tickets: 100_000,
+            max_pending_events: 100,
+            max_timers: 20,
+            max_child_depth: 8,
         }
     }
 }
@@ -87,6 +109,11 @@ impl Limits {
             max_tickets_created: o.max_tickets_created.unwrap_or(self.max_tickets_created),
             max_log_bytes: o.max_log_bytes.unwrap_or(self.max_log_bytes),
             max_output_bytes: o.max_output_bytes.unwrap_or(self.max_output_bytes),
+            tickets_per_minute: o.tickets_per_minute.unwrap_or(self.tickets_per_minute),
+            max_open_tickets: o.max_open_tickets.unwrap_or(self.max_open_tickets),
+            max_pending_events: o.max_pending_events.unwrap_or(self.max_pending_events),
+            max_timers: o.max_timers.unwrap_or(self.max_timers),
+            max_child_depth: o.max_child_depth.unwrap_or(self.max_child_depth),
         }
     }
 }

@@ -119,7 +119,6 @@ impl Session {
 
     async fn assign_user(&mut self, id: TicketId, user: i64) -> Result<(), CallError> {
         self.owned(id, true).await?;
-        let login = self.known_user(user).await?;
         let rows = self.people_of(id).await?;
         // The latest group the ticket was assigned to, accepted or not.
         let Some(group) = rows
@@ -132,10 +131,12 @@ impl Session {
                 "ticket {id} is not assigned to a group; request acceptance from one first"
             )));
         };
+        // One refusal for a user who is not a member and for one who does
+        // not exist: a bot cannot walk user ids to learn who is there.
         let members = self.members(&group).await?;
         if !members.contains(&user) {
             return Err(not_allowed(format!(
-                "user {user} ({login}) is not a member of group {group}, which ticket {id} is assigned to"
+                "user {user} is not a member of group {group}, which ticket {id} is assigned to"
             )));
         }
         self.release_assignment(id);
@@ -150,7 +151,7 @@ impl Session {
 
     async fn request_acceptance(&mut self, id: TicketId, group: String) -> Result<(), CallError> {
         self.owned(id, true).await?;
-        let members = self.members(&group).await?;
+        let members = self.addressable_group(id, &group).await?;
         let rows = self.people_of(id).await?;
         let active = |r: &&PersonRow| r.is_active && r.connection == "assigned";
         let already = rows
@@ -182,11 +183,11 @@ impl Session {
         let principal = match who {
             people::Principal::User(u) => {
                 let u = user_id(u)?;
-                self.known_user(u).await?;
+                self.addressable_user(id, u).await?;
                 Principal::User(u)
             }
             people::Principal::Group(g) => {
-                self.members(&g).await?;
+                self.addressable_group(id, &g).await?;
                 Principal::Group(g)
             }
         };
@@ -195,17 +196,65 @@ impl Session {
         Ok(())
     }
 
-    /// The login of an existing user.
-    pub(super) async fn known_user(&self, user: i64) -> Result<String, CallError> {
-        match self.store.user(user).await {
-            Ok(Some(u)) => Ok(u.login),
-            Ok(None) => Err(not_found(format!("user {user}"))),
-            Err(e) => Err(fatal(format!("reading user {user}: {e}"))),
+    /// The members of a group the bot may address: one its manifest
+    /// names (`groups`, `error_group`) or one already a stakeholder of the
+    /// ticket. Any other group is refused exactly like one that does not
+    /// exist, so a bot learns nothing of other metaservices' people.
+    pub(super) async fn addressable_group(
+        &mut self,
+        ticket: TicketId,
+        group: &str,
+    ) -> Result<Vec<i64>, CallError> {
+        let named = self.metaservice.groups.iter().any(|g| g == group);
+        let on_ticket = named
+            || self
+                .people_of(ticket)
+                .await?
+                .iter()
+                .any(|r| r.group.as_deref() == Some(group));
+        if !on_ticket {
+            return Err(not_found(format!("group {group:?}")));
+        }
+        self.members(group).await
+    }
+
+    /// Checks that the bot may address a user: a stakeholder of the
+    /// ticket or of another ticket of its metaservice, or a member of a
+    /// group its manifest names. Any other user is refused exactly like
+    /// one that does not exist.
+    pub(super) async fn addressable_user(
+        &mut self,
+        ticket: TicketId,
+        user: i64,
+    ) -> Result<(), CallError> {
+        if self
+            .people_of(ticket)
+            .await?
+            .iter()
+            .any(|r| r.user_id == Some(user))
+        {
+            return Ok(());
+        }
+        let read = |e| fatal(format!("reading the people of user {user}: {e}"));
+        let groups = self.store.groups_of(user).await.map_err(read)?;
+        let in_named_group = groups
+            .iter()
+            .any(|g| self.metaservice.groups.contains(&g.name));
+        if in_named_group
+            || self
+                .store
+                .involved_in(user, &self.metaservice.name)
+                .await
+                .map_err(read)?
+        {
+            Ok(())
+        } else {
+            Err(not_found(format!("user {user}")))
         }
     }
 
     /// The members of an existing group.
-    pub(super) async fn members(&self, group: &str) -> Result<Vec<i64>, CallError> {
+    async fn members(&self, group: &str) -> Result<Vec<i64>, CallError> {
         if group.trim().is_empty() {
             return Err(invalid("a group name is empty".into()));
         }

@@ -96,6 +96,8 @@ pub struct PersonRow {
 pub enum Until {
     Time(Timestamp),
     Ticket(TicketId),
+    /// A ticket the bot may not see: the wait ends at once, `ticket-gone`.
+    Gone(TicketId),
 }
 
 /// What a successful invocation asks the engine to commit.
@@ -138,6 +140,10 @@ pub struct Session {
     /// Set when a limit was crossed: the invocation fails even if the bot
     /// ignores the refusal.
     pub(super) fatal: Option<String>,
+    /// The quotas this invocation crossed, for the engine whatever the
+    /// invocation's outcome.
+    pub quota_hits: super::quotas::QuotaHits,
+    pub(super) quotas: super::quotas::QuotaCounts,
 }
 
 impl Session {
@@ -164,6 +170,8 @@ impl Session {
             changes: Vec::new(),
             usage: Usage::default(),
             fatal: None,
+            quota_hits: Default::default(),
+            quotas: Default::default(),
         }
     }
 
@@ -181,6 +189,11 @@ impl Session {
 
     pub(super) fn record(&mut self, change: Change) {
         self.changes.push(change);
+    }
+
+    /// The changes asked for so far, in order.
+    pub(super) fn changes(&self) -> &[Change] {
+        &self.changes
     }
 
     /// Takes back pending changes that a later call superseded.

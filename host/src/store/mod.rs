@@ -135,6 +135,9 @@ pub trait Store: Send + Sync + 'static {
     async fn set_member(&self, group_id: i64, user_id: i64, member: bool) -> Result<bool>;
     /// The groups a user belongs to.
     async fn groups_of(&self, user_id: i64) -> Result<Vec<Group>>;
+    /// Whether a user is (or was) a stakeholder of some ticket of a
+    /// metaservice: the people its bots may address.
+    async fn involved_in(&self, user_id: i64, metaservice: &str) -> Result<bool>;
 
     // Tickets as people see them.
     async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool>;
@@ -210,6 +213,15 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<u64>;
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>>;
+
+    // Quotas.
+    /// A metaservice's open tickets, and those its bots created at or
+    /// after `since` (indexed by metaservice).
+    async fn quota_usage(&self, metaservice: &str, since: Timestamp) -> Result<QuotaUsage>;
+    /// A ticket's pending events and timers.
+    async fn pending_of(&self, ticket: TicketId) -> Result<Pending>;
+    /// The open error ticket filed for a metaservice's quota `cause`.
+    async fn open_error(&self, metaservice: &str, cause: &str) -> Result<Option<TicketId>>;
 
     // Settings changed through the admin API.
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()>;

@@ -289,3 +289,18 @@ pub struct BotRecord {
     pub refused_sha256: Option<String>,
     pub updated_at: Timestamp,
 }
+
+/// What a metaservice's quotas count (see `[limits]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaUsage {
+    pub open_tickets: u64,
+    /// Tickets its bots created since the time asked about.
+    pub created_since: u64,
+}
+
+/// A ticket's pending work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub events: u64,
+    pub timers: u64,
+}

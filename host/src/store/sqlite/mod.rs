@@ -11,10 +11,12 @@
 //! - `people.rs`: users, groups, tokens, notifications, settings overrides.
 //! - `timers.rs`: waits and lifetimes.
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed tickets.
+//! - `quotas.rs`: what the per-metaservice quotas count.
 
 mod list;
 mod people;
 mod queue;
+mod quotas;
 mod read;
 mod retention;
 mod sweep;
@@ -32,8 +34,8 @@ use sqlx::sqlite::{
 
 use super::{
     Authenticated, BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser,
-    Notification, QueuedEvent, Result, SettingsChange, Stakeholder, Store, TicketFilter, Timer,
-    TimerKind, Token, User, Viewer,
+    Notification, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder, Store,
+    TicketFilter, Timer, TimerKind, Token, User, Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -244,6 +246,10 @@ impl Store for SqliteStore {
         people::groups_of(&self.pool, user_id).await
     }
 
+    async fn involved_in(&self, user_id: i64, metaservice: &str) -> Result<bool> {
+        people::involved_in(&self.pool, user_id, metaservice).await
+    }
+
     async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool> {
         list::can_see(&self.pool, viewer, ticket).await
     }
@@ -329,6 +335,18 @@ impl Store for SqliteStore {
 
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>> {
         timers::of(&self.pool, ticket).await
+    }
+
+    async fn quota_usage(&self, metaservice: &str, since: Timestamp) -> Result<QuotaUsage> {
+        quotas::usage(&self.pool, metaservice, since).await
+    }
+
+    async fn pending_of(&self, ticket: TicketId) -> Result<Pending> {
+        quotas::pending(&self.pool, ticket).await
+    }
+
+    async fn open_error(&self, metaservice: &str, cause: &str) -> Result<Option<TicketId>> {
+        quotas::open_error(&self.pool, metaservice, cause).await
     }
 
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()> {

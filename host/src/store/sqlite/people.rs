@@ -361,3 +361,19 @@ pub(super) async fn settings_overrides(pool: &SqlitePool) -> Result<Vec<(String,
         })
         .collect()
 }
+
+pub(super) async fn involved_in(
+    pool: &SqlitePool,
+    user_id: i64,
+    metaservice: &str,
+) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM ticket_stakeholders s JOIN tickets t ON t.id = s.ticket_id \
+         WHERE s.user_id = ? AND t.metaservice = ? LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(metaservice)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
+}

@@ -1,0 +1,59 @@
+//! What the quotas count: a metaservice's open tickets and the tickets
+//! its bots created lately, a ticket's pending events and timers, and the
+//! open error ticket already filed for a cause (so that a quota crossed a
+//! thousand times files one).
+
+use sqlx::{Row, SqlitePool};
+
+use crate::model::{TicketId, Timestamp};
+use crate::store::{Pending, QuotaUsage, Result};
+
+pub(super) async fn usage(
+    pool: &SqlitePool,
+    metaservice: &str,
+    since: Timestamp,
+) -> Result<QuotaUsage> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM tickets WHERE metaservice = ?1 AND status = 'open') AS open, \
+                (SELECT COUNT(*) FROM tickets WHERE metaservice = ?1 AND created_at >= ?2 \
+                   AND created_by_kind = 'bot') AS created",
+    )
+    .bind(metaservice)
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok(QuotaUsage {
+        open_tickets: row.try_get::<i64, _>("open")?.max(0) as u64,
+        created_since: row.try_get::<i64, _>("created")?.max(0) as u64,
+    })
+}
+
+pub(super) async fn pending(pool: &SqlitePool, ticket: TicketId) -> Result<Pending> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM events WHERE ticket_id = ?1 AND status = 'pending') AS events, \
+                (SELECT COUNT(*) FROM timers WHERE ticket_id = ?1) AS timers",
+    )
+    .bind(ticket)
+    .fetch_one(pool)
+    .await?;
+    Ok(Pending {
+        events: row.try_get::<i64, _>("events")?.max(0) as u64,
+        timers: row.try_get::<i64, _>("timers")?.max(0) as u64,
+    })
+}
+
+pub(super) async fn open_error(
+    pool: &SqlitePool,
+    metaservice: &str,
+    cause: &str,
+) -> Result<Option<TicketId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE metaservice = 'baton' AND status = 'open' \
+           AND json_extract(metadata, '$.metaservice') = ?1 \
+           AND json_extract(metadata, '$.cause') = ?2 ORDER BY id LIMIT 1",
+    )
+    .bind(metaservice)
+    .bind(cause)
+    .fetch_optional(pool)
+    .await?)
+}
