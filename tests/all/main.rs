@@ -20,6 +20,8 @@
 //! - `retention.rs`: archive and delete after `retention`, over HTTP.
 //! - `sandbox.rs`: hostile bots against the deadline, memory cap, host-call
 //!   caps, the sandbox and the egress list.
+//! - `hostile.rs`: the rules around the sandbox against a hostile bot:
+//!   people, quotas, sizes, stale waits, `exit()`.
 //! - `api_errors.rs`: bad requests get problems, and write nothing.
 //! - `access.rs`: tokens, people and the permission matrix.
 //! - `roles.rs`: who may name stakeholders, edit which fields in which
@@ -44,6 +46,7 @@ mod contract;
 mod conversation;
 mod durability;
 mod failure;
+mod hostile;
 mod lifecycle;
 mod listing;
 mod loading;
