@@ -207,6 +207,17 @@ async fn quotas_bound_what_bots_queue_for_later_with_one_error_ticket_per_cause(
     assert_eq!(children, 10, "tickets_per_minute = 10");
     assert_eq!(quota_errors(&server, "max_child_depth").await, 1);
     assert_eq!(quota_errors(&server, "tickets_per_minute").await, 1);
+    // The API shows the quotas in force and what they count.
+    let (_, all) = server.get("/api/v1/metaservices").await;
+    let hostile = all["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|m| m["name"] == "hostile"))
+        .cloned()
+        .expect("listed");
+    assert_eq!(hostile["limits"]["tickets_per_minute"], 10);
+    assert_eq!(hostile["limits"]["max_child_depth"], 3);
+    assert_eq!(hostile["usage"]["created_last_minute"], 10);
+    assert_eq!(hostile["egress"], json!(["127.0.0.1:*", "localhost:*"]));
 
     // A ticket notifying itself: at most 20 pending events.
     let echo = server

@@ -12,6 +12,7 @@ use super::extract::{Body, PathParam};
 use super::views::Items;
 use crate::model::catalog::{OnRetention, TypeSettings};
 use crate::model::{TicketType, duration};
+use crate::runtime::Limits;
 use crate::store::SettingsChange;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -19,26 +20,81 @@ pub struct MetaserviceView {
     pub name: String,
     pub description: String,
     pub error_group: String,
+    /// The groups its bots may address (with its error group).
+    pub groups: Vec<String>,
+    /// Where its bots may send HTTP requests: `host:port` (`*`: any port).
+    pub egress: Vec<String>,
     pub ticket_types: Vec<String>,
+    /// The limits and quotas in force for its bots.
+    pub limits: LimitsView,
+    /// What the quotas count now.
+    pub usage: UsageView,
+}
+
+/// Per-invocation limits, then the quotas across invocations.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LimitsView {
+    pub deadline_ms: u64,
+    pub memory_mib: u32,
+    pub max_host_calls: u32,
+    pub max_tickets_created: u32,
+    pub max_log_bytes: usize,
+    pub max_output_bytes: usize,
+    pub tickets_per_minute: u32,
+    pub max_open_tickets: u32,
+    pub max_pending_events: u32,
+    pub max_timers: u32,
+    pub max_child_depth: u32,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UsageView {
+    pub open_tickets: u64,
+    /// Tickets its bots created in the last minute.
+    pub created_last_minute: u64,
+}
+
+fn limits_view(l: Limits) -> LimitsView {
+    LimitsView {
+        deadline_ms: l.deadline_ms,
+        memory_mib: l.memory_mib,
+        max_host_calls: l.max_host_calls,
+        max_tickets_created: l.max_tickets_created,
+        max_log_bytes: l.max_log_bytes,
+        max_output_bytes: l.max_output_bytes,
+        tickets_per_minute: l.tickets_per_minute,
+        max_open_tickets: l.max_open_tickets,
+        max_pending_events: l.max_pending_events,
+        max_timers: l.max_timers,
+        max_child_depth: l.max_child_depth,
+    }
 }
 
 #[utoipa::path(get, path = "/metaservices", tag = "admin", responses((status = 200, body = Items<MetaserviceView>), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
 pub async fn metaservices(
     State(state): State<AppState>,
     _caller: Caller,
-) -> Json<Items<MetaserviceView>> {
-    let items = state
-        .engine
-        .catalog()
-        .metaservices()
-        .map(|ms| MetaserviceView {
+) -> Result<Json<Items<MetaserviceView>>, AppError> {
+    let engine = &state.engine;
+    let since = engine.clock.now() - 60_000;
+    let mut items = Vec::new();
+    for ms in engine.catalog().metaservices() {
+        let usage = engine.store.quota_usage(&ms.name, since).await?;
+        items.push(MetaserviceView {
             name: ms.name.clone(),
             description: ms.description.clone(),
             error_group: ms.error_group.clone(),
+            groups: ms.groups.clone(),
+            egress: ms.egress.iter().map(|r| r.to_string()).collect(),
             ticket_types: ms.ticket_types.keys().cloned().collect(),
-        })
-        .collect();
-    Json(Items { items })
+            limits: limits_view(engine.runtime.limits().with(&ms.limits)),
+            usage: UsageView {
+                open_tickets: usage.open_tickets,
+                created_last_minute: usage.created_since,
+            },
+        });
+    }
+    Ok(Json(Items { items }))
 }
 
 pub fn settings_json(s: &TypeSettings) -> Value {
