@@ -525,3 +525,36 @@ async fn leaving_a_group_hides_its_tickets_and_their_notifications() {
         .await;
     assert_eq!(inbox_about_t(&inbox), 0, "{inbox}");
 }
+
+#[tokio::test]
+async fn a_requester_in_the_reviewing_group_still_cannot_review_her_own_request() {
+    let server = wca().await;
+    let requester = server.person("requester").await;
+    let colleague = server.person("colleague").await;
+    server.group("wrt", &[&requester, &colleague]).await;
+    let ticket = server.ticket_for_wrt(&requester).await;
+    let t = ticket["id"].as_i64().expect("id");
+    let at = |what: &str| format!("/api/v1/tickets/{t}/{what}");
+    // Through the group's row she holds `assigned`, but it is her request.
+    let (status, problem) = server
+        .as_(&requester, "POST", &at("actions/approve"), Some(&json!({})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, problem) = server.as_(&requester, "POST", &at("accept"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = server.as_(&colleague, "POST", &at("accept"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, problem) = server
+        .as_(
+            &colleague,
+            "POST",
+            &at("handover"),
+            Some(&json!({"user_id": requester.id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = server
+        .as_(&colleague, "POST", &at("actions/approve"), Some(&json!({})))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "the colleague reviews it");
+}

@@ -38,6 +38,15 @@ impl Engine {
             )));
         };
         let group = group_row.group.clone().unwrap_or_default();
+        if rows
+            .iter()
+            .any(|s| s.user_id == Some(user.id) && s.role == "requester")
+        {
+            return Err(ChangeError::Forbidden(format!(
+                "user {} asked for ticket {}: a requester does not take her own request",
+                user.login, ticket.id
+            )));
+        }
         let member = self
             .store
             .groups_of(user.id)
@@ -134,6 +143,15 @@ impl Engine {
                 ticket.id
             )));
         }
+        if rows
+            .iter()
+            .any(|s| s.user_id == Some(to) && s.role == "requester")
+        {
+            return Err(ChangeError::Forbidden(format!(
+                "user {to} asked for ticket {}: a requester is not handed her own request",
+                ticket.id
+            )));
+        }
         let member = self
             .store
             .group(&group)
@@ -168,7 +186,7 @@ impl Engine {
             format!("handed over to user {to} of group {group}"),
             Some(json!({"from_user_id": holder.user_id, "to_user_id": to, "group": group})),
         ));
-        commit.logs[0].acting_stakeholder = acting;
+        super::changes::acting_for(&mut commit, acting);
         commit.notifications.push(NewNotification {
             user_id: to,
             ticket_id: Some(ticket.id),

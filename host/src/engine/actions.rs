@@ -104,9 +104,9 @@ impl Engine {
                 state.code, state.name
             ))
         })?;
-        if !involvement.admin && !action.allowed.iter().any(|a| involvement.holds(a)) {
+        if !involvement.may_act(&action.allowed) {
             return Err(ChangeError::Forbidden(format!(
-                "action {name:?} is for {:?}",
+                "action {name:?} is for {:?}, and not for the requester unless it says so",
                 action.allowed
             )));
         }

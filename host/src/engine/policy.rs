@@ -57,6 +57,27 @@ impl Involvement {
         self.admin || self.holds("assigned")
     }
 
+    /// The caller asked for this ticket: a requester row names them.
+    pub fn is_requester(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|s| s.user_id == Some(self.user_id) && s.role == "requester")
+    }
+
+    /// Whether the caller may press an action allowed to `allowed`. A
+    /// requester (unless an admin) presses only actions that name
+    /// `requester`: being in the reviewing group too does not let her
+    /// approve her own request.
+    pub fn may_act(&self, allowed: &[String]) -> bool {
+        if self.admin {
+            return true;
+        }
+        if self.is_requester() && !allowed.iter().any(|a| a == "requester") {
+            return false;
+        }
+        allowed.iter().any(|a| self.holds(a))
+    }
+
     pub fn acts_for(&self, stakeholder: i64) -> bool {
         self.rows.iter().any(|s| s.id == stakeholder && s.is_active)
     }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench <e2e|reload|compile|memory|api|waits|all>`: figures from a real
+//! `cargo xtask bench <e2e|reload|compile|memory|api|waits|hostile|all>`: figures from a real
 //! release build of `baton serve` on loopback, printed, never asserted.
 //!
 //! - `e2e`: the time from `POST /tickets` to the terminal state of the
@@ -12,6 +12,9 @@
 //! - `waits`: how late 10,000 waits that fall due at the same instant wake
 //!   (median, p99), and the server's resident memory with 0 and with
 //!   1,000,000 pending waits (seeded straight into the database).
+//! - `hostile`: every mode of the hostile fixture beside the good bots:
+//!   contained or not, memory before, at peak and after, and the good
+//!   bot's latency before and during.
 //! - `api`: requests per second and latency of `GET /tickets/{id}` and
 //!   `GET /tickets?mine` over 100,000 tickets, driven by `wrk` (Debian's
 //!   package, installed if missing). The tickets are written straight into
@@ -19,7 +22,8 @@
 //!   since 100,000 API calls would measure the seeding, not the reads.
 //!
 //! # Layout
-//! `mod.rs`: the server, the runner and the first four; `api.rs`, `waits.rs`.
+//! `mod.rs`: the server, the runner and the first four; `api.rs`,
+//! `waits.rs`, `hostile.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,9 +36,11 @@ use crate::bots::{self, Kind};
 use crate::http::request;
 
 mod api;
+mod hostile;
 mod waits;
 
 use api::api;
+use hostile::hostile;
 use waits::waits;
 
 /// The administrator token every benchmark server starts with.
@@ -223,15 +229,19 @@ pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
         "memory" => memory(root, &fixtures),
         "api" => api(root, &examples),
         "waits" => waits(root, &fixtures),
+        "hostile" => hostile(root, &examples, &fixtures),
         "all" => {
             e2e(root, &examples)?;
             reload(root, &fixtures)?;
             compile(root, &examples, &fixtures)?;
             memory(root, &fixtures)?;
             api(root, &examples)?;
-            waits(root, &fixtures)
+            waits(root, &fixtures)?;
+            hostile(root, &examples, &fixtures)
         }
-        other => bail!("unknown benchmark {other:?} (e2e, reload, compile, memory, all)"),
+        other => bail!(
+            "unknown benchmark {other:?} (e2e, reload, compile, memory, api, waits, hostile, all)"
+        ),
     }
 }
 
