@@ -244,3 +244,36 @@ fn conditional(op: &mut Value, id: &str) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::{operations, schemas};
+
+    fn document() -> Value {
+        serde_json::to_value(crate::api::openapi()).expect("the document as JSON")
+    }
+
+    #[test]
+    fn every_route_has_an_entry_and_takes_its_id() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let entry = operations::find(method, path)
+                    .unwrap_or_else(|| panic!("{method} {path}: add it to operations.rs"));
+                assert_eq!(op["operationId"], entry.id, "{method} {path}");
+                assert_eq!(op["summary"], entry.summary, "{method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_patch_found_its_property() {
+        let doc = document();
+        for (component, property, schema) in schemas::patches() {
+            let got = &doc["components"]["schemas"][component]["properties"][property];
+            assert_eq!(*got, schema, "{component}.{property}");
+        }
+    }
+}
