@@ -77,6 +77,8 @@ pub struct Request {
     pub target: String,
     pub authorization: Option<String>,
     pub content_type: Option<String>,
+    /// Documented header parameters (`If-Match`).
+    pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub mutation: Mutation,
     pub who: &'static str,
@@ -94,6 +96,9 @@ impl fmt::Display for Request {
         }
         if let Some(ct) = &self.content_type {
             write!(f, " -H 'Content-Type: {ct}'")?;
+        }
+        for (name, value) in &self.headers {
+            write!(f, " -H '{name}: {value}'")?;
         }
         match &self.body {
             Some(b) if b.len() > 400 => write!(
@@ -188,11 +193,21 @@ impl Builder<'_> {
             Some(schema) => self.body(rng, op, schema, mutation),
             None => (None, None),
         };
+        let mut headers = Vec::new();
+        for p in op.parameters("header") {
+            let name = p["name"].as_str().unwrap_or_default();
+            let values = self.generator.hints.get(name);
+            if let (Some(values), true) = (values, rng.chance(50)) {
+                let value = rng.pick(values).as_str().unwrap_or_default().to_string();
+                headers.push((name.to_string(), value));
+            }
+        }
         Request {
             method: op.method.to_uppercase(),
             target,
             authorization,
             content_type,
+            headers,
             body,
             mutation,
             who,

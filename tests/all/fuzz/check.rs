@@ -44,6 +44,9 @@ pub async fn send(
     if let Some(ct) = &request.content_type {
         builder = builder.header("content-type", ct);
     }
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
     if let Some(body) = &request.body {
         builder = builder.body(body.clone());
     }

@@ -260,6 +260,15 @@ impl Seeded {
             self.stakeholders.iter().map(|s| json!(s)).collect(),
         );
         hints.insert("payload", vec![json!({}), json!({"reason": "fuzzed"})]);
+        hints.insert(
+            "If-Match",
+            vec![
+                json!("\"1\""),
+                json!("\"50\""),
+                json!("W/\"1\""),
+                json!("*"),
+            ],
+        );
         hints.insert("version", vec![json!(1), json!(2), json!(50)]);
         hints.insert("lifetime", vec![json!("14d"), json!("2d"), json!(null)]);
         hints.insert("notify_every", vec![json!("1d"), json!(null)]);
