@@ -156,6 +156,9 @@ fn responses(op: &mut Value, entry: &operations::Operation, mut failures: Vec<Li
 }
 
 fn success(status: &str, response: &mut Value, entry: &operations::Operation) {
+    if let Some((_, description)) = entry.ok_schema {
+        response["description"] = json!(description);
+    }
     if response["description"].as_str().is_none_or(str::is_empty) {
         response["description"] = json!(match status {
             "201" => "Created",
@@ -168,7 +171,7 @@ fn success(status: &str, response: &mut Value, entry: &operations::Operation) {
         return;
     };
     for (media, body) in content.iter_mut() {
-        if let (Some(schema), "application/json") = (entry.ok_schema, media.as_str()) {
+        if let (Some((schema, _)), "application/json") = (entry.ok_schema, media.as_str()) {
             body["schema"] = json!({"$ref": format!("#/components/schemas/{schema}")});
         }
         if let Some(example) = examples::response(entry.id) {

@@ -90,9 +90,9 @@ pub struct Operation {
     pub id: &'static str,
     pub summary: &'static str,
     pub failures: &'static [Failure],
-    /// The component that describes the success body, for handlers that
-    /// build it as JSON.
-    pub ok_schema: Option<&'static str>,
+    /// The component that describes the success body, and its
+    /// description, for handlers that build it as JSON.
+    pub ok_schema: Option<(&'static str, &'static str)>,
 }
 
 const fn op(
@@ -112,8 +112,8 @@ const fn op(
     }
 }
 
-const fn typed(mut o: Operation, schema: &'static str) -> Operation {
-    o.ok_schema = Some(schema);
+const fn typed(mut o: Operation, schema: &'static str, description: &'static str) -> Operation {
+    o.ok_schema = Some((schema, description));
     o
 }
 
@@ -167,6 +167,11 @@ const BAD_PAYLOAD: Failure = failure(
     422,
     "invalid-request",
     "the payload breaks the action's `payload_schema`, is deeper than 32 levels or over 64 KiB",
+);
+const NOT_ACTIONABLE: Failure = failure(
+    409,
+    "conflict",
+    "the ticket is closed, or in a state its manifest no longer declares",
 );
 const NOT_ACCEPTABLE: Failure = failure(
     409,
@@ -226,7 +231,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("patch", "/tickets/{id}/stakeholders/{sid}", "updateTicketStakeholder", "Change a stakeholder's connection or deactivate it", &[NOT_YOURS, MANAGERS_ONLY, NO_STAKEHOLDER, CLOSED]),
     op("get", "/tickets/{id}/comments", "listTicketComments", "Read a ticket's comments, oldest first", &[NOT_VISIBLE]),
     op("post", "/tickets/{id}/comments", "createTicketComment", "Comment on a ticket", &[NOT_YOURS, NOT_VISIBLE, CLOSED]),
-    typed(op("post", "/tickets/{id}/actions/{name}", "runTicketAction", "Press one of the actions the ticket's state offers", &[NOT_YOURS, ACTION_REFUSED, NO_ACTION, CLOSED, BAD_PAYLOAD]), "ActionQueued"),
+    typed(op("post", "/tickets/{id}/actions/{name}", "runTicketAction", "Press one of the actions the ticket's state offers", &[NOT_YOURS, ACTION_REFUSED, NO_ACTION, NOT_ACTIONABLE, BAD_PAYLOAD]), "ActionQueued", "Queued: the bot of the ticket's state runs it shortly"),
     op("post", "/tickets/{id}/accept", "acceptTicket", "Take a ticket assigned to one of the caller's groups", &[NOT_A_MEMBER, NOT_VISIBLE, NOT_ACCEPTABLE]),
     op("post", "/tickets/{id}/handover", "handOverTicket", "Hand a ticket to another member of its group", &[NOT_YOURS, NOT_ASSIGNED, NOT_VISIBLE, CLOSED, BAD_RECIPIENT]),
     op("post", "/tickets/{id}/release", "releaseTicket", "Give a ticket back to its group", &[NOT_ASSIGNED, NOT_VISIBLE, NOT_A_GROUP_TICKET]),
@@ -243,9 +248,9 @@ pub const OPERATIONS: &[Operation] = &[
     op("delete", "/groups/{name}/members/{user_id}", "removeGroupMember", "Remove a user from a group", &[ADMINS_ONLY, NO_MEMBER]),
     op("get", "/me", "getMe", "Who the caller is, and their groups", &[]),
     op("get", "/metaservices", "listMetaservices", "List the metaservices", &[]),
-    typed(op("get", "/metaservices/{ms}/ticket-types", "listTicketTypes", "Describe a metaservice's ticket types", &[NO_METASERVICE]), "TicketTypeList"),
-    typed(op("patch", "/metaservices/{ms}/ticket-types/{tt}/settings", "updateTicketTypeSettings", "Change a ticket type's settings", &[ADMINS_ONLY, NO_TYPE]), "Settings"),
-    typed(op("get", "/archive/{id}", "getArchivedTicket", "Read a ticket that retention archived", &[ADMINS_ONLY, NO_ARCHIVE]), "ArchivedTicket"),
+    typed(op("get", "/metaservices/{ms}/ticket-types", "listTicketTypes", "Describe a metaservice's ticket types", &[NO_METASERVICE]), "TicketTypeList", "Each type's states, transitions, actions, metadata schema and settings"),
+    typed(op("patch", "/metaservices/{ms}/ticket-types/{tt}/settings", "updateTicketTypeSettings", "Change a ticket type's settings", &[ADMINS_ONLY, NO_TYPE]), "Settings", "The settings now in force"),
+    typed(op("get", "/archive/{id}", "getArchivedTicket", "Read a ticket that retention archived", &[ADMINS_ONLY, NO_ARCHIVE]), "ArchivedTicket", "The ticket, its stakeholders, comments and log, as archived"),
     op("get", "/bots", "listBots", "List the bots and their status", &[]),
     op("post", "/bots/{name}/restart", "restartBot", "Reload a bot's file and clear its crash state", &[ADMINS_ONLY, NO_BOT, NO_BOT_FILE, BOT_REFUSED]),
 ];
