@@ -33,7 +33,10 @@
 //! - `listing.rs`: filters and cursors under concurrent inserts; random bodies.
 //! - `wca.rs`: the `wca` example: review by a group with reminders and a
 //!   timeout; anonymization with a child ticket it waits for.
-//! - `contract.rs`: the OpenAPI document against the routes and `docs/`.
+//! - `contract.rs`: the OpenAPI document against the routes, `docs/` and
+//!   `openapi-spec-validator`; what it tells clients.
+//! - `fuzz/`: every documented operation fuzzed against a seeded server;
+//!   each answer checked against the document.
 
 mod support;
 
@@ -46,6 +49,7 @@ mod contract;
 mod conversation;
 mod durability;
 mod failure;
+mod fuzz;
 mod hostile;
 mod lifecycle;
 mod listing;

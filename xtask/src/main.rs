@@ -8,10 +8,14 @@
 //!   `wasm32-wasip2` and lays them out as a bots directory.
 //! - `cargo xtask bench <e2e|reload|compile|memory|all>`: prints figures
 //!   measured on a release build (benchmarks are not tests).
+//! - `cargo xtask openapi-validator`: installs the pinned
+//!   `openapi-spec-validator` under `target/tools/` (once) and prints the
+//!   path of its command.
 //!
 //! # Layout
 //! - `bots.rs`: finding bot crates, building them, deploying the files.
-//! - `toolchain.rs`: installing what the commands need (the Wasm target).
+//! - `toolchain.rs`: installing what the commands need (the Wasm target,
+//!   the OpenAPI validator).
 //! - `bench.rs` and `http.rs`: the benchmarks and their little HTTP client.
 
 mod bench;
@@ -25,8 +29,8 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
 
-const USAGE: &str =
-    "usage: cargo xtask <up [--release] | test | build-bots [--fixtures] [--out DIR]>";
+const USAGE: &str = "usage: cargo xtask <up [--release] | test | build-bots [--fixtures] [--out DIR] \
+     | openapi-validator | bench WHICH [--no-build]>";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -44,6 +48,11 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match args.as_slice() {
         ["up", rest @ ..] => up(&root, rest.contains(&"--release")),
         ["test"] => test(&root),
+        ["openapi-validator"] => {
+            let command = toolchain::ensure_openapi_validator(&root)?;
+            println!("{}", command.display());
+            Ok(())
+        }
         ["bench", which] => bench::run(&root, which, true),
         ["bench", which, "--no-build"] => bench::run(&root, which, false),
         ["build-bots", rest @ ..] => {
@@ -161,6 +170,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let examples = root.join("target/test-bots/bots");
     bots::build_and_deploy(root, bots::Kind::Examples, &examples)?;
     bots::build_and_deploy(root, bots::Kind::Fixtures, &fixtures)?;
+    let validator = toolchain::ensure_openapi_validator(root)?;
     sh(
         root,
         &cargo,
@@ -173,11 +183,16 @@ fn test(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
-    // The end-to-end tests find the bots built above through this variable.
-    eprintln!("+ BATON_TEST_BOTS=target/test-bots {cargo} test --workspace");
+    // The end-to-end tests find the bots built above, and the contract test
+    // the validator, through these variables.
+    eprintln!(
+        "+ BATON_TEST_BOTS=target/test-bots BATON_OPENAPI_VALIDATOR={} {cargo} test --workspace",
+        validator.display()
+    );
     let mut child = Command::new(&cargo)
         .args(["test", "--workspace"])
         .env("BATON_TEST_BOTS", root.join("target/test-bots"))
+        .env("BATON_OPENAPI_VALIDATOR", &validator)
         .current_dir(root)
         .stdout(Stdio::piped())
         .spawn()

@@ -1,5 +1,7 @@
-//! Installing what the commands need, idempotently.
+//! Installing what the commands need, idempotently: the Wasm target, and
+//! the OpenAPI validator the contract test runs.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -27,4 +29,58 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
         bail!("rustup target add {WASM_TARGET} failed ({status})");
     }
     Ok(())
+}
+
+/// `openapi-spec-validator` and everything it imports, pinned: the
+/// contract test checks the served OpenAPI document with it.
+const VALIDATOR_PACKAGES: &[&str] = &[
+    "openapi-spec-validator==0.9.0",
+    "openapi-schema-validator==0.9.0",
+    "annotated-types==0.8.0",
+    "attrs==26.1.0",
+    "jsonschema==4.26.0",
+    "jsonschema-path==0.5.0",
+    "jsonschema-specifications==2025.9.1",
+    "lazy-object-proxy==1.13.0",
+    "pathable==0.6.0",
+    "pydantic==2.14.4",
+    "pydantic-settings==2.16.3",
+    "pydantic_core==2.50.5",
+    "python-dotenv==1.2.4",
+    "PyYAML==6.0.4",
+    "referencing==0.37.0",
+    "rfc3339-validator==0.1.4",
+    "rpds-py==2026.9.1",
+    "six==1.17.0",
+    "typing-inspection==0.4.5",
+    "typing_extensions==4.16.0",
+];
+
+/// Installs the OpenAPI validator into a virtual environment under
+/// `target/tools/` unless the same pinned set is there already, and
+/// returns the path of its command.
+pub fn ensure_openapi_validator(root: &Path) -> anyhow::Result<PathBuf> {
+    let venv = root.join("target/tools/openapi-spec-validator");
+    let command = venv.join("bin/openapi-spec-validator");
+    let stamp = venv.join("baton-packages.txt");
+    let wanted = VALIDATOR_PACKAGES.join("\n");
+    if command.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(command);
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let venv_arg = venv.display().to_string();
+    crate::sh(root, &python, &["-m", "venv", &venv_arg])?;
+    let pip = venv.join("bin/python").display().to_string();
+    let mut args = vec![
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+    ];
+    args.extend(VALIDATOR_PACKAGES);
+    crate::sh(root, &pip, &args).context("installing openapi-spec-validator from PyPI")?;
+    std::fs::write(&stamp, wanted).context("writing the validator's stamp")?;
+    Ok(command)
 }

@@ -13,6 +13,8 @@
 //! - `admin.rs`: metaservices, ticket types, the settings panel.
 //! - `bots.rs`: `/bots` and `/bots/{name}/restart`.
 //! - `health.rs`: `/healthz`.
+//! - `openapi/`: the finishing pass over the OpenAPI document (errors,
+//!   operationIds, summaries, examples).
 //!
 //! Every `/api/v1` route needs `Authorization: Bearer <token>`.
 
@@ -25,6 +27,7 @@ mod extract;
 mod handover;
 mod health;
 mod notifications;
+mod openapi;
 mod people;
 mod stakeholders;
 mod tickets;
@@ -83,9 +86,9 @@ impl utoipa::Modify for BearerAuth {
 /// The `/api/v1` routes and their OpenAPI document, from one registration:
 /// a route cannot exist without its documentation, nor the reverse.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use utoipa::OpenApi;
+    use utoipa::{Modify, OpenApi};
     use utoipa_axum::{router::OpenApiRouter, routes};
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(tickets::create, tickets::list))
         .routes(routes!(tickets::get, tickets::patch))
         .routes(routes!(tickets::logs))
@@ -111,7 +114,10 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::archived))
         .routes(routes!(bots::list))
         .routes(routes!(bots::restart))
-        .split_for_parts()
+        .split_for_parts();
+    // Run once the routes are in: it documents their operations.
+    openapi::Contract.modify(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI 3.1 document of `/api/v1`.

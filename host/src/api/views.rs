@@ -1,10 +1,15 @@
-//! The JSON shapes the API returns (design.md §6).
+//! The JSON shapes the API returns (design.md §6), typed so that the
+//! OpenAPI document describes exactly what is sent.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-use crate::engine::BotSlot;
+use crate::engine::{BotSlot, BotStatus, CONNECTIONS, ROLES};
 use crate::model::{Actor, Catalog, Status, Ticket, Timestamp};
 use crate::store::{LogEntry, Stakeholder};
 
@@ -19,11 +24,94 @@ fn opt_time(ms: Option<Timestamp>) -> Option<String> {
     ms.map(time)
 }
 
-pub fn actor(a: &Actor) -> Value {
+/// Who did something: a person, a bot (by its file name), or the host
+/// itself (timers, retention, error tickets).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[schema(as = Actor)]
+pub enum ActorView {
+    User { id: i64 },
+    Bot { name: String },
+    Host,
+}
+
+pub fn actor(a: &Actor) -> ActorView {
     match a {
-        Actor::User(id) => json!({"kind": "user", "id": id}),
-        Actor::Bot(name) => json!({"kind": "bot", "name": name.to_string()}),
-        Actor::Host => json!({"kind": "host"}),
+        Actor::User(id) => ActorView::User { id: *id },
+        Actor::Bot(name) => ActorView::Bot {
+            name: name.to_string(),
+        },
+        Actor::Host => ActorView::Host,
+    }
+}
+
+/// Who a stakeholder is: a user, or a group (each of its members).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[schema(as = Principal)]
+pub enum PrincipalView {
+    User { id: i64 },
+    Group { name: String },
+}
+
+/// Whether a ticket is still travelling: `closed` exactly when its state
+/// is terminal.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    Open,
+    Closed,
+}
+
+impl From<Status> for TicketStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Open => TicketStatus::Open,
+            Status::Closed => TicketStatus::Closed,
+        }
+    }
+}
+
+/// A string schema whose values are `values`, for the vocabularies the
+/// engine keeps as lists of names.
+fn names(description: &str, values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// How a stakeholder is connected to a ticket (the engine's `CONNECTIONS`).
+pub struct Connection;
+
+impl utoipa::PartialSchema for Connection {
+    fn schema() -> RefOr<Schema> {
+        names(
+            "`assigned`: works on the ticket; `cc`, `bcc`: kept informed.",
+            &CONNECTIONS,
+        )
+    }
+}
+
+impl utoipa::ToSchema for Connection {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Connection")
+    }
+}
+
+/// A stakeholder's role on a ticket (the engine's `ROLES`).
+pub struct Role;
+
+impl utoipa::PartialSchema for Role {
+    fn schema() -> RefOr<Schema> {
+        names("`requester`: asked for it; `actioner`: acts on it.", &ROLES)
+    }
+}
+
+impl utoipa::ToSchema for Role {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Role")
     }
 }
 
@@ -49,16 +137,21 @@ pub struct TicketView {
     pub ticket_type: String,
     pub title: String,
     pub state: StateView,
-    /// `open` or `closed`.
-    #[schema(value_type = String, example = "open")]
-    pub status: Status,
+    pub status: TicketStatus,
+    /// Valid against the ticket type's `metadata_schema`.
     pub metadata: Value,
     pub parent_id: Option<i64>,
-    pub created_by: Value,
+    pub created_by: ActorView,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
+    /// When the state's `lifetime` runs out, if it has one.
+    #[schema(format = DateTime)]
     pub deadline_at: Option<String>,
+    /// Grows with every change; the `ETag` of the ticket.
     pub version: i64,
     pub stakeholders: Vec<StakeholderView>,
 }
@@ -68,7 +161,7 @@ pub fn ticket(catalog: &Catalog, t: Ticket, stakeholders: Vec<Stakeholder>) -> T
         state: state(catalog, &t.metaservice, &t.ticket_type, t.state_code),
         id: t.id,
         title: t.title,
-        status: t.status,
+        status: t.status.into(),
         metadata: t.metadata,
         parent_id: t.parent_id,
         created_by: actor(&t.created_by),
@@ -86,18 +179,24 @@ pub fn ticket(catalog: &Catalog, t: Ticket, stakeholders: Vec<Stakeholder>) -> T
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct StakeholderView {
     pub id: i64,
-    pub principal: Value,
+    pub principal: PrincipalView,
+    #[schema(value_type = Connection)]
     pub connection: String,
+    #[schema(value_type = Role)]
     pub role: String,
     pub is_active: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
 fn stakeholder(s: Stakeholder) -> StakeholderView {
-    let principal = match (s.principal_kind.as_str(), s.user_id, s.group) {
-        ("user", Some(id), _) => json!({"kind": "user", "id": id}),
-        (_, _, Some(name)) => json!({"kind": "group", "name": name}),
-        (kind, _, _) => json!({"kind": kind}),
+    // The store keeps exactly one of a user id and a group name.
+    let principal = match (s.user_id, s.group) {
+        (_, Some(name)) if s.principal_kind == "group" => PrincipalView::Group { name },
+        (Some(id), _) => PrincipalView::User { id },
+        (None, name) => PrincipalView::Group {
+            name: name.unwrap_or_default(),
+        },
     };
     StakeholderView {
         id: s.id,
@@ -112,14 +211,16 @@ fn stakeholder(s: Stakeholder) -> StakeholderView {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LogView {
     pub id: i64,
-    pub actor: Value,
+    pub actor: ActorView,
+    /// The stakeholder the user acted for, when they named one.
+    pub acting_stakeholder_id: Option<i64>,
     pub action: String,
     pub from_state: Option<StateView>,
     pub to_state: Option<StateView>,
     pub message: String,
+    /// Structured details, such as a metadata change's old and new values.
     pub data: Option<Value>,
-    /// For a person's change: the stakeholder they acted as.
-    pub acting_stakeholder_id: Option<i64>,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -128,12 +229,12 @@ pub fn log(catalog: &Catalog, t: &Ticket, l: LogEntry) -> LogView {
     LogView {
         id: l.id,
         actor: actor(&l.actor),
+        acting_stakeholder_id: l.acting_stakeholder_id,
         action: l.action,
         from_state: st(l.from_state),
         to_state: st(l.to_state),
         message: l.message,
         data: l.data,
-        acting_stakeholder_id: l.acting_stakeholder_id,
         created_at: time(l.created_at),
     }
 }
@@ -144,13 +245,38 @@ pub struct BotView {
     pub metaservice: String,
     pub ticket_type: String,
     pub state: StateView,
-    pub status: &'static str,
+    pub status: BotStatusView,
     /// SHA-256 of the file serving now.
     pub version: Option<String>,
     pub sdk_version: Option<String>,
+    #[schema(format = DateTime)]
     pub loaded_at: Option<String>,
     pub restarts: u32,
     pub last_error: Option<String>,
+}
+
+/// `running`; `crashing` (in backoff after failures); `missing` (the
+/// manifest calls for it, no file serves it); `refused` (its file was
+/// refused at load).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = BotStatus)]
+pub enum BotStatusView {
+    Running,
+    Crashing,
+    Missing,
+    Refused,
+}
+
+impl From<BotStatus> for BotStatusView {
+    fn from(s: BotStatus) -> Self {
+        match s {
+            BotStatus::Running => BotStatusView::Running,
+            BotStatus::Crashing => BotStatusView::Crashing,
+            BotStatus::Missing => BotStatusView::Missing,
+            BotStatus::Refused => BotStatusView::Refused,
+        }
+    }
 }
 
 pub fn bot(slot: BotSlot) -> BotView {
@@ -162,7 +288,7 @@ pub fn bot(slot: BotSlot) -> BotView {
             code: slot.name.state_code,
             name: slot.name.state_name.clone(),
         },
-        status: slot.status.as_str(),
+        status: slot.status.into(),
         version: slot.loaded.as_ref().map(|b| b.sha256.clone()),
         sdk_version: slot.loaded.as_ref().map(|b| b.sdk_version.clone()),
         loaded_at: opt_time(slot.loaded_at),

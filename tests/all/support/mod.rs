@@ -3,6 +3,7 @@
 
 mod bots;
 pub mod engine;
+pub mod openapi;
 mod people;
 pub mod server;
 
