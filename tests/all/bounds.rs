@@ -242,6 +242,23 @@ async fn only_documented_objects_are_bodies() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    // Outside the documented operations, answers are problems too.
+    for (method, path, status) in [
+        ("PUT", "/api/v1/tickets", StatusCode::METHOD_NOT_ALLOWED),
+        ("GET", "/api/v1/", StatusCode::NOT_FOUND),
+        ("GET", "/nowhere", StatusCode::NOT_FOUND),
+    ] {
+        let (got, problem) = server
+            .call(method, path, Some(&json!({})), Some(ADMIN_TOKEN))
+            .await;
+        assert_eq!(got, status, "{method} {path}: {problem}");
+        assert!(
+            problem["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:baton:problem:")),
+            "{method} {path}: {problem}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ pub enum ProblemKind {
     PayloadTooLarge,
     InvalidPath,
     NotFound,
+    MethodNotAllowed,
     UnknownMetaservice,
     UnknownTicketType,
     InvalidMetadata,
@@ -63,6 +64,11 @@ impl ProblemKind {
                 "A path parameter is malformed",
             ),
             NotFound => (StatusCode::NOT_FOUND, "not-found", "No such resource"),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "The resource does not take this method",
+            ),
             UnknownMetaservice => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown-metaservice",

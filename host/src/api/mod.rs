@@ -125,6 +125,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().1
 }
 
+/// Every unknown path, inside `/api/v1` or not, is a problem too.
+async fn not_found() -> AppError {
+    AppError::new(ProblemKind::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        ProblemKind::MethodNotAllowed,
+        "this route does not take that method; see /api/v1/openapi.json",
+    )
+}
+
 /// The whole HTTP surface, ready to serve (or to drive with `oneshot`).
 pub fn app(engine: Arc<Engine>) -> Router {
     let state = AppState { engine };
@@ -152,10 +164,13 @@ pub fn app(engine: Arc<Engine>) -> Router {
                 }
             }),
         )
-        .fallback(|| async { AppError::new(ProblemKind::NotFound, "no such route") });
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
