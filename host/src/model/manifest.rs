@@ -1,5 +1,6 @@
 //! Metaservice manifests (`<name>.metaservice.toml`): parsing and every
-//! check, each refusal naming the file, the line and the problem.
+//! check, each refusal naming the file, the line and the problem; timing
+//! settings in `settings.rs`, actions and editable fields in `people.rs`.
 //!
 //! ```toml
 //! name = "wca"
@@ -41,11 +42,12 @@ use thiserror::Error;
 use toml::Spanned;
 
 use super::catalog::{
-    ACTION_PRINCIPALS, ActionDef, BUILTIN_METASERVICE, EditRule, LimitOverrides, MAX_MEMORY_MIB,
-    Metaservice, StateDef, TicketType, TypeSettings,
+    BUILTIN_METASERVICE, LimitOverrides, MAX_MEMORY_MIB, Metaservice, StateDef, TicketType,
+    TypeSettings,
 };
 use super::ticket::is_identifier;
 
+mod people;
 mod settings;
 
 /// The suffix that marks a manifest in the bots directory.
@@ -322,7 +324,7 @@ fn parse_type(
     let editable = raw
         .editable
         .into_iter()
-        .map(|rule| parse_edit_rule(src, type_name, rule, &states))
+        .map(|rule| people::parse_edit_rule(src, type_name, rule, &states))
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(TicketType {
@@ -335,58 +337,6 @@ fn parse_type(
         validator,
         settings,
         editable,
-    })
-}
-
-/// One `editable` rule: named top-level fields, existing non-terminal
-/// states (none listed: all of them), and who (connections or roles).
-fn parse_edit_rule(
-    src: &Source<'_>,
-    type_name: &str,
-    raw: Spanned<RawEditRule>,
-    states: &BTreeMap<u32, StateDef>,
-) -> Result<EditRule, ManifestError> {
-    let at = raw.span();
-    let raw = raw.into_inner();
-    let what = format!("{type_name}: editable");
-    if raw.fields.is_empty() || raw.fields.iter().any(|f| f.trim().is_empty()) {
-        return Err(src.err(at, format!("{what}: `fields` names the metadata fields")));
-    }
-    if raw.by.is_empty() {
-        return Err(src.err(
-            at,
-            format!("{what}: `by` names no one (use {ACTION_PRINCIPALS:?})"),
-        ));
-    }
-    if let Some(bad) = raw
-        .by
-        .iter()
-        .find(|b| !ACTION_PRINCIPALS.contains(&b.as_str()))
-    {
-        return Err(src.err(
-            at,
-            format!("{what}: {bad:?} is not one of {ACTION_PRINCIPALS:?}"),
-        ));
-    }
-    for code in &raw.states {
-        match states.get(code) {
-            None => return Err(src.err(at, format!("{what}: unknown state {code}"))),
-            Some(s) if s.terminal => {
-                return Err(src.err(
-                    at,
-                    format!(
-                        "{what}: state {code} {} is terminal: closed tickets are read-only",
-                        s.name
-                    ),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(EditRule {
-        fields: raw.fields,
-        states: raw.states,
-        by: raw.by,
     })
 }
 
@@ -415,7 +365,7 @@ fn parse_states(
                 format!("{type_name}: duplicate state name {:?}", s.name),
             ));
         }
-        let actions = parse_actions(src, type_name, s, at.clone())?;
+        let actions = people::parse_actions(src, type_name, s, at.clone())?;
         let overrides = settings::state_overrides(src, type_name, s, at)?;
         states.insert(
             s.code,
@@ -430,66 +380,6 @@ fn parse_states(
         );
     }
     Ok(states)
-}
-
-fn parse_actions(
-    src: &Source<'_>,
-    type_name: &str,
-    state: &RawState,
-    at: Range<usize>,
-) -> Result<Vec<ActionDef>, ManifestError> {
-    let mut actions: Vec<ActionDef> = Vec::new();
-    for raw in &state.actions {
-        let what = format!("{type_name}: state {} action {:?}", state.name, raw.name);
-        if !is_identifier(&raw.name) {
-            return Err(src.err(
-                at,
-                format!("{what}: names are lowercase letters, digits and '_'"),
-            ));
-        }
-        if state.terminal {
-            return Err(src.err(at, format!("{what}: a terminal state has no bot to act")));
-        }
-        if actions.iter().any(|a| a.name == raw.name) {
-            return Err(src.err(at, format!("{what} is declared twice")));
-        }
-        if raw.allowed.is_empty() {
-            return Err(src.err(
-                at,
-                format!("{what}: `allowed` names no one (use {ACTION_PRINCIPALS:?})"),
-            ));
-        }
-        if let Some(bad) = raw
-            .allowed
-            .iter()
-            .find(|a| !ACTION_PRINCIPALS.contains(&a.as_str()))
-        {
-            return Err(src.err(
-                at,
-                format!("{what}: {bad:?} is not one of {ACTION_PRINCIPALS:?}"),
-            ));
-        }
-        // Without a schema, any JSON payload is accepted.
-        let schema = match &raw.payload_schema {
-            Some(table) => serde_json::to_value(table)
-                .map_err(|e| src.err(at.clone(), format!("{what}: {e}")))?,
-            None => serde_json::json!({}),
-        };
-        let validator = jsonschema::validator_for(&schema).map_err(|e| {
-            src.err(
-                at.clone(),
-                format!("{what}: payload_schema is not a valid JSON Schema: {e}"),
-            )
-        })?;
-        actions.push(ActionDef {
-            name: raw.name.clone(),
-            description: raw.description.clone(),
-            allowed: raw.allowed.clone(),
-            payload_schema: schema,
-            validator: Arc::new(validator),
-        });
-    }
-    Ok(actions)
 }
 
 fn parse_transitions(
