@@ -264,7 +264,10 @@ async fn consuming_an_event_twice_writes_nothing_the_second_time() {
             30,
         )
         .await;
-    assert!(matches!(second, Err(StoreError::NotFound(_))), "{second:?}");
+    assert!(
+        matches!(second, Err(StoreError::Consumed(e)) if e == ev.id),
+        "{second:?}"
+    );
     let messages: Vec<String> = store
         .logs(id)
         .await

@@ -265,10 +265,17 @@ pub async fn list(
     } else {
         None
     };
-    let mut items = Vec::with_capacity(tickets.len());
-    for t in tickets {
-        items.push(view(&state, t).await?);
-    }
+    // One read for the page's stakeholders, not one per ticket.
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+    let mut people = state.engine.store.stakeholders_of(&ids).await?;
+    let catalog = state.engine.catalog();
+    let items = tickets
+        .into_iter()
+        .map(|t| {
+            let rows = people.remove(&t.id).unwrap_or_default();
+            views::ticket(&catalog, t, rows)
+        })
+        .collect();
     Ok(Json(Page { items, next_cursor }))
 }
 

@@ -185,8 +185,10 @@ impl Engine {
                     );
                 }
                 // The event was consumed by another worker whose lease
-                // overlapped ours: its commit stands.
-                Err(StoreError::NotFound(_)) => return Outcome::Committed,
+                // overlapped ours: its commit stands. (Any other missing
+                // row fails the attempt like other errors, so the event
+                // is retried and parked, never re-run forever.)
+                Err(StoreError::Consumed(_)) => return Outcome::Committed,
                 Err(e) => return Outcome::Failed(format!("the host could not commit: {e}")),
                 Ok(outcome) => return outcome,
             }

@@ -28,6 +28,10 @@ pub enum StoreError {
     /// A row that a write refers to does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The event a commit consumes is gone: another worker, whose lease
+    /// overlapped, consumed it first, and its commit stands.
+    #[error("event {0} was already consumed")]
+    Consumed(EventId),
     /// A unique name is taken.
     #[error("{0} already exists")]
     Duplicate(String),
@@ -60,6 +64,13 @@ pub trait Store: Send + Sync + 'static {
     async fn logs(&self, ticket: TicketId) -> Result<Vec<LogEntry>>;
 
     async fn stakeholders(&self, ticket: TicketId) -> Result<Vec<Stakeholder>>;
+
+    /// The stakeholders of many tickets at once, by ticket (a listing's
+    /// page in one read, not one per ticket).
+    async fn stakeholders_of(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<std::collections::BTreeMap<TicketId, Vec<Stakeholder>>>;
 
     /// Leases up to `limit` due events, at most one per ticket, to `owner`
     /// until `now + lease_ms`.

@@ -131,6 +131,13 @@ impl Store for SqliteStore {
         read::stakeholders(&self.pool, ticket).await
     }
 
+    async fn stakeholders_of(
+        &self,
+        tickets: &[TicketId],
+    ) -> Result<std::collections::BTreeMap<TicketId, Vec<Stakeholder>>> {
+        read::stakeholders_of(&self.pool, tickets).await
+    }
+
     async fn claim_events(
         &self,
         owner: &str,

@@ -1,6 +1,8 @@
 //! Reads, and decoding rows into model types. A row that does not decode
 //! is reported as [`StoreError::Corrupt`], never unwrapped.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
@@ -96,29 +98,60 @@ pub(super) async fn logs(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<LogE
         .collect()
 }
 
+const STAKEHOLDER_COLUMNS: &str = "s.ticket_id, s.id, s.principal_kind, s.user_id, \
+     g.name AS group_name, s.connection, s.role, s.is_active, s.created_at \
+     FROM ticket_stakeholders s LEFT JOIN groups g ON g.id = s.group_id";
+
 pub(super) async fn stakeholders(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Stakeholder>> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.principal_kind, s.user_id, g.name AS group_name, s.connection, s.role, \
-         s.is_active, s.created_at FROM ticket_stakeholders s LEFT JOIN groups g ON g.id = s.group_id \
-         WHERE s.ticket_id = ? ORDER BY s.id",
-    )
-    .bind(ticket)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Stakeholder {
-                id: row.try_get("id")?,
-                principal_kind: row.try_get("principal_kind")?,
-                user_id: row.try_get("user_id")?,
-                group: row.try_get("group_name")?,
-                connection: row.try_get("connection")?,
-                role: row.try_get("role")?,
-                is_active: row.try_get("is_active")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    let sql = format!("SELECT {STAKEHOLDER_COLUMNS} WHERE s.ticket_id = ? ORDER BY s.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ticket)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(decode_stakeholder).collect()
+}
+
+/// The stakeholders of many tickets in one query (a page of a listing),
+/// by ticket.
+pub(super) async fn stakeholders_of(
+    pool: &SqlitePool,
+    tickets: &[TicketId],
+) -> Result<BTreeMap<TicketId, Vec<Stakeholder>>> {
+    let mut by_ticket: BTreeMap<TicketId, Vec<Stakeholder>> = BTreeMap::new();
+    if tickets.is_empty() {
+        return Ok(by_ticket);
+    }
+    // Integers only: safe to inline.
+    let list = tickets
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!("SELECT {STAKEHOLDER_COLUMNS} WHERE s.ticket_id IN ({list}) ORDER BY s.id");
+    for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?
+    {
+        let ticket: TicketId = row.try_get("ticket_id")?;
+        by_ticket
+            .entry(ticket)
+            .or_default()
+            .push(decode_stakeholder(&row)?);
+    }
+    Ok(by_ticket)
+}
+
+fn decode_stakeholder(row: &SqliteRow) -> Result<Stakeholder> {
+    Ok(Stakeholder {
+        id: row.try_get("id")?,
+        principal_kind: row.try_get("principal_kind")?,
+        user_id: row.try_get("user_id")?,
+        group: row.try_get("group_name")?,
+        connection: row.try_get("connection")?,
+        role: row.try_get("role")?,
+        is_active: row.try_get("is_active")?,
+        created_at: row.try_get("created_at")?,
+    })
 }
 
 pub(super) async fn bot_record(pool: &SqlitePool, name: &str) -> Result<Option<BotRecord>> {

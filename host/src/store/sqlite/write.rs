@@ -44,7 +44,7 @@ pub(super) async fn apply(
         if done.rows_affected() == 0 {
             // Another worker consumed it after our lease ran out: its
             // commit stands, ours must not.
-            return Err(StoreError::NotFound(format!("event {event}")));
+            return Err(StoreError::Consumed(event));
         }
     }
     for t in &commit.inserts {
