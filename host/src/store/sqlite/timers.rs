@@ -109,6 +109,18 @@ pub(super) async fn closed(
 }
 
 pub(super) async fn fire_due(pool: &SqlitePool, now: Timestamp, limit: u32) -> Result<u64> {
+    // A read first, outside any transaction: the dispatcher asks on every
+    // pass, and most passes find nothing due, which must not take the
+    // writer's lock (nor cost a commit).
+    let any: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ? LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
