@@ -123,5 +123,23 @@ async fn a_bot_assigns_members_only_and_its_changes_are_stored() {
             .any(|n| n.kind == "acceptance" && n.ticket_id == Some(id)),
         "{inbox:?}"
     );
+    // The creator of a ticket, though a member of the group, is not
+    // assigned her own request by a bot either.
+    e.store
+        .set_member(crew.id, creator.id, true)
+        .await
+        .expect("member");
+    let id = e
+        .create_ticket(job(creator.id), Actor::User(creator.id))
+        .await
+        .expect("created")
+        .id;
+    until_logged(e, id, "assigned user now: None").await;
+    let logs = e.store.logs(id).await.expect("logs");
+    let refusal = format!(
+        "assign user {}: host refused: not allowed: user {} asked for ticket {id}: a requester is not assigned her own request",
+        creator.id, creator.id
+    );
+    assert!(logs.iter().any(|l| l.message == refusal), "{logs:#?}");
     r.dispatcher.abort();
 }

@@ -104,6 +104,17 @@ async fn a_requester_names_nobody_and_cannot_approve_her_own_request() {
     let reassign = json!({"user_id": stranger.id, "connection": "assigned", "role": "actioner"});
     let (status, _) = server.as_(&reviewer, "POST", &path, Some(&reassign)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Nor may the reviewer silence the requester.
+    let theirs = row_id(&ticket, |r| r["role"] == "requester");
+    let (status, problem) = server
+        .as_(
+            &reviewer,
+            "PATCH",
+            &format!("{path}/{theirs}"),
+            Some(&json!({"is_active": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
 }
 
 #[tokio::test]

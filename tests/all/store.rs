@@ -341,3 +341,49 @@ async fn failures_count_and_parking_files_its_report_atomically() {
     );
     assert_eq!(count(&store, "tickets").await, 2);
 }
+
+#[tokio::test]
+async fn a_comment_does_not_land_on_a_closed_ticket() {
+    use baton_host::store::NewComment;
+    let (store, _dir) = store().await;
+    let user = store
+        .create_user(
+            &baton_host::store::NewUser {
+                login: "u".into(),
+                name: "u".into(),
+                email: None,
+                is_admin: false,
+            },
+            0,
+        )
+        .await
+        .expect("user");
+    let id = create(&store, Vec::new()).await;
+    let close = Commit {
+        updates: vec![TicketUpdate {
+            id,
+            expected_version: 1,
+            title: None,
+            state: Some((2, Status::Closed)),
+            metadata: None,
+        }],
+        ..Commit::default()
+    };
+    store.commit(&close, 5).await.expect("close");
+    let comment = Commit {
+        comments: vec![NewComment {
+            ticket_id: id,
+            body: "too late".into(),
+            acting_user_id: user.id,
+            acting_stakeholder_id: None,
+            event_for_state: None,
+        }],
+        ..Commit::default()
+    };
+    let got = store.commit(&comment, 6).await;
+    assert!(
+        matches!(got, Err(StoreError::Conflict(t)) if t == id),
+        "{got:?}"
+    );
+    assert!(store.comments(id).await.expect("comments").is_empty());
+}

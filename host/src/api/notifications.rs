@@ -16,7 +16,7 @@ use super::auth::Caller;
 use super::error::{AppError, ProblemKind};
 use super::extract::{PathParam, Query};
 use super::views::time;
-use crate::store::Notification;
+use crate::store::{Notification, Viewer};
 use tokio::sync::broadcast::error::RecvError;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -145,6 +145,17 @@ pub async fn stream(
     })?;
     let mut rx = engine.subscribe();
     let mut revoked = engine.streams.revocations();
+    // Subscribed to revocations first, checked again now: a token revoked
+    // between authentication and this point is not missed.
+    let mut viewer = match still_valid(&engine, &caller).await {
+        Some(v) => v,
+        None => {
+            return Err(AppError::new(
+                ProblemKind::Unauthorized,
+                "the token was revoked",
+            ));
+        }
+    };
     let events = async_stream(move |tx| async move {
         // Held for as long as the stream runs.
         let _slot = slot;
@@ -154,7 +165,7 @@ pub async fn stream(
             let event = tokio::select! {
                 got = rx.recv() => match got {
                     Ok(n) if n.user_id == caller.user.id => {
-                        if !still_visible(&engine, &caller, &n).await {
+                        if !still_visible(&engine, viewer, &n).await {
                             continue;
                         }
                         let data = serde_json::to_string(&notification_view(n)).unwrap_or_default();
@@ -166,20 +177,21 @@ pub async fn stream(
                 },
                 id = revoked.recv() => match id {
                     Ok(id) if id == caller.token_id => break,
-                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Ok(_) => continue,
+                    // Revocations were missed: check this token now.
+                    Err(RecvError::Lagged(_)) => match still_valid(&engine, &caller).await {
+                        Some(v) => { viewer = v; continue }
+                        None => break,
+                    },
                     Err(RecvError::Closed) => break,
                 },
                 _ = recheck.tick() => {
                     // A revocation this process did not see (another
-                    // node's, once there are several) ends it here.
-                    let now = engine.clock.now();
-                    match engine.store.authenticate(&caller.token_hash, now).await {
-                        Ok(Some(_)) => continue,
-                        Ok(None) => break,
-                        Err(e) => {
-                            tracing::warn!("an event stream could not re-check its token: {e}");
-                            continue;
-                        }
+                    // node's, once there are several) ends it here; a
+                    // user who is no longer an admin sees as a user.
+                    match still_valid(&engine, &caller).await {
+                        Some(v) => { viewer = v; continue }
+                        None => break,
                     }
                 }
             };
@@ -194,16 +206,30 @@ pub async fn stream(
 /// How often an open stream checks that its token still stands.
 const TOKEN_RECHECK: Duration = Duration::from_secs(30);
 
-/// Whether the caller may still see the ticket a notification is about
+/// The caller's token, checked again: how they see now (`None`: it was
+/// revoked). A database that cannot answer keeps the stream as it was.
+async fn still_valid(engine: &crate::engine::Engine, caller: &Caller) -> Option<Viewer> {
+    let now = engine.clock.now();
+    match engine.store.authenticate(&caller.token_hash, now).await {
+        Ok(Some(found)) => Some(if found.user.is_admin {
+            Viewer::Admin
+        } else {
+            Viewer::User(found.user.id)
+        }),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!("an event stream could not re-check its token: {e}");
+            Some(caller.viewer())
+        }
+    }
+}
+
+/// Whether the viewer may still see the ticket a notification is about
 /// (they may have left the group it was for).
-async fn still_visible(engine: &crate::engine::Engine, caller: &Caller, n: &Notification) -> bool {
+async fn still_visible(engine: &crate::engine::Engine, viewer: Viewer, n: &Notification) -> bool {
     match n.ticket_id {
         None => true,
-        Some(ticket) => engine
-            .store
-            .can_see(caller.viewer(), ticket)
-            .await
-            .unwrap_or(false),
+        Some(ticket) => engine.store.can_see(viewer, ticket).await.unwrap_or(false),
     }
 }
 

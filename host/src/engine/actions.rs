@@ -66,7 +66,15 @@ impl Engine {
                 text: text.clone(),
             });
         }
-        let committed = self.store.commit(&commit, self.clock.now()).await?;
+        let committed = match self.store.commit(&commit, self.clock.now()).await {
+            Err(crate::store::StoreError::Conflict(_)) => {
+                return Err(ChangeError::Conflict(format!(
+                    "ticket {} closed while the comment was written",
+                    ticket.id
+                )));
+            }
+            other => other?,
+        };
         self.publish(&committed.notifications);
         self.poke();
         let id = committed

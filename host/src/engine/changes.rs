@@ -203,7 +203,13 @@ impl Engine {
         acting_for(&mut commit, acting);
         commit.updates.push(update);
         match self.store.commit(&commit, self.clock.now()).await {
-            Err(StoreError::Conflict(_)) => Err(moved()),
+            // 412 answers a precondition the caller named; without one,
+            // a change that raced another is a conflict to retry.
+            Err(StoreError::Conflict(_)) if edit.version.is_some() => Err(moved()),
+            Err(StoreError::Conflict(_)) => Err(ChangeError::Conflict(format!(
+                "ticket {} changed while the request ran; read it again and retry",
+                ticket.id
+            ))),
             other => other.map(drop).map_err(ChangeError::from),
         }
     }

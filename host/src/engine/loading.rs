@@ -93,20 +93,27 @@ fn files_with_suffix(dir: &Path, suffix: &str) -> std::io::Result<Vec<PathBuf>> 
     Ok(found)
 }
 
+/// A deadline shorter than the lease, compared without wrapping.
+fn deadline_fits(deadline_ms: u64, lease_ms: i64) -> bool {
+    i64::try_from(deadline_ms).is_ok_and(|d| d < lease_ms)
+}
+
 impl Engine {
     /// A metaservice whose bots could run longer than an event's lease
     /// would have its events claimed again while they still run: refused.
     fn fits_the_lease(&self, path: &Path, ms: Metaservice) -> Result<Metaservice, ManifestError> {
         match ms.limits.deadline_ms {
-            Some(deadline) if deadline as i64 >= self.config.lease_ms => Err(ManifestError {
-                file: path.display().to_string(),
-                line: 0,
-                message: format!(
-                    "limits.deadline_ms ({deadline}) must be shorter than the engine's \
+            Some(deadline) if !deadline_fits(deadline, self.config.lease_ms) => {
+                Err(ManifestError {
+                    file: path.display().to_string(),
+                    line: 0,
+                    message: format!(
+                        "limits.deadline_ms ({deadline}) must be shorter than the engine's \
                      lease_ms ({}), or an event could run twice",
-                    self.config.lease_ms
-                ),
-            }),
+                        self.config.lease_ms
+                    ),
+                })
+            }
             _ => Ok(ms),
         }
     }
@@ -305,5 +312,16 @@ impl Engine {
         if let Err(e) = self.store.record_bot(&record).await {
             tracing::error!(bot = %name, "recording the bot's status failed: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_deadline_must_be_shorter_than_the_lease_however_large() {
+        assert!(super::deadline_fits(5_000, 60_000));
+        assert!(!super::deadline_fits(60_000, 60_000));
+        assert!(!super::deadline_fits(9_223_372_036_854_775_808, 60_000));
+        assert!(!super::deadline_fits(u64::MAX, 60_000));
     }
 }

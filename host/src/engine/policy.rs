@@ -1,7 +1,9 @@
 //! Who may do what to a ticket, in one place: naming stakeholders (at
 //! creation and later), editing the title and which metadata fields,
 //! acting on behalf of a stakeholder, and the rule that a closed ticket is
-//! read-only. The API and the engine ask here; nothing else decides.
+//! read-only. The API and the engine ask here; acceptance (`acceptance.rs`)
+//! adds its own rules about groups and holders, and bots are held to the
+//! same stakeholder rules in the runtime (`runtime/people.rs`).
 //!
 //! The rules, in short:
 //! - Admins may name any stakeholder and edit every field people may edit.
@@ -27,8 +29,7 @@ use crate::store::{NewStakeholder, Principal, Stakeholder};
 
 /// The most stakeholders one create request may name.
 pub const MAX_STAKEHOLDERS_AT_CREATION: usize = 20;
-/// The most stakeholder rows a ticket may have, active or not.
-pub const MAX_STAKEHOLDERS: usize = 100;
+pub use crate::model::ticket::MAX_STAKEHOLDERS;
 
 /// A user's part in one ticket.
 #[derive(Debug, Clone)]
@@ -189,6 +190,11 @@ pub fn check_update(
     if !who.admin && (current.connection == "assigned" || connection == Some("assigned")) {
         return Err(ChangeError::Forbidden(
             "assignment changes hands through accept, handover and release".into(),
+        ));
+    }
+    if !who.admin && current.role == "requester" {
+        return Err(ChangeError::Forbidden(
+            "a requester's row is changed by admins only: she keeps hearing of her request".into(),
         ));
     }
     Ok(())

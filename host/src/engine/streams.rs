@@ -1,6 +1,8 @@
 //! The event streams (`GET /notifications/stream`) this process holds:
 //! bounded per user, and told when a token is revoked so that a stream
-//! opened with it ends at once instead of outliving the right to it.
+//! opened with it ends at once instead of outliving the right to it (each
+//! stream also re-checks its token every 30 s, for revocations it did not
+//! hear of).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -99,19 +99,21 @@ pub fn address_allowed(ip: IpAddr, rules: &[&EgressRule]) -> Result<(), String> 
     }
 }
 
-/// What kind of non-public address `ip` is, if it is one.
+/// What kind of non-public address `ip` is, if it is one. An IPv6
+/// address that carries an IPv4 one (mapped, compatible, NAT64, 6to4) is
+/// judged by the IPv4 address it leads to.
 pub fn special(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => special_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => special_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => special_v4(v4).or(special_v6(v6)),
             None => special_v6(v6),
         },
     }
 }
 
 fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     if ip.is_loopback() {
         Some("loopback")
     } else if ip.is_private() {
@@ -122,29 +124,61 @@ fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("unspecified")
     } else if ip.is_multicast() {
         Some("multicast")
-    } else if ip.is_broadcast() {
-        Some("broadcast")
+    } else if ip.is_broadcast() || a >= 240 {
+        Some("reserved")
     } else if a == 100 && (64..128).contains(&b) {
         Some("shared (carrier-grade NAT)")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking")
+    } else if (a, b, c) == (192, 0, 0) {
+        Some("protocol-assignment")
+    } else if ip.is_documentation() {
+        Some("documentation")
     } else {
         None
     }
 }
 
 fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
+    let s = ip.segments();
     if ip.is_loopback() {
         Some("loopback")
     } else if ip.is_unspecified() {
         Some("unspecified")
     } else if ip.is_multicast() {
         Some("multicast")
-    } else if first & 0xfe00 == 0xfc00 {
+    } else if s[0] & 0xfe00 == 0xfc00 {
         Some("private (unique local)")
-    } else if first & 0xffc0 == 0xfe80 {
+    } else if s[0] & 0xffc0 == 0xfe80 {
         Some("link-local")
+    } else if s[0] & 0xffc0 == 0xfec0 {
+        Some("site-local")
+    } else if s[0] == 0x2001 && s[1] == 0x0db8 {
+        Some("documentation")
     } else {
         None
+    }
+}
+
+/// The IPv4 address an IPv6 one carries: IPv4-mapped `::ffff:a.b.c.d`,
+/// IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` (and
+/// `64:ff9b:1::/48`), 6to4 `2002:aabb:ccdd::`.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let low = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        [0, 0, 0, 0, 0, 0, hi, lo] if (hi, lo) != (0, 0) && (hi, lo) != (0, 1) => Some(low(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x64, 0xff9b, 1, _, _, _, hi, lo] => Some(low(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        _ => None,
     }
 }
 

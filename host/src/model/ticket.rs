@@ -158,6 +158,10 @@ impl fmt::Display for BotName {
     }
 }
 
+/// The most stakeholder rows a ticket may have, active or not, whoever
+/// adds them (people through the API, or bots).
+pub const MAX_STAKEHOLDERS: usize = 100;
+
 /// The longest ticket title, in characters.
 pub const MAX_TITLE_CHARS: usize = 500;
 

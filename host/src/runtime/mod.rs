@@ -99,21 +99,45 @@ impl Default for Limits {
     }
 }
 
+/// The most a manifest may raise a per-invocation cap to: whoever writes a
+/// manifest tunes its bots, but cannot lift the host's bounds.
+const MAX_HOST_CALLS: u32 = 1_000_000;
+const MAX_TICKETS_CREATED: u32 = 10_000;
+const MAX_LOG_BYTES: usize = 1024 * 1024;
+const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+
 impl Limits {
-    /// These limits with a metaservice's overrides applied.
+    /// These limits with a metaservice's overrides applied. Quotas are
+    /// the host's ceilings: a manifest may lower them, never raise them
+    /// (the operator raises them in `baton.toml`). Per-invocation caps may
+    /// be raised up to fixed ceilings; the deadline is checked against the
+    /// lease when the manifest loads.
     pub fn with(self, o: &LimitOverrides) -> Limits {
+        let lower = |own: Option<u32>, host: u32| own.map_or(host, |v| v.min(host));
         Limits {
             deadline_ms: o.deadline_ms.unwrap_or(self.deadline_ms),
             memory_mib: o.memory_mib.unwrap_or(self.memory_mib).min(MAX_MEMORY_MIB),
-            max_host_calls: o.max_host_calls.unwrap_or(self.max_host_calls),
-            max_tickets_created: o.max_tickets_created.unwrap_or(self.max_tickets_created),
-            max_log_bytes: o.max_log_bytes.unwrap_or(self.max_log_bytes),
-            max_output_bytes: o.max_output_bytes.unwrap_or(self.max_output_bytes),
-            tickets_per_minute: o.tickets_per_minute.unwrap_or(self.tickets_per_minute),
-            max_open_tickets: o.max_open_tickets.unwrap_or(self.max_open_tickets),
-            max_pending_events: o.max_pending_events.unwrap_or(self.max_pending_events),
-            max_timers: o.max_timers.unwrap_or(self.max_timers),
-            max_child_depth: o.max_child_depth.unwrap_or(self.max_child_depth),
+            max_host_calls: o
+                .max_host_calls
+                .unwrap_or(self.max_host_calls)
+                .min(MAX_HOST_CALLS),
+            max_tickets_created: o
+                .max_tickets_created
+                .unwrap_or(self.max_tickets_created)
+                .min(MAX_TICKETS_CREATED),
+            max_log_bytes: o
+                .max_log_bytes
+                .unwrap_or(self.max_log_bytes)
+                .min(MAX_LOG_BYTES),
+            max_output_bytes: o
+                .max_output_bytes
+                .unwrap_or(self.max_output_bytes)
+                .min(MAX_OUTPUT_BYTES),
+            tickets_per_minute: lower(o.tickets_per_minute, self.tickets_per_minute),
+            max_open_tickets: lower(o.max_open_tickets, self.max_open_tickets),
+            max_pending_events: lower(o.max_pending_events, self.max_pending_events),
+            max_timers: lower(o.max_timers, self.max_timers),
+            max_child_depth: lower(o.max_child_depth, self.max_child_depth),
         }
     }
 }
@@ -238,5 +262,29 @@ impl Runtime {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn manifests_lower_quotas_and_raise_caps_only_to_ceilings() {
+        let host = Limits::default();
+        let greedy = LimitOverrides {
+            tickets_per_minute: Some(u32::MAX),
+            max_open_tickets: Some(u32::MAX),
+            max_timers: Some(3),
+            max_host_calls: Some(u32::MAX),
+            max_log_bytes: Some(usize::MAX),
+            ..LimitOverrides::default()
+        };
+        let got = host.with(&greedy);
+        assert_eq!(got.tickets_per_minute, host.tickets_per_minute);
+        assert_eq!(got.max_open_tickets, host.max_open_tickets);
+        assert_eq!(got.max_timers, 3, "lowering is allowed");
+        assert_eq!(got.max_host_calls, MAX_HOST_CALLS);
+        assert_eq!(got.max_log_bytes, MAX_LOG_BYTES);
     }
 }

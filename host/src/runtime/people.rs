@@ -8,12 +8,18 @@
 //! version like any other change of it.
 
 use super::bindings::baton::bot::{people, settings};
-use super::host::{fatal, invalid, not_allowed, not_found, ticket_id};
+use super::host::{fatal, invalid, not_allowed, not_found, over_limit, ticket_id};
 use super::invoke::HostFailure;
 use super::session::{Change, PersonRow, Session};
 use super::{BotState, CallError};
 use crate::model::TicketId;
 use crate::store::Principal;
+
+/// Whether a requester row names `user`.
+fn is_requester(rows: &[PersonRow], user: i64) -> bool {
+    rows.iter()
+        .any(|r| r.user_id == Some(user) && r.role == "requester")
+}
 
 /// WIT user ids are `u64`; ours are positive `i64`s.
 fn user_id(id: u64) -> Result<i64, CallError> {
@@ -52,6 +58,7 @@ impl Session {
                         user_id: s.user_id,
                         group: s.group,
                         connection: s.connection,
+                        role: s.role,
                         is_active: s.is_active,
                     })
                     .collect()
@@ -82,6 +89,7 @@ impl Session {
             user_id,
             group,
             connection: conn.to_string(),
+            role: r.to_string(),
             is_active: true,
         });
         self.record(Change::StakeholderAdded {
@@ -131,6 +139,11 @@ impl Session {
                 "ticket {id} is not assigned to a group; request acceptance from one first"
             )));
         };
+        if is_requester(rows, user) {
+            return Err(not_allowed(format!(
+                "user {user} asked for ticket {id}: a requester is not assigned her own request"
+            )));
+        }
         // One refusal for a user who is not a member and for one who does
         // not exist: a bot cannot walk user ids to learn who is there.
         let members = self.members(&group).await?;
@@ -191,7 +204,33 @@ impl Session {
                 Principal::Group(g)
             }
         };
-        self.people_of(id).await?;
+        let rows = self.people_of(id).await?;
+        // The rules people are held to (engine/policy.rs), for bots too.
+        let same = |row: &PersonRow| match &principal {
+            Principal::User(u) => row.user_id == Some(*u),
+            Principal::Group(g) => row.group.as_deref() == Some(g.as_str()),
+        };
+        if rows
+            .iter()
+            .any(|row| row.is_active && row.connection == conn && same(row))
+        {
+            // Already there: adding it again changes nothing.
+            return Ok(());
+        }
+        if let Principal::User(u) = principal
+            && (r == "actioner" || conn == "assigned")
+            && is_requester(rows, u)
+        {
+            return Err(not_allowed(format!(
+                "user {u} asked for ticket {id}: a requester is not made one of its actioners"
+            )));
+        }
+        if rows.len() >= crate::model::ticket::MAX_STAKEHOLDERS {
+            return Err(over_limit(format!(
+                "ticket {id} has {} stakeholders, the most it may have",
+                crate::model::ticket::MAX_STAKEHOLDERS
+            )));
+        }
         self.add_row(id, principal, conn, r);
         Ok(())
     }

@@ -88,6 +88,7 @@ pub struct PersonRow {
     pub user_id: Option<i64>,
     pub group: Option<String>,
     pub connection: String,
+    pub role: String,
     pub is_active: bool,
 }
 

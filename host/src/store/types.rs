@@ -293,6 +293,7 @@ pub struct BotRecord {
 /// What a metaservice's quotas count (see `[limits]`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QuotaUsage {
+    /// Open tickets its bots created.
     pub open_tickets: u64,
     /// Tickets its bots created since the time asked about.
     pub created_since: u64,

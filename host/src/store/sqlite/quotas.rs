@@ -1,5 +1,6 @@
-//! What the quotas count: a metaservice's open tickets and the tickets
-//! its bots created lately, a ticket's pending events and timers, and the
+//! What the quotas count: the open tickets a metaservice's bots created
+//! (people's tickets are not the bots' to bound) and those they created
+//! lately, a ticket's pending events and timers, and the
 //! open error ticket already filed for a cause (so that a quota crossed a
 //! thousand times files one).
 
@@ -14,7 +15,8 @@ pub(super) async fn usage(
     since: Timestamp,
 ) -> Result<QuotaUsage> {
     let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM tickets WHERE metaservice = ?1 AND status = 'open') AS open, \
+        "SELECT (SELECT COUNT(*) FROM tickets WHERE metaservice = ?1 AND status = 'open' \
+                   AND created_by_kind = 'bot') AS open, \
                 (SELECT COUNT(*) FROM tickets WHERE metaservice = ?1 AND created_at >= ?2 \
                    AND created_by_kind = 'bot') AS created",
     )

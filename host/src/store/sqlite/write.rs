@@ -151,17 +151,21 @@ pub(super) async fn apply(
         }
     }
     for c in &commit.comments {
-        let id: i64 = sqlx::query_scalar(
+        // Only on an open ticket: a comment racing the commit that closes
+        // the ticket loses, as a closed ticket is read-only.
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO ticket_comments (ticket_id, body, acting_user_id, acting_stakeholder_id, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+               (SELECT 1 FROM tickets WHERE id = ?1 AND status = 'open') RETURNING id",
         )
         .bind(c.ticket_id)
         .bind(&c.body)
         .bind(c.acting_user_id)
         .bind(c.acting_stakeholder_id)
         .bind(now)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
+        let id = id.ok_or(StoreError::Conflict(c.ticket_id))?;
         committed.comment_ids.push(id);
         if let Some(state) = c.event_for_state {
             let payload =
