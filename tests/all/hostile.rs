@@ -301,6 +301,47 @@ async fn a_wait_left_behind_by_a_move_goes_and_exit_is_the_bots_failure() {
     )
     .await;
     assert_eq!(timers, 0, "no ten-year wait on a closed ticket");
+    let far = server
+        .create("hostile", "job", json!({"do": "wait_far"}))
+        .await;
+    closed(&server, far).await;
+    let lines = messages(&server.logs(far).await);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("wait: ") && l.contains("more than ten years ahead")),
+        "{lines:#?}"
+    );
+
+    // Notifications are bounded per invocation, a group's members each
+    // counting: the flood fails, and no inbox fills.
+    // The error group exists from the manifest; it gets a member.
+    let admin = server.person("hostile_admin").await;
+    let (status, _) = server
+        .call(
+            "PUT",
+            &format!("/api/v1/groups/hostile_admins/members/{}", admin.id),
+            None,
+            Some(crate::support::ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let flood = server
+        .create("hostile", "job", json!({"do": "flood", "n": 2000}))
+        .await;
+    let event = server.parked(flood).await;
+    let error = event.last_error.unwrap_or_default();
+    assert!(error.contains("more than 1000 notifications"), "{error}");
+    let (_, inbox) = server
+        .as_(&admin, "GET", "/api/v1/notifications?limit=200", None)
+        .await;
+    let floods = inbox["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["text"].as_str().is_some_and(|t| t.starts_with("flood")))
+        .count();
+    assert_eq!(floods, 0, "nothing of the failed invocation is committed");
 
     let exits = server.create("hostile", "job", json!({"do": "exit"})).await;
     let event = server.parked(exits).await;

@@ -457,7 +457,18 @@ impl notify::Host for BotState {
             }
             people::Principal::Group(g) => session.addressable_group(id, &g).await?,
         };
-        for user_id in users {
+        // The same words to the same person about the same ticket, twice
+        // in one invocation, are one notification.
+        let sent = |user: i64, c: &Change| {
+            matches!(c, Change::Notified { id: t, user_id: u, text: x }
+                if *t == id && *u == user && *x == text)
+        };
+        let new: Vec<i64> = users
+            .into_iter()
+            .filter(|u| !session.changes().iter().any(|c| sent(*u, c)))
+            .collect();
+        session.count_notifications(new.len()).map_err(over_limit)?;
+        for user_id in new {
             session.record(Change::Notified {
                 id,
                 user_id,

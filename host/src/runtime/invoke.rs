@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimitsBuilder, Trap};
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -14,6 +14,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use super::bindings::types;
 use super::egress::Egress;
 use super::output::BotOutput;
+use super::pacing::Pacing;
 use super::{BotState, EPOCH_TICK, Effects, Limits, LoadedBot, Runtime, Session};
 use crate::model::egress::EgressRule;
 
@@ -104,6 +105,7 @@ impl Runtime {
             http: WasiHttpCtx::new(),
             egress: Egress::new(name_for_egress, allowed),
             limits: store_limits,
+            pacing: Pacing::new(self.long_runners.clone()),
             session,
         };
         let mut store = Store::new(&self.engine, state);
@@ -111,8 +113,15 @@ impl Runtime {
         // Every tick the guest yields to the async runtime, so a bot that
         // spins never holds a worker thread: other invocations and the API
         // go on, and the timeout around the call ends it at its deadline.
+        // Every tick the guest gives way (see `pacing.rs`): a bot that
+        // spins holds no worker, and long runners share all cores but one.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        store.epoch_deadline_callback(|mut cx| {
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                cx.data_mut().pacing.at_tick(),
+            ))
+        });
         (store, [out, err])
     }
 

@@ -10,7 +10,8 @@
 //! clocks and randomness work; stdout and stderr go to `tracing` tagged
 //! with the bot's name (`output.rs`). Per invocation: a wall-clock deadline
 //! (epoch interruption, so even a loop with no host calls stops), a memory
-//! cap, and caps on host calls, tickets created and log bytes. Across
+//! cap, and caps on host calls, tickets created and log bytes; guests
+//! share the CPU as `pacing.rs` says. Across
 //! invocations, per metaservice, the quotas of `quotas.rs`.
 
 mod bindings;
@@ -21,6 +22,7 @@ mod host;
 mod invoke;
 mod loader;
 mod output;
+mod pacing;
 mod people;
 mod quotas;
 mod session;
@@ -163,6 +165,7 @@ pub struct BotState {
     http: WasiHttpCtx,
     egress: egress::Egress,
     limits: StoreLimits,
+    pacing: pacing::Pacing,
     /// `None` only while `describe()` runs at load time.
     session: Option<Session>,
 }
@@ -203,6 +206,8 @@ pub struct Runtime {
     linker: Linker<BotState>,
     limits: Limits,
     cache: Option<Arc<cache::CompiledCache>>,
+    /// What long-running guests share (see `pacing.rs`).
+    long_runners: Arc<tokio::sync::Semaphore>,
 }
 
 impl Runtime {
@@ -257,6 +262,7 @@ impl Runtime {
             linker,
             limits,
             cache,
+            long_runners: pacing::long_runner_permits(),
         }))
     }
 

@@ -292,13 +292,20 @@ impl Session {
         }
     }
 
-    /// The members of an existing group.
-    async fn members(&self, group: &str) -> Result<Vec<i64>, CallError> {
+    /// The members of an existing group, read once per invocation.
+    async fn members(&mut self, group: &str) -> Result<Vec<i64>, CallError> {
         if group.trim().is_empty() {
             return Err(invalid("a group name is empty".into()));
         }
+        if let Some(members) = self.group_members.get(group) {
+            return Ok(members.clone());
+        }
         match self.store.group(group).await {
-            Ok(Some(g)) => Ok(g.members),
+            Ok(Some(g)) => {
+                self.group_members
+                    .insert(group.to_string(), g.members.clone());
+                Ok(g.members)
+            }
             Ok(None) => Err(not_found(format!("group {group:?}"))),
             Err(e) => Err(fatal(format!("reading group {group}: {e}"))),
         }

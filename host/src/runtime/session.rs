@@ -118,7 +118,13 @@ struct Usage {
     host_calls: u32,
     tickets_created: u32,
     log_bytes: usize,
+    notifications: usize,
 }
+
+/// The most notifications (one per recipient) one invocation may send:
+/// a group's members each count, so a loop of calls to a large group
+/// cannot flood inboxes by the million.
+pub const MAX_NOTIFICATIONS: usize = 1_000;
 
 pub struct Session {
     pub bot: BotName,
@@ -141,6 +147,8 @@ pub struct Session {
     /// Set when a limit was crossed: the invocation fails even if the bot
     /// ignores the refusal.
     pub(super) fatal: Option<String>,
+    /// Members of the groups asked about, read once per invocation.
+    pub(super) group_members: BTreeMap<String, Vec<i64>>,
     /// The quotas this invocation crossed, for the engine whatever the
     /// invocation's outcome.
     pub quota_hits: super::quotas::QuotaHits,
@@ -171,6 +179,7 @@ impl Session {
             changes: Vec::new(),
             usage: Usage::default(),
             fatal: None,
+            group_members: BTreeMap::new(),
             quota_hits: Default::default(),
             quotas: Default::default(),
         }
@@ -224,6 +233,15 @@ impl Session {
         let max = self.limits.max_log_bytes;
         self.check(self.usage.log_bytes > max, || {
             format!("more than {max} bytes of log lines in one invocation")
+        })
+    }
+
+    /// Counts notifications to `recipients` people; `Err` once over
+    /// [`MAX_NOTIFICATIONS`].
+    pub(super) fn count_notifications(&mut self, recipients: usize) -> Result<(), String> {
+        self.usage.notifications += recipients;
+        self.check(self.usage.notifications > MAX_NOTIFICATIONS, || {
+            format!("more than {MAX_NOTIFICATIONS} notifications in one invocation")
         })
     }
 

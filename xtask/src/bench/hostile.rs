@@ -53,15 +53,25 @@ fn orders(attack: &str, port: &str) -> Value {
     }
 }
 
+/// `BATON_BENCH_ONLY=loop` runs one attack; `BATON_BENCH_ENGINE` adds
+/// lines to the servers' `[engine]` (e.g. `per_bot_concurrency = 2`), to
+/// compare settings without a rebuild.
 pub fn hostile(root: &Path, examples: &Path, fixtures: &Path) -> anyhow::Result<()> {
     println!("each attack on its own server; good bot = wca edit_person, 2 invocations");
-    let engine = "poll_interval_ms = 50\nmax_attempts = 3\nretry_base_ms = 50\nretry_max_ms = 200\n\
-                  crash_backoff_ms = 50\ncrash_backoff_max_ms = 200\n";
+    let only = std::env::var("BATON_BENCH_ONLY").ok();
+    let extra = std::env::var("BATON_BENCH_ENGINE").unwrap_or_default();
+    let engine = format!(
+        "poll_interval_ms = 50\nmax_attempts = 3\nretry_base_ms = 50\nretry_max_ms = 200\n\
+         crash_backoff_ms = 50\ncrash_backoff_max_ms = 200\n{extra}\n"
+    );
     for (name, count) in ATTACKS {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let dir = scratch(root, &format!("hostile-{name}"))?;
         copy_files(examples, &dir.join("bots"))?;
         copy_files(fixtures, &dir.join("bots"))?;
-        let server = Server::start(root, &dir, engine)?;
+        let server = Server::start(root, &dir, &engine)?;
         let port = server.addr.rsplit(':').next().unwrap_or("0").to_string();
         run_attack(&server, name, &orders(name, &port), count)?;
     }
