@@ -48,11 +48,9 @@ pub use quotas::QuotaHits;
 pub use session::{Change, Effects, Session, Until};
 
 /// How often the epoch ticks: every tick a running guest gives way to the
-/// scheduler. A guest spinning in a loop thus holds a worker thread for at
-/// most one tick at a time, and a good invocation waits about
-/// (spinning guests ÷ cores) ticks behind them: at 10 ms, eight endless
-/// loops made a good bot 3× slower on two cores; at 2 ms the ticker thread
-/// still wakes only 500 times a second.
+/// scheduler (`pacing.rs`), so a guest spinning in a loop holds a worker
+/// thread for at most one tick at a time. 2 ms keeps that short, and the
+/// ticker thread still wakes only 500 times a second.
 const EPOCH_TICK: Duration = Duration::from_millis(2);
 
 /// Per-invocation limits. Defaults are in config, overridable per
