@@ -24,29 +24,7 @@ impl Engine {
     pub async fn accept(&self, ticket: &Ticket, user: &User) -> Result<(), ChangeError> {
         policy::ensure_open(ticket)?;
         let rows = self.store.stakeholders(ticket.id).await?;
-        let assigned = |s: &&Stakeholder| s.is_active && s.connection == "assigned";
-        if let Some(taken) = rows.iter().filter(assigned).find_map(|s| s.user_id) {
-            return Err(ChangeError::Conflict(format!(
-                "ticket {} was already accepted by user {taken}",
-                ticket.id
-            )));
-        }
-        let Some(group_row) = rows.iter().filter(assigned).find(|s| s.group.is_some()) else {
-            return Err(ChangeError::Conflict(format!(
-                "ticket {} is not assigned to a group",
-                ticket.id
-            )));
-        };
-        let group = group_row.group.clone().unwrap_or_default();
-        if rows
-            .iter()
-            .any(|s| s.user_id == Some(user.id) && s.role == "requester")
-        {
-            return Err(ChangeError::Forbidden(format!(
-                "user {} asked for ticket {}: a requester does not take her own request",
-                user.login, ticket.id
-            )));
-        }
+        let (group_row, group) = group_to_accept(&rows, ticket, user)?;
         let member = self
             .store
             .groups_of(user.id)
@@ -253,6 +231,39 @@ impl Engine {
         self.publish(&committed.notifications);
         Ok(())
     }
+}
+
+/// The group row a member may accept from: the ticket is assigned to a
+/// group, nobody holds it yet, and the caller did not ask for it.
+fn group_to_accept<'a>(
+    rows: &'a [Stakeholder],
+    ticket: &Ticket,
+    user: &User,
+) -> Result<(&'a Stakeholder, String), ChangeError> {
+    let assigned = |s: &&Stakeholder| s.is_active && s.connection == "assigned";
+    if let Some(taken) = rows.iter().filter(assigned).find_map(|s| s.user_id) {
+        return Err(ChangeError::Conflict(format!(
+            "ticket {} was already accepted by user {taken}",
+            ticket.id
+        )));
+    }
+    let Some(group_row) = rows.iter().filter(assigned).find(|s| s.group.is_some()) else {
+        return Err(ChangeError::Conflict(format!(
+            "ticket {} is not assigned to a group",
+            ticket.id
+        )));
+    };
+    if rows
+        .iter()
+        .any(|s| s.user_id == Some(user.id) && s.role == "requester")
+    {
+        return Err(ChangeError::Forbidden(format!(
+            "user {} asked for ticket {}: a requester does not take her own request",
+            user.login, ticket.id
+        )));
+    }
+    let group = group_row.group.clone().unwrap_or_default();
+    Ok((group_row, group))
 }
 
 /// The active assigned user row that `who` may give away: their own, or

@@ -142,60 +142,13 @@ impl Engine {
                     ticket.ticket_type
                 ))
             })?;
-        let actor = Actor::User(who.user_id);
         let mut commit = Commit::default();
-        let mut update = TicketUpdate {
-            id: ticket.id,
-            expected_version: ticket.version,
-            title: None,
-            state: None,
-            metadata: None,
-        };
+        let mut update = touch(ticket);
         if let Some(title) = edit.title {
-            let title = crate::model::ticket::title(&title).map_err(ChangeError::Invalid)?;
-            if title != ticket.title {
-                if !who.can_edit_title() {
-                    return Err(ChangeError::Forbidden(
-                        "only the assigned, the requester and admins change the title".into(),
-                    ));
-                }
-                commit.logs.push(log(
-                    ticket.id,
-                    &actor,
-                    "title_changed",
-                    None,
-                    None,
-                    format!("title changed to {title:?}"),
-                    Some(json!({"old": ticket.title, "new": title})),
-                ));
-                update.title = Some(title);
-            }
+            edit_title(ticket, who, title, &mut commit, &mut update)?;
         }
         if let Some(patch) = edit.metadata {
-            let mut metadata = ticket.metadata.clone();
-            merge_patch(&mut metadata, &patch);
-            let fields = policy::changed_fields(&ticket.metadata, &metadata);
-            policy::check_fields(who, tt, ticket.state_code, &fields)?;
-            crate::model::document::check(&metadata)
-                .and_then(|()| tt.validate_metadata(&metadata))
-                .map_err(|e| {
-                    ChangeError::InvalidMetadata(format!(
-                        "metadata does not match the schema of {}: {e}",
-                        tt.name
-                    ))
-                })?;
-            if !fields.is_empty() {
-                commit.logs.push(log(
-                    ticket.id,
-                    &actor,
-                    "metadata_changed",
-                    None,
-                    None,
-                    format!("metadata changed: {}", join(&fields)),
-                    Some(json!({"fields": fields, "old": ticket.metadata, "new": metadata})),
-                ));
-                update.metadata = Some(metadata);
-            }
+            edit_metadata(ticket, who, tt, &patch, &mut commit, &mut update)?;
         }
         if commit.logs.is_empty() {
             return Ok(());
@@ -354,6 +307,74 @@ impl Engine {
         }
         Ok(users)
     }
+}
+
+/// A new title, if it differs and the caller may set it.
+fn edit_title(
+    ticket: &Ticket,
+    who: &Involvement,
+    title: String,
+    commit: &mut Commit,
+    update: &mut TicketUpdate,
+) -> Result<(), ChangeError> {
+    let title = crate::model::ticket::title(&title).map_err(ChangeError::Invalid)?;
+    if title == ticket.title {
+        return Ok(());
+    }
+    if !who.can_edit_title() {
+        return Err(ChangeError::Forbidden(
+            "only the assigned, the requester and admins change the title".into(),
+        ));
+    }
+    commit.logs.push(log(
+        ticket.id,
+        &Actor::User(who.user_id),
+        "title_changed",
+        None,
+        None,
+        format!("title changed to {title:?}"),
+        Some(json!({"old": ticket.title, "new": title})),
+    ));
+    update.title = Some(title);
+    Ok(())
+}
+
+/// A merge patch of the metadata: the fields it changes must be the
+/// caller's to change here, and the result within the schema and bounds.
+fn edit_metadata(
+    ticket: &Ticket,
+    who: &Involvement,
+    tt: &crate::model::TicketType,
+    patch: &Value,
+    commit: &mut Commit,
+    update: &mut TicketUpdate,
+) -> Result<(), ChangeError> {
+    let mut metadata = ticket.metadata.clone();
+    merge_patch(&mut metadata, patch);
+    let fields = policy::changed_fields(&ticket.metadata, &metadata);
+    policy::check_fields(who, tt, ticket.state_code, &fields)?;
+    crate::model::document::check(&metadata)
+        .and_then(|()| tt.validate_metadata(&metadata))
+        .map_err(|e| {
+            ChangeError::InvalidMetadata(format!(
+                "metadata does not match the schema of {}: {e}",
+                tt.name
+            ))
+        })?;
+    if fields.is_empty() {
+        return Ok(());
+    }
+    commit.logs.push(log(
+        ticket.id,
+        &Actor::User(who.user_id),
+        "metadata_changed",
+        None,
+        None,
+        format!("metadata changed: {}", join(&fields)),
+        Some(json!({"fields": fields, "old": ticket.metadata, "new": metadata})),
+    ));
+    update.metadata = Some(metadata);
+    Ok(())
 }
 
 /// A version bump with no other change: the guard that serialises
