@@ -387,3 +387,29 @@ async fn a_comment_does_not_land_on_a_closed_ticket() {
     );
     assert!(store.comments(id).await.expect("comments").is_empty());
 }
+
+#[tokio::test]
+async fn ticket_numbers_come_in_blocks_and_never_twice() {
+    let (a, dir) = store().await;
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let b = SqliteStore::open(&url).await.expect("a second handle");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut last_a = 0;
+    for _ in 0..100 {
+        let x = a.next_ticket_id().await.expect("id");
+        let y = b.next_ticket_id().await.expect("id");
+        assert!(x > last_a, "each store's numbers grow");
+        last_a = x;
+        assert!(
+            seen.insert(x) && seen.insert(y),
+            "{x} or {y} handed out twice"
+        );
+    }
+    // Two blocks each, not one write per number.
+    let next: i64 =
+        sqlx::query_scalar("SELECT next_value FROM id_sequences WHERE name = 'tickets'")
+            .fetch_one(a.pool())
+            .await
+            .expect("sequence");
+    assert_eq!(next, 1 + 4 * 64);
+}

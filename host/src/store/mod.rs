@@ -52,7 +52,8 @@ pub trait Store: Send + Sync + 'static {
     /// creates the groups their `error_group`s name.
     async fn sync_catalog(&self, catalog: &Catalog, now: Timestamp) -> Result<()>;
 
-    /// Hands out a ticket number; see the `id_sequences` table.
+    /// Hands out a ticket number; see the `id_sequences` table. Numbers
+    /// are reserved in blocks, so they grow but may skip.
     async fn next_ticket_id(&self) -> Result<TicketId>;
 
     /// Applies a commit atomically. [`StoreError::Conflict`] when a guarded

@@ -49,6 +49,8 @@ const POOL_SIZE: u32 = 8;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The ticket numbers reserved and not yet handed out: `(next, end)`.
+    ids: tokio::sync::Mutex<(TicketId, TicketId)>,
 }
 
 impl SqliteStore {
@@ -71,7 +73,10 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            ids: tokio::sync::Mutex::new((0, 0)),
+        })
     }
 
     /// SQLite's plan for a sweep of `bot`'s state, one line per step: for
@@ -109,7 +114,14 @@ impl Store for SqliteStore {
     }
 
     async fn next_ticket_id(&self) -> Result<TicketId> {
-        write::next_ticket_id(&self.pool).await
+        let mut ids = self.ids.lock().await;
+        if ids.0 >= ids.1 {
+            let first = write::reserve_ticket_ids(&self.pool).await?;
+            *ids = (first, first + write::ID_BLOCK);
+        }
+        let id = ids.0;
+        ids.0 += 1;
+        Ok(id)
     }
 
     async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<Committed> {
