@@ -1,5 +1,6 @@
 //! Invocations of one bot run side by side up to `per_bot_concurrency`, and
-//! no further; another bot's tickets go through meanwhile, not behind them.
+//! no further; another bot's tickets go through meanwhile, not behind them,
+//! however deep the first bot's backlog (fair dispatch).
 
 use serde_json::{Value, json};
 
@@ -90,6 +91,62 @@ async fn one_bot_runs_up_to_its_bound_and_others_go_on_meanwhile() {
         "the wca ticket closed at {} ms, after the last spin ended at {last_spin} ms",
         ms(&done["closed_at"])
     );
+}
+
+#[tokio::test]
+async fn a_deep_backlog_of_one_bot_does_not_hold_back_another() {
+    let mut setup = ServerSetup::default();
+    setup
+        .engine
+        .push_str("concurrency = 4\nper_bot_concurrency = 2\n");
+    let server = Server::start_with(setup, |bots| {
+        copy_dir(&fixture_bots(), bots);
+        copy_dir(&example_bots(), bots);
+    })
+    .await;
+    // Forty tickets of one bot, 300 ms each, two at a time: six seconds of
+    // backlog, queued before anything else.
+    let spins: Vec<i64> = futures::future::join_all(
+        (0..40).map(|_| server.create("hostile", "job", json!({"do": "spin", "ms": 300}))),
+    )
+    .await;
+    // Then a ticket of another bot: it goes through at once, not behind
+    // the backlog (oldest-first dispatch kept it waiting for all of it).
+    let wca = server
+        .create(
+            "wca",
+            "edit_person",
+            json!({"wca_id": "2012SMIT01", "changes": {"name": {"old": "a b", "new": "A B"}}}),
+        )
+        .await;
+    let done = server
+        .wait_for_ticket(wca, "closed", |t| t["status"] == "closed")
+        .await;
+    let took = ms(&done["closed_at"]) - ms(&done["created_at"]);
+    let mut open_spins = 0;
+    for id in &spins {
+        let (_, t) = server.get(&format!("/api/v1/tickets/{id}")).await;
+        if t["status"] == "open" {
+            open_spins += 1;
+        }
+    }
+    assert!(
+        open_spins >= 20,
+        "the backlog was still there when the wca ticket closed ({open_spins} open)"
+    );
+    assert!(
+        took < 1500,
+        "the wca ticket took {took} ms behind the backlog"
+    );
+    // The busy bot's events were not claimed only to be given back.
+    let store = server.store().await;
+    let leased: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE bot = 'hostile/job/1' AND lease_owner IS NOT NULL",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("count");
+    assert!(leased <= 2, "{leased} of the busy bot's events are leased");
 }
 
 #[test]

@@ -236,6 +236,10 @@ impl From<ChangeError> for AppError {
             ChangeError::Invalid(m) => AppError::new(ProblemKind::InvalidRequest, m),
             ChangeError::InvalidMetadata(m) => AppError::new(ProblemKind::InvalidMetadata, m),
             ChangeError::Precondition(m) => AppError::new(ProblemKind::PreconditionFailed, m),
+            ChangeError::Raced(id) => AppError::new(
+                ProblemKind::Conflict,
+                format!("ticket {id} changed while the request ran; read it again and retry"),
+            ),
             ChangeError::NotYours(m) => AppError::new(ProblemKind::InvalidStakeholder, m),
             ChangeError::NotFound(m) => AppError::new(ProblemKind::NotFound, m),
             ChangeError::Conflict(m) => AppError::new(ProblemKind::Conflict, m),

@@ -36,11 +36,20 @@ pub enum ChangeError {
     /// The version the caller based the change on is no longer current.
     #[error("{0}")]
     Precondition(String),
+    /// The ticket changed (a bot committed) between the read and the
+    /// write of a change the caller did not pin to a version.
+    #[error("ticket {0} changed while the request ran; read it again and retry")]
+    Raced(TicketId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 pub const CONNECTIONS: [&str; 3] = ["assigned", "cc", "bcc"];
+
+/// Tries of a person's change that bots' commits keep racing: people's
+/// changes are guarded by the ticket's version, but a bot committing in
+/// between is no reason to fail the request.
+const RACE_RETRIES: usize = 3;
 pub const ROLES: [&str; 2] = ["requester", "actioner"];
 
 /// An edit of a ticket by a person: `PATCH /tickets/{id}`.
@@ -167,8 +176,29 @@ impl Engine {
         }
     }
 
-    /// Adds a stakeholder, as the policy allows the caller.
+    /// Adds a stakeholder, as the policy allows the caller; tried again on
+    /// the ticket as it is now when a bot's commit landed in between.
     pub async fn add_stakeholder(
+        &self,
+        ticket: &Ticket,
+        who: &Involvement,
+        new: NewStakeholder,
+        acting_stakeholder: Option<i64>,
+    ) -> Result<i64, ChangeError> {
+        let mut current = ticket.clone();
+        for _ in 0..RACE_RETRIES {
+            match self
+                .add_stakeholder_once(&current, who, new.clone(), acting_stakeholder)
+                .await
+            {
+                Err(ChangeError::Raced(id)) => current = self.reread(id).await?,
+                other => return other,
+            }
+        }
+        Err(ChangeError::Raced(ticket.id))
+    }
+
+    async fn add_stakeholder_once(
         &self,
         ticket: &Ticket,
         who: &Involvement,
@@ -218,8 +248,29 @@ impl Engine {
     }
 
     /// Changes a stakeholder row's connection or activity, as the policy
-    /// allows the caller.
+    /// allows the caller; tried again when a bot's commit landed between.
     pub async fn update_stakeholder(
+        &self,
+        ticket: &Ticket,
+        who: &Involvement,
+        current: &Stakeholder,
+        change: (Option<&'static str>, Option<bool>),
+        acting_stakeholder: Option<i64>,
+    ) -> Result<(), ChangeError> {
+        let mut now = ticket.clone();
+        for _ in 0..RACE_RETRIES {
+            match self
+                .update_stakeholder_once(&now, who, current, change, acting_stakeholder)
+                .await
+            {
+                Err(ChangeError::Raced(id)) => now = self.reread(id).await?,
+                other => return other,
+            }
+        }
+        Err(ChangeError::Raced(ticket.id))
+    }
+
+    async fn update_stakeholder_once(
         &self,
         ticket: &Ticket,
         who: &Involvement,
@@ -251,18 +302,23 @@ impl Engine {
         Ok(())
     }
 
+    /// The ticket as it is now, for a change tried again after a race.
+    async fn reread(&self, id: TicketId) -> Result<Ticket, ChangeError> {
+        self.store
+            .ticket(id)
+            .await?
+            .ok_or_else(|| ChangeError::NotFound(format!("ticket {id}")))
+    }
+
     /// Commits a person's change guarded by the ticket's version; a
-    /// version that moved meanwhile is a conflict they can retry.
+    /// version that moved meanwhile is [`ChangeError::Raced`].
     pub(super) async fn commit_or_moved(
         &self,
         commit: &Commit,
         ticket: &Ticket,
     ) -> Result<crate::store::Committed, ChangeError> {
         match self.store.commit(commit, self.clock.now()).await {
-            Err(StoreError::Conflict(_)) => Err(ChangeError::Conflict(format!(
-                "ticket {} changed while the request ran; read it again and retry",
-                ticket.id
-            ))),
+            Err(StoreError::Conflict(_)) => Err(ChangeError::Raced(ticket.id)),
             other => Ok(other?),
         }
     }

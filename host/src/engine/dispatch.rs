@@ -1,5 +1,6 @@
-//! The dispatcher: claims due events, runs each on the bot of its ticket's
-//! state (up to `concurrency` at once), and commits or retries.
+//! The dispatcher: claims due events (fairly between bots, `claims.rs`),
+//! runs each on the bot of its ticket's state (up to `concurrency` at
+//! once), and commits or retries.
 //!
 //! Delivery is at least once; effects are exactly once, because a commit
 //! consumes its event and is guarded by the versions of the tickets it
@@ -120,18 +121,8 @@ impl Engine {
             if free == 0 {
                 return;
             }
-            let now = self.clock.now();
-            let events = match self
-                .store
-                .claim_events(&self.worker_id, now, self.config.lease_ms, free)
-                .await
-            {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::error!("claiming events failed: {e}");
-                    return;
-                }
-            };
+            // Fairly, bot by bot (claims.rs).
+            let events = self.claim_fairly(free).await;
             if events.is_empty() {
                 return;
             }

@@ -6,6 +6,7 @@
 //! - `registry.rs`: the bots loaded in this process and their status.
 //! - `loading.rs`: reading the bots directory: manifests, then `.wasm` files.
 //! - `dispatch.rs`: the loop that claims events and runs invocations.
+//! - `claims.rs`: which events to claim: bots take turns (fair dispatch).
 //! - `calls.rs`: from a queued event to the call its bot gets.
 //! - `commit.rs`: from an invocation's effects to one store commit.
 //! - `errors.rs`: filing `baton.error` tickets.
@@ -26,6 +27,7 @@ mod acceptance;
 mod actions;
 mod calls;
 mod changes;
+mod claims;
 mod clock;
 mod closing;
 mod commit;
@@ -149,6 +151,8 @@ pub struct Engine {
     notifications: tokio::sync::broadcast::Sender<crate::store::Notification>,
     /// The event streams open in this process.
     pub streams: Arc<streams::Streams>,
+    /// Whose turn it is to claim events.
+    claims: claims::ClaimState,
 }
 
 impl Engine {
@@ -172,6 +176,7 @@ impl Engine {
             worker_id,
             notifications: tokio::sync::broadcast::channel(1024).0,
             streams: Arc::new(streams::Streams::default()),
+            claims: claims::ClaimState::default(),
         })
     }
 

@@ -240,6 +240,22 @@ impl Registry {
     }
 
     /// Every slot, by name.
+    /// Invocations `name` may start now (0 while it is not loaded or backs
+    /// off after crashing), so the dispatcher claims no events for it that
+    /// it would only have to give back.
+    pub fn free(&self, name: &BotName, now: Timestamp, max_inflight: u32) -> u32 {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        let Some(slot) = slots.get(name) else {
+            return 0;
+        };
+        if slot.loaded.is_none() || slot.retry_at.is_some_and(|at| at > now) {
+            return 0;
+        }
+        max_inflight
+            .max(1)
+            .saturating_sub(slot.inflight.load(Ordering::Acquire))
+    }
+
     pub fn snapshot(&self) -> Vec<BotSlot> {
         let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
         slots.values().cloned().collect()

@@ -46,6 +46,13 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The key the queue files a bot's events under:
+/// `metaservice/ticket_type/state_code` (the state's name is not needed:
+/// a ticket type has one state per code).
+pub fn bot_key(bot: &BotName) -> String {
+    format!("{}/{}/{}", bot.metaservice, bot.ticket_type, bot.state_code)
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Writes the catalog's metaservices, types, states and transitions, and
@@ -78,6 +85,28 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_events(
         &self,
         owner: &str,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>>;
+
+    /// Leases up to `limit` due events of one bot, oldest first, at most
+    /// one per ticket; its cost follows `limit`, not the bot's backlog.
+    async fn claim_bot_events(
+        &self,
+        owner: &str,
+        bot: &BotName,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>>;
+
+    /// Leases up to `limit` due events of the bots not in `except` (keys
+    /// of [`bot_key`]), oldest first, at most one per ticket.
+    async fn claim_other_events(
+        &self,
+        owner: &str,
+        except: &[String],
         now: Timestamp,
         lease_ms: i64,
         limit: u32,

@@ -160,6 +160,29 @@ impl Store for SqliteStore {
         queue::claim(&self.pool, owner, now, lease_ms, limit).await
     }
 
+    async fn claim_bot_events(
+        &self,
+        owner: &str,
+        bot: &BotName,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>> {
+        let key = super::bot_key(bot);
+        queue::claim_for_bot(&self.pool, owner, &key, now, lease_ms, limit).await
+    }
+
+    async fn claim_other_events(
+        &self,
+        owner: &str,
+        except: &[String],
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedEvent>> {
+        queue::claim_others(&self.pool, owner, except, now, lease_ms, limit).await
+    }
+
     async fn release_event(
         &self,
         id: EventId,

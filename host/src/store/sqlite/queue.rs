@@ -41,6 +41,76 @@ pub(super) async fn claim(
     Ok(events)
 }
 
+/// Leases up to `limit` due events of one bot (its key, see
+/// [`crate::store::bot_key`]), oldest first, at most one per ticket. The
+/// `events_by_bot` index makes this cost the events it takes, however long
+/// the bot's queue is.
+pub(super) async fn claim_for_bot(
+    pool: &SqlitePool,
+    owner: &str,
+    bot: &str,
+    now: Timestamp,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<QueuedEvent>> {
+    let sql = format!(
+        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ( \
+           SELECT e.id FROM events e \
+           WHERE e.bot = ?5 AND e.status = 'pending' AND e.available_at <= ?3 \
+             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
+             AND e.id = (SELECT MIN(f.id) FROM events f \
+                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
+           ORDER BY e.available_at, e.id LIMIT ?4) \
+         RETURNING {EVENT_COLUMNS}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .bind(bot)
+        .fetch_all(pool)
+        .await?;
+    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
+    events.sort_by_key(|e| (e.available_at, e.id));
+    Ok(events)
+}
+
+/// Leases up to `limit` due events of bots not in `except`, oldest first,
+/// at most one per ticket: the work no loaded bot takes.
+pub(super) async fn claim_others(
+    pool: &SqlitePool,
+    owner: &str,
+    except: &[String],
+    now: Timestamp,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<QueuedEvent>> {
+    let sql = format!(
+        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ( \
+           SELECT e.id FROM events e \
+           WHERE e.status = 'pending' AND e.available_at <= ?3 \
+             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
+             AND (e.bot IS NULL OR e.bot NOT IN (SELECT value FROM json_each(?5))) \
+             AND e.id = (SELECT MIN(f.id) FROM events f \
+                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
+           ORDER BY e.available_at, e.id LIMIT ?4) \
+         RETURNING {EVENT_COLUMNS}"
+    );
+    let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".into());
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .bind(except)
+        .fetch_all(pool)
+        .await?;
+    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
+    events.sort_by_key(|e| (e.available_at, e.id));
+    Ok(events)
+}
+
 fn decode(row: &SqliteRow) -> Result<QueuedEvent> {
     let kind: String = row.try_get("kind")?;
     let status: String = row.try_get("status")?;

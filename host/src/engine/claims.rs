@@ -1,0 +1,133 @@
+//! Which due events this process claims, and in what order: fair dispatch.
+//! The loaded bots take turns, each claiming at most [`FAIR_SHARE`] events
+//! a turn and never more than it can start now, so one bot's backlog or
+//! concurrency bound never holds back another bot's events, and a bot at
+//! its bound has none claimed only to give them back. A bot's claim reads
+//! its own index range (`events_by_bot`), so it costs the events taken,
+//! not the length of any queue.
+//!
+//! Events no loaded bot takes — reminders of a state whose bot is missing,
+//! a state the manifest no longer declares, a bot not yet loaded — are
+//! claimed oldest first by a slower pass, at most every [`REST_EVERY`],
+//! as before: they get their `no bot` delay, their reminder, or their
+//! error ticket.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::Engine;
+use crate::model::BotName;
+use crate::store::{QueuedEvent, bot_key};
+
+/// Events one bot claims per turn: small, so that with many bots each
+/// gets a turn soon; a bot with free slots gets more turns in the pass.
+pub const FAIR_SHARE: u32 = 4;
+
+/// How often the pass for events of no loaded bot runs (real time, not
+/// the engine's clock, which tests and drills may stop or move).
+pub const REST_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the turns start next, and when the slow pass last ran.
+#[derive(Debug, Default)]
+pub struct ClaimState {
+    next_turn: AtomicUsize,
+    last_rest: Mutex<Option<Instant>>,
+}
+
+impl ClaimState {
+    /// Whether the slow pass is due now; if so, it counts as run.
+    fn rest_due(&self) -> bool {
+        let mut last = self.last_rest.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= REST_EVERY);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
+    }
+}
+
+impl Engine {
+    /// Claims up to `free` due events, bot by bot in turns, then (now and
+    /// then) the events no loaded bot takes.
+    pub(super) async fn claim_fairly(&self, free: u32) -> Vec<QueuedEvent> {
+        let mut bots: Vec<BotName> = self
+            .registry
+            .snapshot()
+            .into_iter()
+            .filter(|s| s.loaded.is_some())
+            .map(|s| s.name)
+            .collect();
+        if !bots.is_empty() {
+            let start = self.claims.next_turn.fetch_add(1, Ordering::Relaxed) % bots.len();
+            bots.rotate_left(start);
+        }
+        let mut claimed = self.claim_in_turns(&bots, free).await;
+        let left = free.saturating_sub(claimed.len() as u32);
+        if left > 0 && self.claims.rest_due() {
+            claimed.extend(self.claim_rest(&bots, left).await);
+        }
+        claimed
+    }
+
+    /// Turns over the loaded bots until `free` is used or none has more.
+    async fn claim_in_turns(&self, bots: &[BotName], free: u32) -> Vec<QueuedEvent> {
+        let per_bot = self.config.per_bot_concurrency;
+        let mut taken: BTreeMap<&BotName, u32> = BTreeMap::new();
+        let mut claimed = Vec::new();
+        loop {
+            let mut more = false;
+            for bot in bots {
+                let left = free.saturating_sub(claimed.len() as u32);
+                if left == 0 {
+                    return claimed;
+                }
+                let now = self.clock.now();
+                let room = self
+                    .registry
+                    .free(bot, now, per_bot)
+                    .saturating_sub(taken.get(bot).copied().unwrap_or(0));
+                let want = room.min(FAIR_SHARE).min(left);
+                if want == 0 {
+                    continue;
+                }
+                let lease = self.config.lease_ms;
+                let events = match self
+                    .store
+                    .claim_bot_events(&self.worker_id, bot, now, lease, want)
+                    .await
+                {
+                    Ok(events) => events,
+                    Err(e) => {
+                        tracing::error!(bot = %bot, "claiming events failed: {e}");
+                        continue;
+                    }
+                };
+                more |= events.len() as u32 == want;
+                *taken.entry(bot).or_default() += events.len() as u32;
+                claimed.extend(events);
+            }
+            if !more {
+                return claimed;
+            }
+        }
+    }
+
+    /// Oldest first, the due events of no loaded bot.
+    async fn claim_rest(&self, loaded: &[BotName], limit: u32) -> Vec<QueuedEvent> {
+        let keys: Vec<String> = loaded.iter().map(bot_key).collect();
+        let now = self.clock.now();
+        match self
+            .store
+            .claim_other_events(&self.worker_id, &keys, now, self.config.lease_ms, limit)
+            .await
+        {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::error!("claiming events failed: {e}");
+                Vec::new()
+            }
+        }
+    }
+}
