@@ -95,11 +95,15 @@ async fn a_requester_names_nobody_and_cannot_approve_her_own_request() {
         .as_(&reviewer, "POST", &path, Some(&me_actioner))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    // The reviewer may add a watcher, once; and may not reassign.
+    // Only an admin names stakeholders, and never the same one twice: a
+    // reviewer could otherwise hand the right to approve to anyone, or
+    // make a colleague a "requester" to shut them out.
     let watcher = json!({"user_id": stranger.id, "connection": "bcc", "role": "requester"});
     let (status, problem) = server.as_(&reviewer, "POST", &path, Some(&watcher)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, problem) = server.post(&path, &watcher).await;
     assert_eq!(status, StatusCode::CREATED, "{problem}");
-    let (status, problem) = server.as_(&reviewer, "POST", &path, Some(&watcher)).await;
+    let (status, problem) = server.post(&path, &watcher).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     let reassign = json!({"user_id": stranger.id, "connection": "assigned", "role": "actioner"});
     let (status, _) = server.as_(&reviewer, "POST", &path, Some(&reassign)).await;
@@ -495,7 +499,34 @@ async fn streams_end_with_their_token_and_are_bounded_per_user() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    drop(again_slot(&open, &user.token).await);
+    // Clients that go away free their places at once, not at the next
+    // notification: drop all, and five can be opened again.
     drop(others);
+    let mut back = Vec::new();
+    for _ in 0..5 {
+        back.push(again_slot(&open, &user.token).await);
+    }
+}
+
+/// Opens a stream for `token`, waiting (up to 10 s) for a free place.
+async fn again_slot<F, Fut>(open: &F, token: &str) -> reqwest::Response
+where
+    F: Fn(&str) -> Fut,
+    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let start = Instant::now();
+    loop {
+        let r = open(token).await.expect("stream");
+        if r.status() == StatusCode::OK {
+            return r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no place came free for a new stream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -553,6 +584,23 @@ async fn a_requester_in_the_reviewing_group_still_cannot_review_her_own_request(
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     let (status, problem) = server.as_(&requester, "POST", &at("accept"), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    // Nor does she rewrite what is under review, though the assigned may.
+    let change = json!({"metadata": {"changes": {"dob": {"new": "1990-01-09"}}}});
+    let (status, problem) = server
+        .as_(
+            &requester,
+            "PATCH",
+            &format!("/api/v1/tickets/{t}"),
+            Some(&change),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    // Nor does she name an accomplice to approve it.
+    let accomplice = json!({"user_id": colleague.id, "connection": "bcc", "role": "actioner"});
+    let (status, _) = server
+        .as_(&requester, "POST", &at("stakeholders"), Some(&accomplice))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = server.as_(&colleague, "POST", &at("accept"), None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, problem) = server

@@ -413,3 +413,21 @@ async fn ticket_numbers_come_in_blocks_and_never_twice() {
             .expect("sequence");
     assert_eq!(next, 1 + 4 * 64);
 }
+
+#[tokio::test]
+async fn a_bots_claim_reads_its_own_index_range() {
+    let (store, _dir) = store().await;
+    let plan = store.claim_plan().await.expect("plan");
+    assert!(
+        plan[0].starts_with(
+            "SEARCH e USING INDEX events_by_bot (bot=? AND status=? AND available_at<?)"
+        ),
+        "{plan:#?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|p| p.contains("TEMP B-TREE") || p.starts_with("SCAN")),
+        "{plan:#?}"
+    );
+}

@@ -36,8 +36,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             };
             AppError::new(kind, rejection.body_text())
         })?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| AppError::new(ProblemKind::MalformedJson, e.to_string()))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            // Nested past serde_json's own limit is a document too deep, as
+            // one past Baton's is (a 422), not malformed JSON.
+            if e.to_string().starts_with("recursion limit exceeded") {
+                AppError::new(
+                    ProblemKind::InvalidRequest,
+                    "the body is nested too deep (Baton accepts 32 levels)",
+                )
+            } else {
+                AppError::new(ProblemKind::MalformedJson, e.to_string())
+            }
+        })?;
         if !value.is_object() {
             return Err(AppError::new(
                 ProblemKind::InvalidRequest,

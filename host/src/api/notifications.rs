@@ -185,6 +185,9 @@ pub async fn stream(
                     },
                     Err(RecvError::Closed) => break,
                 },
+                // The client went away: the stream, and its slot, end now,
+                // not at the next notification.
+                _ = tx.closed() => break,
                 _ = recheck.tick() => {
                     // A revocation this process did not see (another
                     // node's, once there are several) ends it here; a

@@ -86,8 +86,9 @@ fn etag(ticket: &Ticket) -> HeaderMap {
     headers
 }
 
-/// The version an `If-Match` header names: `"7"` (or `W/"7"`); `*` names
-/// none. Anything else is a 400, so that a typo never skips the check.
+/// The version an `If-Match` header names: `"7"`; `*` names none; a weak
+/// tag (`W/"7"`) names one that never matches. Anything else is refused,
+/// so that a typo never skips the check.
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
     let Some(value) = headers.get(IF_MATCH) else {
         return Ok(None);
@@ -102,7 +103,10 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
     if text == "*" {
         return Ok(None);
     }
-    let text = text.strip_prefix("W/").unwrap_or(text);
+    // If-Match compares strongly (RFC 9110): a weak tag matches nothing.
+    if text.starts_with("W/") {
+        return Ok(Some(-1));
+    }
     text.strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse().ok())

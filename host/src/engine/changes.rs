@@ -281,7 +281,8 @@ impl Engine {
         let (connection, is_active) = change;
         policy::ensure_open(ticket)?;
         let acting = who.acting(acting_stakeholder)?;
-        policy::check_update(who, current, connection)?;
+        let rows = self.store.stakeholders(ticket.id).await?;
+        policy::check_update(who, &rows, current, connection, is_active)?;
         let mut commit = Commit::default();
         commit.updates.push(touch(ticket));
         commit.stakeholder_updates.push(StakeholderUpdate {

@@ -53,11 +53,6 @@ impl Involvement {
         self.admin || self.holds("assigned") || self.holds("requester")
     }
 
-    /// Admins and the assigned manage its stakeholders.
-    pub fn can_manage(&self) -> bool {
-        self.admin || self.holds("assigned")
-    }
-
     /// The caller asked for this ticket: a requester row names them.
     pub fn is_requester(&self) -> bool {
         self.rows
@@ -136,25 +131,22 @@ pub fn check_creation(admin: bool, named: &[NewStakeholder]) -> Result<(), Chang
     Ok(())
 }
 
-/// A stakeholder added to an existing ticket whose rows are `rows`.
+/// A stakeholder added to an existing ticket whose rows are `rows`. Only
+/// admins name stakeholders: a row with the `actioner` role gives the right
+/// to act, and one with `requester` takes the right to review, so letting
+/// others name them would let a requester pick who approves her request,
+/// or a reviewer shut a colleague out. People's part otherwise changes
+/// through accept, hand-over and release; the bots assign the rest.
 pub fn check_addition(
     who: &Involvement,
     rows: &[Stakeholder],
     new: &NewStakeholder,
 ) -> Result<(), ChangeError> {
-    if !who.can_manage() {
+    if !who.admin {
         return Err(ChangeError::Forbidden(
-            "only the assigned and admins manage stakeholders".into(),
-        ));
-    }
-    if !who.admin && new.connection == "assigned" {
-        return Err(ChangeError::Forbidden(
-            "assignment changes hands through accept, handover and release".into(),
-        ));
-    }
-    if !who.admin && new.role == "actioner" && is_requester(rows, &new.principal) {
-        return Err(ChangeError::Forbidden(
-            "a ticket's requester cannot be made one of its actioners".into(),
+            "stakeholders are named by admins (and the bots); assignment changes hands \
+             through accept, handover and release"
+                .into(),
         ));
     }
     let key = principal_key(&new.principal);
@@ -176,26 +168,34 @@ pub fn check_addition(
     Ok(())
 }
 
-/// A change to an existing stakeholder row.
+/// A change to an existing stakeholder row (admins only, as additions);
+/// it may not make the row a duplicate of another active one.
 pub fn check_update(
     who: &Involvement,
+    rows: &[Stakeholder],
     current: &Stakeholder,
     connection: Option<&str>,
+    is_active: Option<bool>,
 ) -> Result<(), ChangeError> {
-    if !who.can_manage() {
+    if !who.admin {
         return Err(ChangeError::Forbidden(
-            "only the assigned and admins manage stakeholders".into(),
+            "stakeholders are changed by admins (and the bots); assignment changes hands \
+             through accept, handover and release"
+                .into(),
         ));
     }
-    if !who.admin && (current.connection == "assigned" || connection == Some("assigned")) {
-        return Err(ChangeError::Forbidden(
-            "assignment changes hands through accept, handover and release".into(),
-        ));
-    }
-    if !who.admin && current.role == "requester" {
-        return Err(ChangeError::Forbidden(
-            "a requester's row is changed by admins only: she keeps hearing of her request".into(),
-        ));
+    let connection = connection.unwrap_or(&current.connection);
+    let active = is_active.unwrap_or(current.is_active);
+    let key = row_key(current);
+    if active
+        && rows.iter().any(|r| {
+            r.id != current.id && r.is_active && row_key(r) == key && r.connection == connection
+        })
+    {
+        return Err(ChangeError::Conflict(format!(
+            "stakeholder {} would be a second active {connection} row of the same principal",
+            current.id
+        )));
     }
     Ok(())
 }
@@ -224,10 +224,14 @@ pub fn check_fields(
 ) -> Result<(), ChangeError> {
     for field in fields {
         let mut rules = tt.editable.iter().filter(|r| r.fields.contains(field));
+        // A requester's rights come only from rules that name `requester`:
+        // being in the reviewing group does not let her edit the review.
+        let requester = who.is_requester();
+        let holds = |b: &String| who.holds(b) && (!requester || b == "requester");
         let allowed = if who.admin {
             rules.next().is_some()
         } else {
-            rules.any(|r| r.covers(field, state) && r.by.iter().any(|b| who.holds(b)))
+            rules.any(|r| r.covers(field, state) && r.by.iter().any(holds))
         };
         if !allowed {
             return Err(ChangeError::Forbidden(format!(
@@ -237,12 +241,6 @@ pub fn check_fields(
         }
     }
     Ok(())
-}
-
-fn is_requester(rows: &[Stakeholder], principal: &Principal) -> bool {
-    let key = principal_key(principal);
-    rows.iter()
-        .any(|r| r.role == "requester" && row_key(r) == key)
 }
 
 /// A principal as a comparable key: `user:7`, `group:wrt`.
@@ -316,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn the_assigned_adds_watchers_but_never_makes_the_requester_an_actioner() {
+    fn only_admins_name_stakeholders_and_never_twice() {
         let rows = vec![
             row(1, Some(10), None, "cc", "requester"),
             row(2, Some(20), None, "assigned", "actioner"),
@@ -326,28 +324,31 @@ mod tests {
             user_id: 20,
             rows: vec![rows[1].clone()],
         };
-        let requester = Involvement {
-            admin: false,
-            user_id: 10,
-            rows: vec![rows[0].clone()],
-        };
-        let watcher = new(Principal::User(30), "cc", "actioner");
-        assert!(check_addition(&assigned, &rows, &watcher).is_ok());
-        assert!(check_addition(&requester, &rows, &watcher).is_err());
-        let self_approval = new(Principal::User(10), "bcc", "actioner");
-        assert!(check_addition(&assigned, &rows, &self_approval).is_err());
-        let reassign = new(Principal::User(30), "assigned", "actioner");
-        assert!(check_addition(&assigned, &rows, &reassign).is_err());
-        let twice = new(Principal::User(20), "assigned", "actioner");
         let admin = Involvement {
             admin: true,
             user_id: 1,
             rows: Vec::new(),
         };
+        let watcher = new(Principal::User(30), "cc", "actioner");
+        assert!(matches!(
+            check_addition(&assigned, &rows, &watcher),
+            Err(ChangeError::Forbidden(_))
+        ));
+        assert!(check_addition(&admin, &rows, &watcher).is_ok());
+        let twice = new(Principal::User(20), "assigned", "actioner");
         assert!(matches!(
             check_addition(&admin, &rows, &twice),
             Err(ChangeError::Conflict(_))
         ));
+        let mut old = row(3, Some(20), None, "assigned", "actioner");
+        old.is_active = false;
+        let mut all = rows.clone();
+        all.push(old.clone());
+        assert!(matches!(
+            check_update(&admin, &all, &old, None, Some(true)),
+            Err(ChangeError::Conflict(_))
+        ));
+        assert!(check_update(&assigned, &all, &old, None, Some(false)).is_err());
     }
 
     #[test]

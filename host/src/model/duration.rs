@@ -25,6 +25,13 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("empty duration".into());
     }
+    // No duration needs more; a longer text is not echoed back.
+    if text.len() > 40 {
+        return Err(format!(
+            "a duration of {} characters is not one (e.g. \"1d12h\")",
+            text.len()
+        ));
+    }
     let mut total: u64 = 0;
     let mut digits = String::new();
     for c in text.chars() {

@@ -101,6 +101,23 @@ impl SqliteStore {
             .collect()
     }
 
+    /// SQLite's plan for a bot's claim (fair dispatch): it must read the
+    /// bot's own index range, so that its cost follows the events taken.
+    pub async fn claim_plan(&self) -> Result<Vec<String>> {
+        let sql = format!("EXPLAIN QUERY PLAN {}", queue::BOT_DUE);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(0i64)
+            .bind(0i64)
+            .bind(0i64)
+            .bind(1i64)
+            .bind("a/b/1")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(sqlx::Row::try_get::<String, _>(r, "detail")?))
+            .collect()
+    }
+
     /// The pool, for tests that inspect the database directly.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

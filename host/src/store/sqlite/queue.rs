@@ -45,6 +45,15 @@ pub(super) async fn claim(
 /// [`crate::store::bot_key`]), oldest first, at most one per ticket. The
 /// `events_by_bot` index makes this cost the events it takes, however long
 /// the bot's queue is.
+/// The rows a bot's claim picks (see [`claim_for_bot`]): `?3` now, `?4`
+/// the limit, `?5` the bot's key.
+pub(super) const BOT_DUE: &str = "SELECT e.id FROM events e \
+           WHERE e.bot = ?5 AND e.status = 'pending' AND e.available_at <= ?3 \
+             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
+             AND e.id = (SELECT MIN(f.id) FROM events f \
+                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
+           ORDER BY e.available_at, e.id LIMIT ?4";
+
 pub(super) async fn claim_for_bot(
     pool: &SqlitePool,
     owner: &str,
@@ -54,13 +63,7 @@ pub(super) async fn claim_for_bot(
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let sql = format!(
-        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ( \
-           SELECT e.id FROM events e \
-           WHERE e.bot = ?5 AND e.status = 'pending' AND e.available_at <= ?3 \
-             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
-             AND e.id = (SELECT MIN(f.id) FROM events f \
-                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
-           ORDER BY e.available_at, e.id LIMIT ?4) \
+        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ({BOT_DUE}) \
          RETURNING {EVENT_COLUMNS}"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
