@@ -150,7 +150,7 @@ const VERSION_MOVED: Failure = failure(
 const MANAGERS_ONLY: Failure = failure(
     403,
     "forbidden",
-    "only the assigned and administrators manage stakeholders",
+    "only administrators name or change stakeholders (the bots assign the rest)",
 );
 const NO_STAKEHOLDER: Failure = failure(404, "not-found", "no such ticket or stakeholder");
 const ACTION_REFUSED: Failure = failure(
