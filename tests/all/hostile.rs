@@ -5,29 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Server, copy_dir, example_bots, fixture_bots};
-
-async fn hostile() -> Server {
-    Server::start(|bots| {
-        copy_dir(&fixture_bots(), bots);
-        copy_dir(&example_bots(), bots);
-    })
-    .await
-}
-
-async fn closed(server: &Server, id: i64) -> Value {
-    server
-        .wait_for_ticket(id, "closed", |t| t["status"] == "closed")
-        .await
-}
-
-fn messages(logs: &[Value]) -> Vec<String> {
-    logs.iter()
-        .filter_map(|l| l["message"].as_str().map(String::from))
-        .collect()
-}
+use crate::support::Server;
+use crate::support::hostile::{closed, hostile, messages};
 
 async fn scalar(server: &Server, sql: &str) -> i64 {
     let store = server.store().await;

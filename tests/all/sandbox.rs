@@ -4,27 +4,7 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::support::{Server, copy_dir, example_bots, fixture_bots};
-
-async fn hostile() -> Server {
-    Server::start(|bots| {
-        copy_dir(&fixture_bots(), bots);
-        copy_dir(&example_bots(), bots);
-    })
-    .await
-}
-
-async fn closed(server: &Server, id: i64) -> Value {
-    server
-        .wait_for_ticket(id, "closed", |t| t["status"] == "closed")
-        .await
-}
-
-fn messages(logs: &[Value]) -> Vec<String> {
-    logs.iter()
-        .filter_map(|l| l["message"].as_str().map(String::from))
-        .collect()
-}
+use crate::support::hostile::{closed, hostile, messages};
 
 #[tokio::test]
 async fn an_endless_loop_is_stopped_at_the_deadline_and_other_bots_go_on() {

@@ -1,8 +1,9 @@
-//! Test support: the built bots, a `baton serve` process per test, and
-//! small HTTP helpers.
+//! Test support: the built bots, a `baton serve` process per test, small
+//! HTTP helpers, and what the hostile-bot tests share (`hostile.rs`).
 
 mod bots;
 pub mod engine;
+pub mod hostile;
 pub mod openapi;
 mod people;
 pub mod server;

@@ -104,7 +104,7 @@ impl SqliteStore {
     /// SQLite's plan for a bot's claim (fair dispatch): it must read the
     /// bot's own index range, so that its cost follows the events taken.
     pub async fn claim_plan(&self) -> Result<Vec<String>> {
-        let sql = format!("EXPLAIN QUERY PLAN {}", queue::BOT_DUE);
+        let sql = format!("EXPLAIN QUERY PLAN {}", queue::bot_due());
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(0i64)
             .bind(0i64)

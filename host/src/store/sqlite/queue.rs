@@ -12,6 +12,52 @@ use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
 const EVENT_COLUMNS: &str =
     "id, ticket_id, state_code, kind, payload, status, attempts, available_at, last_error";
 
+/// Due, unleased, and the oldest pending event of its ticket: what any
+/// claim may take. `?3` is now.
+const CLAIMABLE: &str = "e.status = 'pending' AND e.available_at <= ?3 \
+     AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
+     AND e.id = (SELECT MIN(f.id) FROM events f \
+                 WHERE f.ticket_id = e.ticket_id AND f.status = 'pending')";
+
+/// The rows a bot's claim picks (see [`claim_for_bot`]): `?3` now, `?4`
+/// the limit, `?5` the bot's key.
+pub(super) fn bot_due() -> String {
+    format!(
+        "SELECT e.id FROM events e WHERE e.bot = ?5 AND {CLAIMABLE} \
+         ORDER BY e.available_at, e.id LIMIT ?4"
+    )
+}
+
+/// Leases the events `picked` selects (with `?3` now, `?4` the limit, and
+/// `fifth` as `?5` if given) to `owner`, oldest first.
+async fn lease(
+    pool: &SqlitePool,
+    picked: &str,
+    fifth: Option<String>,
+    owner: &str,
+    now: Timestamp,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<QueuedEvent>> {
+    let sql = format!(
+        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ({picked}) \
+         RETURNING {EVENT_COLUMNS}"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit);
+    if let Some(value) = fifth {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(pool).await?;
+    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
+    events.sort_by_key(|e| (e.available_at, e.id));
+    Ok(events)
+}
+
+/// Leases up to `limit` due events of any bot, oldest first.
 pub(super) async fn claim(
     pool: &SqlitePool,
     owner: &str,
@@ -19,41 +65,16 @@ pub(super) async fn claim(
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
-    let sql = format!(
-        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ( \
-           SELECT e.id FROM events e \
-           WHERE e.status = 'pending' AND e.available_at <= ?3 \
-             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
-             AND e.id = (SELECT MIN(f.id) FROM events f \
-                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
-           ORDER BY e.available_at, e.id LIMIT ?4) \
-         RETURNING {EVENT_COLUMNS}"
+    let picked = format!(
+        "SELECT e.id FROM events e WHERE {CLAIMABLE} ORDER BY e.available_at, e.id LIMIT ?4"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
-    events.sort_by_key(|e| (e.available_at, e.id));
-    Ok(events)
+    lease(pool, &picked, None, owner, now, lease_ms, limit).await
 }
 
 /// Leases up to `limit` due events of one bot (its key, see
 /// [`crate::store::bot_key`]), oldest first, at most one per ticket. The
 /// `events_by_bot` index makes this cost the events it takes, however long
 /// the bot's queue is.
-/// The rows a bot's claim picks (see [`claim_for_bot`]): `?3` now, `?4`
-/// the limit, `?5` the bot's key.
-pub(super) const BOT_DUE: &str = "SELECT e.id FROM events e \
-           WHERE e.bot = ?5 AND e.status = 'pending' AND e.available_at <= ?3 \
-             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
-             AND e.id = (SELECT MIN(f.id) FROM events f \
-                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
-           ORDER BY e.available_at, e.id LIMIT ?4";
-
 pub(super) async fn claim_for_bot(
     pool: &SqlitePool,
     owner: &str,
@@ -62,21 +83,8 @@ pub(super) async fn claim_for_bot(
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
-    let sql = format!(
-        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ({BOT_DUE}) \
-         RETURNING {EVENT_COLUMNS}"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .bind(bot)
-        .fetch_all(pool)
-        .await?;
-    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
-    events.sort_by_key(|e| (e.available_at, e.id));
-    Ok(events)
+    let key = Some(bot.to_string());
+    lease(pool, &bot_due(), key, owner, now, lease_ms, limit).await
 }
 
 /// Leases up to `limit` due events of bots not in `except`, oldest first,
@@ -89,29 +97,13 @@ pub(super) async fn claim_others(
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
-    let sql = format!(
-        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ( \
-           SELECT e.id FROM events e \
-           WHERE e.status = 'pending' AND e.available_at <= ?3 \
-             AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
-             AND (e.bot IS NULL OR e.bot NOT IN (SELECT value FROM json_each(?5))) \
-             AND e.id = (SELECT MIN(f.id) FROM events f \
-                         WHERE f.ticket_id = e.ticket_id AND f.status = 'pending') \
-           ORDER BY e.available_at, e.id LIMIT ?4) \
-         RETURNING {EVENT_COLUMNS}"
+    let picked = format!(
+        "SELECT e.id FROM events e WHERE {CLAIMABLE} \
+           AND (e.bot IS NULL OR e.bot NOT IN (SELECT value FROM json_each(?5))) \
+         ORDER BY e.available_at, e.id LIMIT ?4"
     );
     let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".into());
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .bind(except)
-        .fetch_all(pool)
-        .await?;
-    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
-    events.sort_by_key(|e| (e.available_at, e.id));
-    Ok(events)
+    lease(pool, &picked, Some(except), owner, now, lease_ms, limit).await
 }
 
 fn decode(row: &SqliteRow) -> Result<QueuedEvent> {
