@@ -1,4 +1,4 @@
-//! `cargo xtask bench <e2e|reload|compile|memory|api|waits|hostile|all>`: figures from a real
+//! `cargo xtask bench <floor|e2e|reload|compile|memory|api|waits|hostile|all>`: figures from a real
 //! release build of `baton serve` on loopback, printed, never asserted.
 //!
 //! - `e2e`: the time from `POST /tickets` to the terminal state of the
@@ -12,6 +12,9 @@
 //! - `waits`: how late 10,000 waits that fall due at the same instant wake
 //!   (median, p99), and the server's resident memory with 0 and with
 //!   1,000,000 pending waits (seeded straight into the database).
+//! - `floor`: what the disk allows: a plain SQLite loop doing the writes of
+//!   a ticket step, one durable transaction each and 64 to a transaction;
+//!   the figures every throughput is read against.
 //! - `hostile`: every mode of the hostile fixture beside the good bots:
 //!   contained or not, memory before, at peak and after, and the good
 //!   bot's latency before and during.
@@ -23,7 +26,7 @@
 //!
 //! # Layout
 //! `mod.rs`: the server, the runner and the first four; `api.rs`,
-//! `waits.rs`, `hostile.rs`.
+//! `waits.rs`, `hostile.rs`, `floor.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,6 +39,7 @@ use crate::bots::{self, Kind};
 use crate::http::request;
 
 mod api;
+mod floor;
 mod hostile;
 mod waits;
 
@@ -230,7 +234,9 @@ pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
         "api" => api(root, &examples),
         "waits" => waits(root, &fixtures),
         "hostile" => hostile(root, &examples, &fixtures),
+        "floor" => floor::floor(root, 10.0).map(drop),
         "all" => {
+            floor::floor(root, 10.0)?;
             e2e(root, &examples)?;
             reload(root, &fixtures)?;
             compile(root, &examples, &fixtures)?;
@@ -240,7 +246,7 @@ pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
             hostile(root, &examples, &fixtures)
         }
         other => bail!(
-            "unknown benchmark {other:?} (e2e, reload, compile, memory, api, waits, hostile, all)"
+            "unknown benchmark {other:?} (floor, e2e, reload, compile, memory, api, waits, hostile, all)"
         ),
     }
 }

@@ -45,7 +45,7 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-fn python(args: &[&str]) -> anyhow::Result<String> {
+pub(super) fn python(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("python3")
         .args(args)
         .output()
