@@ -187,6 +187,26 @@ async fn the_permission_matrix_holds_on_every_route() {
             Some(json!({"title": "My birthday!"})),
             [OK, OK, OK, HIDDEN],
         ),
+        // Metadata by role and state: in review, the request is the
+        // assigned's (the group's member) and admins', not the requester's.
+        (
+            "PATCH",
+            format!("/api/v1/tickets/{t}"),
+            Some(json!({"metadata": {"changes": {"dob": {"new": "1990-01-05"}}}})),
+            [OK, OK, NO, HIDDEN],
+        ),
+        // A version that moved is 412 for everyone who may see the ticket.
+        (
+            "PATCH",
+            format!("/api/v1/tickets/{t}"),
+            Some(json!({"title": "stale", "version": 0})),
+            [
+                S::PRECONDITION_FAILED,
+                S::PRECONDITION_FAILED,
+                S::PRECONDITION_FAILED,
+                HIDDEN,
+            ],
+        ),
         // Only admins name stakeholders: a row's role grants or takes
         // rights.
         (
@@ -321,6 +341,12 @@ async fn the_permission_matrix_holds_on_every_route() {
                     Some(json!({"login": format!("new_{name}"), "name": "n"}))
                 }
                 (&"POST", "/api/v1/groups", _) => Some(json!({"name": format!("group_{name}")})),
+                // A change of its own for each caller, so none is a no-op.
+                (&"PATCH", _, _) if body.as_ref().is_some_and(|b| b.get("metadata").is_some()) => {
+                    Some(
+                        json!({"metadata": {"changes": {"dob": {"new": format!("1990-02-{:02}", i + 1)}}}}),
+                    )
+                }
                 _ => body.clone(),
             };
             let (status, got) = server.call(method, path, body.as_ref(), token).await;
