@@ -12,14 +12,18 @@
 //! as before: they get their `no bot` delay, their reminder, or their
 //! error ticket.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::Engine;
+use super::registry::Lease;
 use crate::model::BotName;
 use crate::store::{QueuedEvent, bot_key};
+
+/// A claimed event, with its bot's slot when it was claimed for a loaded
+/// bot (the invocation runs on it); events of the slow pass have none.
+pub type Claimed = (QueuedEvent, Option<Lease>);
 
 /// Events one bot claims per turn: small, so that with many bots each
 /// gets a turn soon; a bot with free slots gets more turns in the pass.
@@ -51,7 +55,7 @@ impl ClaimState {
 impl Engine {
     /// Claims up to `free` due events, bot by bot in turns, then (now and
     /// then) the events no loaded bot takes.
-    pub(super) async fn claim_fairly(&self, free: u32) -> Vec<QueuedEvent> {
+    pub(super) async fn claim_fairly(&self, free: u32) -> Vec<Claimed> {
         let mut bots: Vec<BotName> = self
             .registry
             .snapshot()
@@ -66,16 +70,18 @@ impl Engine {
         let mut claimed = self.claim_in_turns(&bots, free).await;
         let left = free.saturating_sub(claimed.len() as u32);
         if left > 0 && self.claims.rest_due() {
-            claimed.extend(self.claim_rest(&bots, left).await);
+            let rest = self.claim_rest(&bots, left).await;
+            claimed.extend(rest.into_iter().map(|e| (e, None)));
         }
         claimed
     }
 
     /// Turns over the loaded bots until `free` is used or none has more.
-    async fn claim_in_turns(&self, bots: &[BotName], free: u32) -> Vec<QueuedEvent> {
+    /// A bot's slots are reserved before its events are claimed, so the
+    /// room one pass sees is never taken by events an earlier pass claimed.
+    async fn claim_in_turns(&self, bots: &[BotName], free: u32) -> Vec<Claimed> {
         let per_bot = self.config.per_bot_concurrency;
-        let mut taken: BTreeMap<&BotName, u32> = BTreeMap::new();
-        let mut claimed = Vec::new();
+        let mut claimed: Vec<Claimed> = Vec::new();
         loop {
             let mut more = false;
             for bot in bots {
@@ -84,11 +90,10 @@ impl Engine {
                     return claimed;
                 }
                 let now = self.clock.now();
-                let room = self
+                let mut slots = self
                     .registry
-                    .free(bot, now, per_bot)
-                    .saturating_sub(taken.get(bot).copied().unwrap_or(0));
-                let want = room.min(FAIR_SHARE).min(left);
+                    .reserve(bot, now, per_bot, FAIR_SHARE.min(left));
+                let want = slots.len() as u32;
                 if want == 0 {
                     continue;
                 }
@@ -105,8 +110,10 @@ impl Engine {
                     }
                 };
                 more |= events.len() as u32 == want;
-                *taken.entry(bot).or_default() += events.len() as u32;
-                claimed.extend(events);
+                // Slots beyond the events found go back as `slots` drops.
+                for event in events {
+                    claimed.push((event, slots.pop()));
+                }
             }
             if !more {
                 return claimed;

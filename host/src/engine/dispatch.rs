@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::calls::call_of;
 use super::errors::ErrorReport;
+use super::registry::Lease;
 use super::{Engine, Unavailable, commit};
 use crate::model::{Actor, BotName, Status};
 use crate::runtime::{InvokeError, Session};
@@ -126,13 +127,13 @@ impl Engine {
             if events.is_empty() {
                 return;
             }
-            for event in events {
+            for (event, slot) in events {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     return;
                 };
                 let engine = self.clone();
                 tokio::spawn(async move {
-                    engine.handle(event).await;
+                    engine.handle(event, slot).await;
                     drop(permit);
                     engine.poke();
                 });
@@ -140,8 +141,8 @@ impl Engine {
         }
     }
 
-    async fn handle(&self, event: QueuedEvent) {
-        let outcome = self.process(&event).await;
+    async fn handle(&self, event: QueuedEvent, slot: Option<Lease>) {
+        let outcome = self.process(&event, &slot).await;
         let now = self.clock.now();
         let result = match &outcome {
             Outcome::Committed => Ok(()),
@@ -161,13 +162,15 @@ impl Engine {
                 "could not settle the event: {e}"
             );
         }
+        // The bot's slot is free again once the event is settled.
+        drop(slot);
     }
 
     /// Runs the event's invocation, re-running it when its commit loses a
     /// version race.
-    async fn process(&self, event: &QueuedEvent) -> Outcome {
+    async fn process(&self, event: &QueuedEvent, slot: &Option<Lease>) -> Outcome {
         for _ in 0..=self.config.conflict_retries {
-            match self.attempt(event).await {
+            match self.attempt(event, slot.is_some()).await {
                 Err(StoreError::Conflict(id)) => {
                     tracing::debug!(
                         event = event.id,
@@ -187,7 +190,8 @@ impl Engine {
         Outcome::Failed("the ticket kept changing while the bot ran".into())
     }
 
-    async fn attempt(&self, event: &QueuedEvent) -> Result<Outcome, StoreError> {
+    /// `reserved`: the bot's slot was taken when the event was claimed.
+    async fn attempt(&self, event: &QueuedEvent, reserved: bool) -> Result<Outcome, StoreError> {
         let Some(ticket) = self.store.ticket(event.ticket_id).await? else {
             return Ok(Outcome::Stale);
         };
@@ -226,10 +230,14 @@ impl Engine {
         };
         let name = BotName::new(&ms.name, &ticket.ticket_type, state.code, &state.name);
         let now = self.clock.now();
-        let (bot, _lease) = match self
-            .registry
-            .acquire(&name, now, self.config.per_bot_concurrency)
-        {
+        let acquired = if reserved {
+            self.registry.loaded(&name, now).map(|bot| (bot, None))
+        } else {
+            self.registry
+                .acquire(&name, now, self.config.per_bot_concurrency)
+                .map(|(bot, lease)| (bot, Some(lease)))
+        };
+        let (bot, _lease) = match acquired {
             Ok(acquired) => acquired,
             Err(Unavailable::NoBot) => return Ok(Outcome::NoBot),
             Err(Unavailable::BackingOff(until)) => return Ok(Outcome::Later(until)),

@@ -182,6 +182,43 @@ impl Registry {
 
     /// The bot, with one of its `max_inflight` concurrency slots, if it can
     /// take an invocation now.
+    /// Takes up to `n` of `name`'s free slots at once, for events about to
+    /// be claimed for it: held from the claim on, so that no later pass
+    /// sees room the claimed events will take.
+    pub fn reserve(&self, name: &BotName, now: Timestamp, max_inflight: u32, n: u32) -> Vec<Lease> {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        let Some(slot) = slots.get(name) else {
+            return Vec::new();
+        };
+        if slot.loaded.is_none() || slot.retry_at.is_some_and(|at| at > now) {
+            return Vec::new();
+        }
+        let mut leases = Vec::new();
+        for _ in 0..n {
+            let taken = slot.inflight.fetch_add(1, Ordering::AcqRel);
+            let lease = Lease {
+                inflight: slot.inflight.clone(),
+            };
+            if taken >= max_inflight.max(1) {
+                break;
+            }
+            leases.push(lease);
+        }
+        leases
+    }
+
+    /// The bot serving `name` for an invocation whose slot is already
+    /// held (see [`Registry::reserve`]).
+    pub fn loaded(&self, name: &BotName, now: Timestamp) -> Result<Arc<LoadedBot>, Unavailable> {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        let slot = slots.get(name).ok_or(Unavailable::NoBot)?;
+        let bot = slot.loaded.clone().ok_or(Unavailable::NoBot)?;
+        match slot.retry_at.filter(|at| *at > now) {
+            Some(at) => Err(Unavailable::BackingOff(at)),
+            None => Ok(bot),
+        }
+    }
+
     pub fn acquire(
         &self,
         name: &BotName,
@@ -240,22 +277,6 @@ impl Registry {
     }
 
     /// Every slot, by name.
-    /// Invocations `name` may start now (0 while it is not loaded or backs
-    /// off after crashing), so the dispatcher claims no events for it that
-    /// it would only have to give back.
-    pub fn free(&self, name: &BotName, now: Timestamp, max_inflight: u32) -> u32 {
-        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
-        let Some(slot) = slots.get(name) else {
-            return 0;
-        };
-        if slot.loaded.is_none() || slot.retry_at.is_some_and(|at| at > now) {
-            return 0;
-        }
-        max_inflight
-            .max(1)
-            .saturating_sub(slot.inflight.load(Ordering::Acquire))
-    }
-
     pub fn snapshot(&self) -> Vec<BotSlot> {
         let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
         slots.values().cloned().collect()
