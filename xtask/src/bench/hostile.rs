@@ -13,10 +13,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
 use serde_json::{Value, json};
 
-use super::{Server, copy_files, millis, percentile, scratch};
+use super::{Server, copy_files, name_fixes, percentile, scratch};
 
 /// Each attack and how many hostile tickets carry it.
 const ATTACKS: [(&str, usize); 16] = [
@@ -79,7 +78,7 @@ pub fn hostile(root: &Path, examples: &Path, fixtures: &Path) -> anyhow::Result<
 }
 
 fn run_attack(server: &Server, name: &str, orders: &Value, count: usize) -> anyhow::Result<()> {
-    let before = good_latencies(server, 5)?;
+    let before = name_fixes(server, 5, Duration::from_secs(120))?;
     let rss_before = server.rss_kib()?;
     let mut hostile = Vec::new();
     for _ in 0..count {
@@ -88,7 +87,7 @@ fn run_attack(server: &Server, name: &str, orders: &Value, count: usize) -> anyh
     let mut peak = rss_before;
     let mut during = Vec::new();
     for _ in 0..5 {
-        during.extend(good_latencies(server, 1)?);
+        during.extend(name_fixes(server, 1, Duration::from_secs(120))?);
         peak = peak.max(server.rss_kib()?);
     }
     let started = Instant::now();
@@ -141,28 +140,4 @@ fn events_parked(server: &Server, id: i64) -> bool {
     logs["items"]
         .as_array()
         .is_some_and(|l| l.iter().any(|x| x["action"] == "error_filed"))
-}
-
-/// POST → closed of `n` good tickets, one after the other, in ms.
-fn good_latencies(server: &Server, n: usize) -> anyhow::Result<Vec<f64>> {
-    let metadata = json!({"wca_id": "2012SMIT01", "changes": {"name": {"old": "john smith", "new": "John Smith"}}});
-    let mut out = Vec::new();
-    for _ in 0..n {
-        let id = server.create("wca", "edit_person", metadata.clone())?;
-        let started = Instant::now();
-        let ticket = loop {
-            let t = server.ticket(id)?;
-            if t["status"] == "closed" {
-                break t;
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                bail!("good ticket {id} did not close in 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        if let (Some(a), Some(b)) = (millis(&ticket["created_at"]), millis(&ticket["closed_at"])) {
-            out.push((b - a) as f64);
-        }
-    }
-    Ok(out)
 }

@@ -205,6 +205,31 @@ fn millis(v: &Value) -> Option<i64> {
     Some((h * 3600 + m * 60) * 1000 + (s * 1000.0).round() as i64)
 }
 
+/// POST → closed (server clock) of `n` example tickets that only fix the
+/// letter case of a name (two bot invocations), one after the other.
+pub(super) fn name_fixes(server: &Server, n: usize, within: Duration) -> anyhow::Result<Vec<f64>> {
+    let metadata = json!({"wca_id": "2012SMIT01", "changes": {"name": {"old": "john smith", "new": "John Smith"}}});
+    let mut spans = Vec::new();
+    for _ in 0..n {
+        let id = server.create("wca", "edit_person", metadata.clone())?;
+        let started = Instant::now();
+        let ticket = loop {
+            let t = server.ticket(id)?;
+            if t["status"] == "closed" {
+                break t;
+            }
+            if started.elapsed() > within {
+                bail!("ticket {id} did not close within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        if let (Some(a), Some(b)) = (millis(&ticket["created_at"]), millis(&ticket["closed_at"])) {
+            spans.push((b - a) as f64);
+        }
+    }
+    Ok(spans)
+}
+
 /// `build`: false reuses `target/release/baton` as it is.
 pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
     crate::toolchain::ensure_wasm_target()?;
@@ -267,26 +292,8 @@ fn e2e(root: &Path, examples: &Path) -> anyhow::Result<()> {
     let dir = scratch(root, "e2e")?;
     copy_files(examples, &dir.join("bots"))?;
     let server = Server::start(root, &dir, "poll_interval_ms = 250\n")?;
-    let metadata = json!({"wca_id": "2012SMIT01", "changes": {"name": {"old": "john smith", "new": "John Smith"}}});
-    let mut spans = Vec::new();
     // One at a time: the latency of a single request through both bots.
-    for _ in 0..200 {
-        let id = server.create("wca", "edit_person", metadata.clone())?;
-        let started = Instant::now();
-        let ticket = loop {
-            let t = server.ticket(id)?;
-            if t["status"] == "closed" {
-                break t;
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("ticket {id} did not close");
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        };
-        if let (Some(a), Some(b)) = (millis(&ticket["created_at"]), millis(&ticket["closed_at"])) {
-            spans.push((b - a) as f64);
-        }
-    }
+    let spans = name_fixes(&server, 200, Duration::from_secs(30))?;
     summary(
         "POST /tickets to approved (2 bot invocations, server clock)",
         spans,
