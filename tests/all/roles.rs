@@ -617,3 +617,46 @@ async fn a_requester_in_the_reviewing_group_still_cannot_review_her_own_request(
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "the colleague reviews it");
 }
+
+#[tokio::test]
+async fn an_admin_walks_the_readme_flow_on_her_own_request() {
+    // The quick start: the admin, the only member of wrt, files a request,
+    // accepts it and approves it.
+    let server = wca().await;
+    let (status, _) = server.post("/api/v1/groups", &json!({"name": "wrt"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = server
+        .call(
+            "PUT",
+            "/api/v1/groups/wrt/members/1",
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let id = server.create("wca", "edit_person", birthday()).await;
+    server
+        .wait_for_ticket(id, "in review, assigned to wrt", |t| {
+            t["stakeholders"]
+                .as_array()
+                .is_some_and(|rows| rows.iter().any(|r| r["principal"]["name"] == "wrt"))
+        })
+        .await;
+    let (status, problem) = server
+        .call(
+            "POST",
+            &format!("/api/v1/tickets/{id}/accept"),
+            None,
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{problem}");
+    let (status, _) = server
+        .post(&format!("/api/v1/tickets/{id}/actions/approve"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let done = server
+        .wait_for_ticket(id, "approved", |t| t["status"] == "closed")
+        .await;
+    assert_eq!(done["state"]["name"], "approved");
+}
