@@ -96,6 +96,9 @@ async fn commits_durably_in_wal_mode() {
         (2, "wal"),
         "synchronous=FULL, WAL"
     );
+    // The connection commits go through, too.
+    let (sync, journal) = store.writer_settings().await.expect("pragmas");
+    assert_eq!((sync, journal.as_str()), (2, "wal"));
 }
 
 #[tokio::test]
@@ -430,4 +433,91 @@ async fn a_bots_claim_reads_its_own_index_range() {
             .any(|p| p.contains("TEMP B-TREE") || p.starts_with("SCAN")),
         "{plan:#?}"
     );
+}
+
+/// A move of `id` from state 1, guarded by `version`, with its log line.
+fn step(id: i64, version: i64, title: &str) -> Commit {
+    Commit {
+        updates: vec![TicketUpdate {
+            id,
+            expected_version: version,
+            title: Some(title.into()),
+            state: Some((2, Status::Closed)),
+            metadata: None,
+        }],
+        logs: vec![NewLog {
+            ticket_id: id,
+            actor: Actor::Host,
+            action: "state_changed",
+            from_state: Some(1),
+            to_state: Some(2),
+            message: title.into(),
+            data: None,
+            acting_stakeholder: None,
+        }],
+        ..Commit::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_in_which_one_commit_conflicts_keeps_the_others() {
+    let (store, _dir) = store().await;
+    let store = std::sync::Arc::new(store);
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(create(&store, vec![]).await);
+    }
+    // Hold the writer, hand in 41 commits (two of them race for the same
+    // ticket at the same version), and let them go as one batch.
+    let paused = store.pause_writer().await.expect("pause");
+    let before = store.writer_stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, id) in ids.iter().copied().enumerate() {
+        let store = store.clone();
+        tasks.spawn(async move { (id, n, store.commit(&step(id, 1, "winner"), 5_000).await) });
+    }
+    let racer = ids[7];
+    let s = store.clone();
+    tasks.spawn(async move { (racer, 99, s.commit(&step(racer, 1, "racer"), 5_000).await) });
+    while store.writer_stats().queued < before.queued + 41 {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    let mut lost = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (id, n, result) = done.expect("task");
+        match result {
+            Ok(_) => {}
+            Err(StoreError::Conflict(t)) if t == racer && id == racer => lost.push(n),
+            Err(e) => panic!("commit {n} of ticket {id}: {e}"),
+        }
+    }
+    let after = store.writer_stats();
+    // The pause job's own batch, then all 41 in one.
+    assert_eq!(after.batches - before.batches, 2, "{before:?} → {after:?}");
+    assert_eq!(lost.len(), 1, "exactly one of the racers loses: {lost:?}");
+    for id in &ids {
+        let t = store.ticket(*id).await.expect("read").expect("ticket");
+        assert_eq!((t.state_code, t.version), (2, 2), "ticket {id} moved once");
+        assert_eq!(store.logs(*id).await.expect("logs").len(), 1);
+    }
+    // The loser re-runs alone, on the ticket as the winner left it.
+    let t = store.ticket(racer).await.expect("read").expect("ticket");
+    let rerun = Commit {
+        updates: vec![TicketUpdate {
+            id: racer,
+            expected_version: t.version,
+            title: Some(format!("{} (again)", t.title)),
+            state: None,
+            metadata: None,
+        }],
+        ..Commit::default()
+    };
+    store
+        .commit(&rerun, 6_000)
+        .await
+        .expect("the re-run commits");
+    let t = store.ticket(racer).await.expect("read").expect("ticket");
+    assert_eq!(t.version, 3);
+    assert!(t.title.ends_with("(again)"), "{}", t.title);
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 pub use people::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{Paused, SqliteStore, WriterStats};
 pub use types::*;
 
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
@@ -40,6 +40,13 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// An error of the SQLite commit path (its own connection).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The commit path could not take or finish the work: its batch failed
+    /// as a whole, or the writer stopped.
+    #[error("commit failed: {0}")]
+    Writer(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -4,7 +4,11 @@
 //!
 //! # Layout
 //! - `mod.rs`: opening, migrations, and the [`Store`] impl that delegates.
-//! - `write.rs`: commits and the catalog sync.
+//! - `writer.rs`: the thread that owns the write connection and commits
+//!   many callers' work in one durable transaction (group commit).
+//! - `apply.rs`: one [`Commit`] applied on that connection.
+//! - `leases.rs`: event leases, held in the process.
+//! - `write.rs`: the catalog sync, ticket-number blocks, bot records.
 //! - `read.rs`: tickets, logs, stakeholders, and row decoding.
 //! - `queue.rs`: the event queue: claims, leases, releases, parking.
 //! - `list.rs`: visibility, listings and comments.
@@ -13,6 +17,8 @@
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed tickets.
 //! - `quotas.rs`: what the per-metaservice quotas count.
 
+mod apply;
+mod leases;
 mod list;
 mod people;
 mod queue;
@@ -22,6 +28,9 @@ mod retention;
 mod sweep;
 mod timers;
 mod write;
+mod writer;
+
+pub use writer::{Paused, WriterStats};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -35,7 +44,7 @@ use sqlx::sqlite::{
 use super::{
     Authenticated, BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser,
     Notification, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder, Store,
-    TicketFilter, Timer, TimerKind, Token, User, Viewer,
+    StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -47,8 +56,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// API's reads and the dispatcher's writes without queueing.
 const POOL_SIZE: u32 = 8;
 
+/// Reads go through `pool` (WAL readers run in parallel); ticket changes,
+/// event settlement and timer firing go through `writer`, batched.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: writer::Writer,
+    leases: leases::Leases,
     /// The ticket numbers reserved and not yet handed out: `(next, end)`.
     ids: tokio::sync::Mutex<(TicketId, TicketId)>,
 }
@@ -70,11 +83,14 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_SIZE)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        let writer = writer::Writer::start(options.get_filename(), BUSY_TIMEOUT)?;
         Ok(SqliteStore {
             pool,
+            writer,
+            leases: leases::Leases::default(),
             ids: tokio::sync::Mutex::new((0, 0)),
         })
     }
@@ -107,8 +123,6 @@ impl SqliteStore {
         let sql = format!("EXPLAIN QUERY PLAN {}", queue::bot_due());
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(0i64)
-            .bind(0i64)
-            .bind(0i64)
             .bind(1i64)
             .bind("a/b/1")
             .fetch_all(&self.pool)
@@ -116,6 +130,30 @@ impl SqliteStore {
         rows.iter()
             .map(|r| Ok(sqlx::Row::try_get::<String, _>(r, "detail")?))
             .collect()
+    }
+
+    /// What the commit path has done so far (batches, jobs, queued).
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    /// Holds the commit path before its next batch until the guard is
+    /// dropped: what is committed meanwhile lands in one transaction. For
+    /// tests and drills of group commit.
+    pub async fn pause_writer(&self) -> Result<Paused> {
+        self.writer.pause().await
+    }
+
+    /// The commit path's `synchronous` and `journal_mode` settings, read
+    /// on its own connection: what durability a commit has.
+    pub async fn writer_settings(&self) -> Result<(i64, String)> {
+        self.writer
+            .run(|conn| {
+                let sync = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+                let journal = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+                Ok((sync, journal))
+            })
+            .await
     }
 
     /// The pool, for tests that inspect the database directly.
@@ -142,10 +180,17 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<Committed> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let committed = write::apply(&mut tx, commit, now).await?;
-        tx.commit().await?;
-        Ok(committed)
+        let job = commit.clone();
+        let done = self
+            .writer
+            .run(move |conn| apply::apply(conn, &job, now))
+            .await;
+        // Settled: the event's lease goes (also when another worker had
+        // consumed it), after the write is durable.
+        if let (Some(event), Ok(_) | Err(StoreError::Consumed(_))) = (commit.consumes, &done) {
+            self.leases.drop_lease(event).await;
+        }
+        done
     }
 
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
@@ -169,35 +214,35 @@ impl Store for SqliteStore {
 
     async fn claim_events(
         &self,
-        owner: &str,
+        _owner: &str,
         now: Timestamp,
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
-        queue::claim(&self.pool, owner, now, lease_ms, limit).await
+        queue::claim(&self.pool, &self.leases, now, lease_ms, limit).await
     }
 
     async fn claim_bot_events(
         &self,
-        owner: &str,
+        _owner: &str,
         bot: &BotName,
         now: Timestamp,
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
         let key = super::bot_key(bot);
-        queue::claim_for_bot(&self.pool, owner, &key, now, lease_ms, limit).await
+        queue::claim_for_bot(&self.pool, &self.leases, &key, now, lease_ms, limit).await
     }
 
     async fn claim_other_events(
         &self,
-        owner: &str,
+        _owner: &str,
         except: &[String],
         now: Timestamp,
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
-        queue::claim_others(&self.pool, owner, except, now, lease_ms, limit).await
+        queue::claim_others(&self.pool, &self.leases, except, now, lease_ms, limit).await
     }
 
     async fn release_event(
@@ -206,7 +251,12 @@ impl Store for SqliteStore {
         available_at: Timestamp,
         failed: Option<&str>,
     ) -> Result<()> {
-        queue::release(&self.pool, id, available_at, failed).await
+        let failed = failed.map(str::to_owned);
+        self.writer
+            .run(move |conn| queue::release(conn, id, available_at, failed.as_deref()))
+            .await?;
+        self.leases.drop_lease(id).await;
+        Ok(())
     }
 
     async fn park_event(
@@ -216,10 +266,14 @@ impl Store for SqliteStore {
         report: &Commit,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        queue::park(&mut tx, id, error).await?;
-        write::apply(&mut tx, report, now).await?;
-        tx.commit().await?;
+        let (error, report) = (error.to_owned(), report.clone());
+        self.writer
+            .run(move |conn| {
+                queue::park(conn, id, &error)?;
+                apply::apply(conn, &report, now)
+            })
+            .await?;
+        self.leases.drop_lease(id).await;
         Ok(())
     }
 
@@ -228,7 +282,11 @@ impl Store for SqliteStore {
     }
 
     async fn drop_event(&self, id: EventId) -> Result<()> {
-        queue::drop_event(&self.pool, id).await
+        self.writer
+            .run(move |conn| queue::drop_event(conn, id))
+            .await?;
+        self.leases.drop_lease(id).await;
+        Ok(())
     }
 
     async fn wake_events(&self, bot: &BotName, now: Timestamp, retries: bool) -> Result<u64> {
@@ -361,7 +419,12 @@ impl Store for SqliteStore {
     }
 
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64> {
-        timers::fire_due(&self.pool, now, limit).await
+        if !timers::any_due(&self.pool, now).await? {
+            return Ok(0);
+        }
+        self.writer
+            .run(move |conn| timers::fire_due(conn, now, limit))
+            .await
     }
 
     async fn start_timers(

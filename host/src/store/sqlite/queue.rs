@@ -1,10 +1,14 @@
-//! The event queue. A worker claims due events with a lease; only the
-//! oldest pending event of a ticket can be claimed, so a ticket's events
-//! run one at a time and in order, whatever the number of workers.
+//! The event queue. A worker claims due events with a lease (held in the
+//! process, `leases.rs`); only the oldest pending event of a ticket can be
+//! claimed, so a ticket's events run one at a time and in order, whatever
+//! the number of workers. Claims read through the pool; settling an event
+//! writes on the writer's connection (`writer.rs`), in its next batch.
 
+use rusqlite::{Connection, params};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, SqlitePool};
 
+use super::leases::Leases;
 use super::read::json_column;
 use crate::model::{BotName, TicketId, Timestamp};
 use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
@@ -12,98 +16,104 @@ use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
 const EVENT_COLUMNS: &str =
     "id, ticket_id, state_code, kind, payload, status, attempts, available_at, last_error";
 
-/// Due, unleased, and the oldest pending event of its ticket: what any
-/// claim may take. `?3` is now.
-const CLAIMABLE: &str = "e.status = 'pending' AND e.available_at <= ?3 \
-     AND (e.lease_until IS NULL OR e.lease_until <= ?3) \
+/// Due, and the oldest pending event of its ticket: what a claim may
+/// take unless it is leased (`leases.rs`). `?1` is now.
+const CLAIMABLE: &str = "e.status = 'pending' AND e.available_at <= ?1 \
      AND e.id = (SELECT MIN(f.id) FROM events f \
                  WHERE f.ticket_id = e.ticket_id AND f.status = 'pending')";
 
-/// The rows a bot's claim picks (see [`claim_for_bot`]): `?3` now, `?4`
-/// the limit, `?5` the bot's key.
+/// The rows a bot's claim reads (see [`claim_for_bot`]): `?1` now, `?2`
+/// the limit, `?3` the bot's key.
 pub(super) fn bot_due() -> String {
     format!(
-        "SELECT e.id FROM events e WHERE e.bot = ?5 AND {CLAIMABLE} \
-         ORDER BY e.available_at, e.id LIMIT ?4"
+        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.bot = ?3 AND {CLAIMABLE} \
+         ORDER BY e.available_at, e.id LIMIT ?2"
     )
 }
 
-/// Leases the events `picked` selects (with `?3` now, `?4` the limit, and
-/// `fifth` as `?5` if given) to `owner`, oldest first.
+/// A claim: reads the due events `picked` selects (with `?1` now, `?2`
+/// the limit, and `third` as `?3` if given), oldest first, and leases up
+/// to `limit` of them that no live lease covers.
 async fn lease(
     pool: &SqlitePool,
+    leases: &Leases,
     picked: &str,
-    fifth: Option<String>,
-    owner: &str,
+    third: Option<String>,
     now: Timestamp,
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
-    let sql = format!(
-        "UPDATE events SET lease_owner = ?1, lease_until = ?2 WHERE id IN ({picked}) \
-         RETURNING {EVENT_COLUMNS}"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(now + lease_ms)
+    let mut claiming = leases.claiming(now).await;
+    // Leased events may be among the oldest: read past them.
+    let read = i64::from(limit) + claiming.live() as i64;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(picked))
         .bind(now)
-        .bind(limit);
-    if let Some(value) = fifth {
+        .bind(read);
+    if let Some(value) = third {
         query = query.bind(value);
     }
     let rows = query.fetch_all(pool).await?;
-    let mut events: Vec<QueuedEvent> = rows.iter().map(decode).collect::<Result<_>>()?;
-    events.sort_by_key(|e| (e.available_at, e.id));
+    let mut events = Vec::new();
+    for row in &rows {
+        if events.len() as u32 == limit {
+            break;
+        }
+        let event = decode(row)?;
+        if claiming.take(event.id, event.ticket_id, lease_ms) {
+            events.push(event);
+        }
+    }
     Ok(events)
 }
 
 /// Leases up to `limit` due events of any bot, oldest first.
 pub(super) async fn claim(
     pool: &SqlitePool,
-    owner: &str,
+    leases: &Leases,
     now: Timestamp,
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let picked = format!(
-        "SELECT e.id FROM events e WHERE {CLAIMABLE} ORDER BY e.available_at, e.id LIMIT ?4"
+        "SELECT {EVENT_COLUMNS} FROM events e WHERE {CLAIMABLE} \
+         ORDER BY e.available_at, e.id LIMIT ?2"
     );
-    lease(pool, &picked, None, owner, now, lease_ms, limit).await
+    lease(pool, leases, &picked, None, now, lease_ms, limit).await
 }
 
 /// Leases up to `limit` due events of one bot (its key, see
 /// [`crate::store::bot_key`]), oldest first, at most one per ticket. The
-/// `events_by_bot` index makes this cost the events it takes, however long
-/// the bot's queue is.
+/// `events_by_bot` index makes this cost the events it takes (and those
+/// in flight), however long the bot's queue is.
 pub(super) async fn claim_for_bot(
     pool: &SqlitePool,
-    owner: &str,
+    leases: &Leases,
     bot: &str,
     now: Timestamp,
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let key = Some(bot.to_string());
-    lease(pool, &bot_due(), key, owner, now, lease_ms, limit).await
+    lease(pool, leases, &bot_due(), key, now, lease_ms, limit).await
 }
 
 /// Leases up to `limit` due events of bots not in `except`, oldest first,
 /// at most one per ticket: the work no loaded bot takes.
 pub(super) async fn claim_others(
     pool: &SqlitePool,
-    owner: &str,
+    leases: &Leases,
     except: &[String],
     now: Timestamp,
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let picked = format!(
-        "SELECT e.id FROM events e WHERE {CLAIMABLE} \
-           AND (e.bot IS NULL OR e.bot NOT IN (SELECT value FROM json_each(?5))) \
-         ORDER BY e.available_at, e.id LIMIT ?4"
+        "SELECT {EVENT_COLUMNS} FROM events e WHERE {CLAIMABLE} \
+           AND (e.bot IS NULL OR e.bot NOT IN (SELECT value FROM json_each(?3))) \
+         ORDER BY e.available_at, e.id LIMIT ?2"
     );
     let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".into());
-    lease(pool, &picked, Some(except), owner, now, lease_ms, limit).await
+    lease(pool, leases, &picked, Some(except), now, lease_ms, limit).await
 }
 
 fn decode(row: &SqliteRow) -> Result<QueuedEvent> {
@@ -123,46 +133,41 @@ fn decode(row: &SqliteRow) -> Result<QueuedEvent> {
     })
 }
 
-pub(super) async fn release(
-    pool: &SqlitePool,
+/// Gives a claimed event back, due at `available_at`; `failed` counts an
+/// attempt. On the writer's connection.
+pub(super) fn release(
+    conn: &Connection,
     id: EventId,
     available_at: Timestamp,
     failed: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE events SET lease_owner = NULL, lease_until = NULL, available_at = ?, \
-         attempts = attempts + ?, last_error = COALESCE(?, last_error) WHERE id = ?",
-    )
-    .bind(available_at)
-    .bind(i64::from(failed.is_some()))
-    .bind(failed)
-    .bind(id)
-    .execute(pool)
-    .await?;
+    conn.prepare_cached(
+        "UPDATE events SET lease_owner = NULL, lease_until = NULL, available_at = ?1, \
+         attempts = attempts + ?2, last_error = COALESCE(?3, last_error) WHERE id = ?4",
+    )?
+    .execute(params![
+        available_at,
+        i64::from(failed.is_some()),
+        failed,
+        id
+    ])?;
     Ok(())
 }
 
-pub(super) async fn park(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: EventId,
-    error: &str,
-) -> Result<()> {
-    sqlx::query(
+/// Parks an event that failed for good. On the writer's connection.
+pub(super) fn park(conn: &Connection, id: EventId, error: &str) -> Result<()> {
+    conn.prepare_cached(
         "UPDATE events SET status = 'parked', lease_owner = NULL, lease_until = NULL, \
-         attempts = attempts + 1, last_error = ? WHERE id = ?",
-    )
-    .bind(error)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
+         attempts = attempts + 1, last_error = ?1 WHERE id = ?2",
+    )?
+    .execute(params![error, id])?;
     Ok(())
 }
 
-pub(super) async fn drop_event(pool: &SqlitePool, id: EventId) -> Result<()> {
-    sqlx::query("DELETE FROM events WHERE id = ?")
-        .bind(id)
-        .execute(pool)
-        .await?;
+/// Deletes an event that no longer applies. On the writer's connection.
+pub(super) fn drop_event(conn: &Connection, id: EventId) -> Result<()> {
+    conn.prepare_cached("DELETE FROM events WHERE id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 

@@ -1,155 +1,51 @@
-//! Timers: inserted with the commit that asks for them, fired into events
+//! Timers: inserted with the commit that asks for them (`apply.rs`), fired into events
 //! by the dispatcher when due, dropped when their ticket leaves the state
 //! they belong to, and woken when a waited-for ticket closes.
 
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use rusqlite::{Connection, params};
+use sqlx::{Row, Sqlite, SqlitePool};
 
 use crate::model::{TicketId, Timestamp};
-use crate::store::{NewTimer, Result, Timer, TimerKind};
+use crate::store::{Result, Timer, TimerKind};
 
-pub(super) async fn insert(
-    tx: &mut Transaction<'static, Sqlite>,
-    t: &NewTimer,
-    now: Timestamp,
-) -> Result<()> {
-    if t.kind == TimerKind::WaitTicket
-        && let Some(other) = t.other_ticket
-    {
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM tickets WHERE id = ?")
-            .bind(other)
-            .fetch_optional(&mut **tx)
-            .await?;
-        let kind = match status.as_deref() {
-            Some("closed") => Some("ticket_closed"),
-            None => Some("ticket_gone"),
-            Some(_) => None,
-        };
-        if let Some(kind) = kind {
-            // Already closed (or gone): the wait ends at once.
-            wake(tx, t.ticket_id, t.state_code, kind, other, now).await?;
-            return Ok(());
-        }
-    }
-    sqlx::query(
-        "INSERT INTO timers (ticket_id, state_code, kind, due_at, base_at, other_ticket, repeats_left, \
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(t.ticket_id)
-    .bind(t.state_code)
-    .bind(t.kind.as_str())
-    .bind(t.due_at)
-    .bind(t.base_at)
-    .bind(t.other_ticket)
-    .bind(t.repeats_left)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn wake(
-    tx: &mut Transaction<'static, Sqlite>,
-    ticket: TicketId,
-    state: u32,
-    kind: &str,
-    other: TicketId,
-    now: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-         VALUES (?, ?, ?, json_object('other', ?), ?, ?)",
-    )
-    .bind(ticket)
-    .bind(state)
-    .bind(kind)
-    .bind(other)
-    .bind(now)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// A ticket moved to `state`: its timers of other states no longer apply.
-pub(super) async fn moved(
-    tx: &mut Transaction<'static, Sqlite>,
-    ticket: TicketId,
-    state: u32,
-) -> Result<()> {
-    sqlx::query("DELETE FROM timers WHERE ticket_id = ? AND state_code <> ?")
-        .bind(ticket)
-        .bind(state)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A ticket closed: the waits on it end, and its own timers go.
-pub(super) async fn closed(
-    tx: &mut Transaction<'static, Sqlite>,
-    ticket: TicketId,
-    now: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-         SELECT ticket_id, state_code, 'ticket_closed', json_object('other', other_ticket), ?1, ?1 \
-         FROM timers WHERE other_ticket = ?2 AND kind = 'wait_ticket'",
-    )
-    .bind(now)
-    .bind(ticket)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM timers WHERE (other_ticket = ?1 AND kind = 'wait_ticket') OR ticket_id = ?1",
-    )
-    .bind(ticket)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn fire_due(pool: &SqlitePool, now: Timestamp, limit: u32) -> Result<u64> {
-    // A read first, outside any transaction: the dispatcher asks on every
-    // pass, and most passes find nothing due, which must not take the
-    // writer's lock (nor cost a commit).
+/// Whether any timer is due at `now`: a read outside any transaction.
+/// The dispatcher asks on every pass, and most passes find nothing due,
+/// which must not take the writer's lock (nor cost a commit).
+pub(super) async fn any_due(pool: &SqlitePool, now: Timestamp) -> Result<bool> {
     let any: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ? LIMIT 1",
     )
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    if any.is_none() {
-        return Ok(0);
-    }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    Ok(any.is_some())
+}
+
+/// Turns up to `limit` due timers into events, oldest first; returns how
+/// many. On the writer's connection.
+pub(super) fn fire_due(conn: &Connection, now: Timestamp, limit: u32) -> Result<u64> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ?1 \
+             ORDER BY due_at, id LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     if ids.is_empty() {
         return Ok(0);
     }
-    // Integers only: safe to inline.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let insert = format!(
+    let mut insert = conn.prepare_cached(
         "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
          SELECT ticket_id, state_code, CASE kind WHEN 'lifetime' THEN 'timeout' \
          WHEN 'reminder' THEN 'reminder' ELSE 'wait_ended' END, \
          json_object('due_at', due_at, 'repeats_left', repeats_left), ?1, ?1 \
-         FROM timers WHERE id IN ({list}) ORDER BY due_at, id"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(insert))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let delete = format!("DELETE FROM timers WHERE id IN ({list})");
-    sqlx::query(sqlx::AssertSqlSafe(delete))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+         FROM timers WHERE id = ?2",
+    )?;
+    let mut delete = conn.prepare_cached("DELETE FROM timers WHERE id = ?1")?;
+    for id in &ids {
+        insert.execute(params![now, id])?;
+        delete.execute([id])?;
+    }
     Ok(ids.len() as u64)
 }
 
