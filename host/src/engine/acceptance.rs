@@ -86,7 +86,7 @@ impl Engine {
                 text: text.clone(),
             });
         }
-        let committed = match self.store.commit(&commit, now).await {
+        match self.commit(&commit, now).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(ChangeError::Conflict(format!(
                     "ticket {} changed meanwhile; it may have been accepted",
@@ -95,8 +95,6 @@ impl Engine {
             }
             other => other?,
         };
-        self.publish(&committed.notifications);
-        self.poke();
         Ok(())
     }
 
@@ -174,8 +172,7 @@ impl Engine {
                 ticket.id, ticket.title
             ),
         });
-        let committed = self.commit_or_moved(&commit, ticket).await?;
-        self.publish(&committed.notifications);
+        self.commit_or_moved(&commit, ticket).await?;
         Ok(())
     }
 
@@ -227,8 +224,7 @@ impl Engine {
                 });
             }
         }
-        let committed = self.commit_or_moved(&commit, ticket).await?;
-        self.publish(&committed.notifications);
+        self.commit_or_moved(&commit, ticket).await?;
         Ok(())
     }
 }

@@ -66,7 +66,7 @@ impl Engine {
                 text: text.clone(),
             });
         }
-        let committed = match self.store.commit(&commit, self.clock.now()).await {
+        let committed = match self.commit(&commit, self.clock.now()).await {
             Err(crate::store::StoreError::Conflict(_)) => {
                 return Err(ChangeError::Conflict(format!(
                     "ticket {} closed while the comment was written",
@@ -75,8 +75,6 @@ impl Engine {
             }
             other => other?,
         };
-        self.publish(&committed.notifications);
-        self.poke();
         let id = committed
             .comment_ids
             .first()
@@ -150,8 +148,7 @@ impl Engine {
             ..Commit::default()
         };
         acting_for(&mut commit, acting);
-        self.store.commit(&commit, now).await?;
-        self.poke();
+        self.commit(&commit, now).await?;
         Ok(())
     }
 }

@@ -164,7 +164,7 @@ impl Engine {
         }
         acting_for(&mut commit, acting);
         commit.updates.push(update);
-        match self.store.commit(&commit, self.clock.now()).await {
+        match self.commit(&commit, self.clock.now()).await {
             // 412 answers a precondition the caller named; without one,
             // a change that raced another is a conflict to retry.
             Err(StoreError::Conflict(_)) if edit.version.is_some() => Err(moved()),
@@ -318,7 +318,7 @@ impl Engine {
         commit: &Commit,
         ticket: &Ticket,
     ) -> Result<crate::store::Committed, ChangeError> {
-        match self.store.commit(commit, self.clock.now()).await {
+        match self.commit(commit, self.clock.now()).await {
             Err(StoreError::Conflict(_)) => Err(ChangeError::Raced(ticket.id)),
             other => Ok(other?),
         }

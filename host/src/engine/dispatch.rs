@@ -295,8 +295,7 @@ impl Engine {
         commit
             .notifications
             .extend(self.closed_notices(&closed).await?);
-        let committed = self.store.commit(&commit, self.clock.now()).await?;
-        self.publish(&committed.notifications);
+        self.commit(&commit, self.clock.now()).await?;
         self.registry.succeeded(&name);
         tracing::debug!(bot = %name, ticket = event.ticket_id, elapsed_us = started.elapsed().as_micros() as u64, "invocation committed");
         Ok(Outcome::Committed)

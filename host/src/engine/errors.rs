@@ -141,7 +141,7 @@ impl Engine {
     /// Files an error ticket on its own, e.g. for a refused bot file.
     pub(crate) async fn file_error(&self, report: &ErrorReport) -> Result<TicketId, StoreError> {
         let (commit, id) = self.error_commit(report).await?;
-        self.store.commit(&commit, self.clock.now()).await?;
+        self.commit(&commit, self.clock.now()).await?;
         tracing::warn!(error_ticket = id, metaservice = %report.metaservice, "{}", report.message);
         Ok(id)
     }
@@ -210,8 +210,7 @@ impl Engine {
             )],
             ..Commit::default()
         };
-        self.store.commit(&commit, now).await?;
-        self.poke();
+        self.commit(&commit, now).await?;
         Ok(())
     }
 }

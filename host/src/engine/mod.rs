@@ -192,6 +192,28 @@ impl Engine {
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
     }
 
+    /// The one place the engine writes: commits (in the store's next
+    /// batch, acknowledged after its fsync), then publishes the commit's
+    /// notifications to live streams, then wakes the dispatcher when the
+    /// commit queued work. What the PostgreSQL backend, metrics and
+    /// cross-node wake-ups plug into.
+    pub async fn commit(
+        &self,
+        commit: &crate::store::Commit,
+        now: crate::model::Timestamp,
+    ) -> Result<crate::store::Committed, crate::store::StoreError> {
+        let committed = self.store.commit(commit, now).await?;
+        self.publish(&committed.notifications);
+        let queued = !commit.events.is_empty()
+            || !commit.timers.is_empty()
+            || commit.comments.iter().any(|c| c.event_for_state.is_some())
+            || commit.updates.iter().any(|u| u.state.is_some());
+        if queued {
+            self.poke();
+        }
+        Ok(committed)
+    }
+
     /// Announces committed notifications to this process's streams.
     pub fn publish(&self, notifications: &[crate::store::Notification]) {
         for n in notifications {

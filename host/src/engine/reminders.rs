@@ -112,8 +112,7 @@ impl Engine {
                 repeats_left: left - 1,
             });
         }
-        let committed = self.store.commit(&commit, now).await?;
-        self.publish(&committed.notifications);
+        self.commit(&commit, now).await?;
         Ok(())
     }
 }

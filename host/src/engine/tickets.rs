@@ -161,9 +161,7 @@ impl Engine {
                 }
             }
         }
-        let committed = self.store.commit(&commit, now).await?;
-        self.publish(&committed.notifications);
-        self.poke();
+        self.commit(&commit, now).await?;
         Ok(ticket)
     }
 }

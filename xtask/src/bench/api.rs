@@ -52,7 +52,16 @@ fn ensure_wrk() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn wrk(addr: &str, token: &str, target: &[&str], label: &str) -> anyhow::Result<()> {
+/// What one wrk run measures: the figure's name, a description, and how
+/// long it runs.
+struct Load<'a> {
+    name: &'a str,
+    label: &'a str,
+    seconds: u32,
+}
+
+fn wrk(addr: &str, token: &str, target: &[&str], load: &Load) -> anyhow::Result<()> {
+    let duration = format!("{}s", load.seconds);
     let out = Command::new("wrk")
         .args([
             "--threads",
@@ -60,7 +69,7 @@ fn wrk(addr: &str, token: &str, target: &[&str], label: &str) -> anyhow::Result<
             "--connections",
             "32",
             "--duration",
-            "15s",
+            &duration,
             "--latency",
         ])
         .args(target)
@@ -75,19 +84,24 @@ fn wrk(addr: &str, token: &str, target: &[&str], label: &str) -> anyhow::Result<
             .unwrap_or("?")
             .to_string()
     };
+    let rps = pick("Requests/sec:");
     println!(
-        "{label} (wrk, 2 threads, 32 connections, 15 s, {addr}): {} | p50 {} | p99 {} | non-2xx: {}",
-        pick("Requests/sec:"),
+        "{} (wrk, 2 threads, 32 connections, {} s, {addr}): {rps} | p50 {} | p99 {} | non-2xx: {}",
+        load.label,
+        load.seconds,
         pick("50%"),
         pick("99%"),
         pick("Non-2xx")
             .trim_start_matches("Non-2xx or 3xx responses:")
             .trim()
     );
+    let value = rps.trim_start_matches("Requests/sec:").trim();
+    println!("{}: {value} req/s", load.name);
     Ok(())
 }
 
-pub(super) fn api(root: &Path, examples: &Path) -> anyhow::Result<()> {
+pub(super) fn api(root: &Path, examples: &Path, quick: bool) -> anyhow::Result<()> {
+    let seconds = if quick { 5 } else { 15 };
     ensure_wrk()?;
     let dir = scratch(root, "api")?;
     copy_files(examples, &dir.join("bots"))?;
@@ -148,7 +162,11 @@ pub(super) fn api(root: &Path, examples: &Path) -> anyhow::Result<()> {
         &server.addr,
         token,
         &["--script", &script.display().to_string(), &base],
-        "GET /api/v1/tickets/{random id} as admin",
+        &Load {
+            name: "get_ticket_rps",
+            label: "GET /api/v1/tickets/{random id} as admin",
+            seconds,
+        },
     )?;
     let mine = format!("{base}/api/v1/tickets?mine=true");
     let header = format!("Authorization: Bearer {alice_token}");
@@ -156,7 +174,11 @@ pub(super) fn api(root: &Path, examples: &Path) -> anyhow::Result<()> {
         &server.addr,
         &alice_token,
         &["--header", &header, &mine],
-        "GET /api/v1/tickets?mine=true as alice (50 of her 1000)",
+        &Load {
+            name: "list_mine_rps",
+            label: "GET /api/v1/tickets?mine=true as alice (50 of her 1000)",
+            seconds,
+        },
     )?;
     Ok(())
 }

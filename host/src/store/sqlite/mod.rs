@@ -62,6 +62,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     writer: writer::Writer,
     leases: leases::Leases,
+    /// When the next timer falls due, as the writer last saw it.
+    next_due: std::sync::Arc<timers::NextDue>,
     /// The ticket numbers reserved and not yet handed out: `(next, end)`.
     ids: tokio::sync::Mutex<(TicketId, TicketId)>,
 }
@@ -91,6 +93,7 @@ impl SqliteStore {
             pool,
             writer,
             leases: leases::Leases::default(),
+            next_due: Default::default(),
             ids: tokio::sync::Mutex::new((0, 0)),
         })
     }
@@ -162,6 +165,21 @@ impl SqliteStore {
     }
 }
 
+/// Applies a commit on the writer's connection, and tells the timer hint
+/// of the timers it adds (in the writer's order, see [`timers::NextDue`]).
+fn apply_timed(
+    conn: &rusqlite::Connection,
+    commit: &Commit,
+    now: Timestamp,
+    next: &timers::NextDue,
+) -> Result<Committed> {
+    let committed = apply::apply(conn, commit, now)?;
+    for due in commit.timers.iter().filter_map(|t| t.due_at) {
+        next.lower(due);
+    }
+    Ok(committed)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn sync_catalog(&self, catalog: &Catalog, now: Timestamp) -> Result<()> {
@@ -181,9 +199,10 @@ impl Store for SqliteStore {
 
     async fn commit(&self, commit: &Commit, now: Timestamp) -> Result<Committed> {
         let job = commit.clone();
+        let next = self.next_due.clone();
         let done = self
             .writer
-            .run(move |conn| apply::apply(conn, &job, now))
+            .run(move |conn| apply_timed(conn, &job, now, &next))
             .await;
         // Settled: the event's lease goes (also when another worker had
         // consumed it), after the write is durable.
@@ -267,10 +286,11 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<()> {
         let (error, report) = (error.to_owned(), report.clone());
+        let next = self.next_due.clone();
         self.writer
             .run(move |conn| {
                 queue::park(conn, id, &error)?;
-                apply::apply(conn, &report, now)
+                apply_timed(conn, &report, now, &next)
             })
             .await?;
         self.leases.drop_lease(id).await;
@@ -419,12 +439,19 @@ impl Store for SqliteStore {
     }
 
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64> {
-        if !timers::any_due(&self.pool, now).await? {
+        if !self.next_due.may_be_due(now) {
             return Ok(0);
         }
-        self.writer
-            .run(move |conn| timers::fire_due(conn, now, limit))
-            .await
+        let next = self.next_due.clone();
+        let fired = self
+            .writer
+            .run(move |conn| timers::fire_due(conn, now, limit, &next))
+            .await;
+        if fired.is_err() {
+            // The batch may not have stood: what was learnt is not known.
+            self.next_due.forget();
+        }
+        fired
     }
 
     async fn start_timers(
@@ -435,7 +462,9 @@ impl Store for SqliteStore {
         repeats_left: u32,
         now: Timestamp,
     ) -> Result<u64> {
-        timers::start(&self.pool, kind, state, after_ms, repeats_left, now).await
+        let started = timers::start(&self.pool, kind, state, after_ms, repeats_left, now).await;
+        self.next_due.forget();
+        started
     }
 
     async fn retime_reminders(
@@ -444,7 +473,9 @@ impl Store for SqliteStore {
         every_ms: Option<i64>,
         repeats_delta: i64,
     ) -> Result<u64> {
-        timers::retime_reminders(&self.pool, state, every_ms, repeats_delta).await
+        let retimed = timers::retime_reminders(&self.pool, state, every_ms, repeats_delta).await;
+        self.next_due.forget();
+        retimed
     }
 
     async fn retime_lifetimes(
@@ -452,7 +483,9 @@ impl Store for SqliteStore {
         state: (&str, &str, u32),
         lifetime_ms: Option<i64>,
     ) -> Result<u64> {
-        timers::retime_lifetimes(&self.pool, state, lifetime_ms).await
+        let retimed = timers::retime_lifetimes(&self.pool, state, lifetime_ms).await;
+        self.next_due.forget();
+        retimed
     }
 
     async fn timers_of(&self, ticket: TicketId) -> Result<Vec<Timer>> {

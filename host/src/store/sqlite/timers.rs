@@ -2,28 +2,71 @@
 //! by the dispatcher when due, dropped when their ticket leaves the state
 //! they belong to, and woken when a waited-for ticket closes.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use rusqlite::{Connection, params};
 use sqlx::{Row, Sqlite, SqlitePool};
 
 use crate::model::{TicketId, Timestamp};
 use crate::store::{Result, Timer, TimerKind};
 
-/// Whether any timer is due at `now`: a read outside any transaction.
-/// The dispatcher asks on every pass, and most passes find nothing due,
-/// which must not take the writer's lock (nor cost a commit).
-pub(super) async fn any_due(pool: &SqlitePool, now: Timestamp) -> Result<bool> {
-    let any: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ? LIMIT 1",
-    )
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
-    Ok(any.is_some())
+/// The earliest due time of the pending timers, as the writer last saw
+/// it: the dispatcher asks for due timers on every pass, and most passes
+/// must then cost nothing, not even a read.
+///
+/// Only the writer thread sets it exactly (after firing, in the order of
+/// its transactions); a commit that adds a timer lowers it there too. Any
+/// other change (settings re-timing timers through the pool, a failed
+/// batch) makes it unknown, which sends the next check to the writer.
+#[derive(Debug)]
+pub(super) struct NextDue(AtomicI64);
+
+/// Not known: ask the database.
+const UNKNOWN: i64 = i64::MIN;
+/// No timer has a due time.
+const NONE: i64 = i64::MAX;
+
+impl Default for NextDue {
+    fn default() -> Self {
+        NextDue(AtomicI64::new(UNKNOWN))
+    }
+}
+
+impl NextDue {
+    /// Whether a timer may be due at `now`.
+    pub(super) fn may_be_due(&self, now: Timestamp) -> bool {
+        let at = self.0.load(Ordering::Acquire);
+        at == UNKNOWN || at <= now
+    }
+
+    /// A timer due at `at` was added (on the writer thread).
+    pub(super) fn lower(&self, at: Timestamp) {
+        // UNKNOWN is the smallest value: it stays unknown.
+        self.0.fetch_min(at, Ordering::AcqRel);
+    }
+
+    pub(super) fn forget(&self) {
+        self.0.store(UNKNOWN, Ordering::Release);
+    }
+
+    /// Reads the earliest due time on the writer's connection.
+    fn learn(&self, conn: &Connection) -> Result<()> {
+        let at: Option<i64> = conn
+            .prepare_cached("SELECT MIN(due_at) FROM timers WHERE due_at IS NOT NULL")?
+            .query_row([], |r| r.get(0))?;
+        self.0.store(at.unwrap_or(NONE), Ordering::Release);
+        Ok(())
+    }
 }
 
 /// Turns up to `limit` due timers into events, oldest first; returns how
-/// many. On the writer's connection.
-pub(super) fn fire_due(conn: &Connection, now: Timestamp, limit: u32) -> Result<u64> {
+/// many, and learns when the next one is due. On the writer's connection.
+pub(super) fn fire_due(
+    conn: &Connection,
+    now: Timestamp,
+    limit: u32,
+    next: &NextDue,
+) -> Result<u64> {
     let ids: Vec<i64> = conn
         .prepare_cached(
             "SELECT id FROM timers WHERE due_at IS NOT NULL AND due_at <= ?1 \
@@ -32,6 +75,7 @@ pub(super) fn fire_due(conn: &Connection, now: Timestamp, limit: u32) -> Result<
         .query_map(params![now, limit], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if ids.is_empty() {
+        next.learn(conn)?;
         return Ok(0);
     }
     let mut insert = conn.prepare_cached(
@@ -46,6 +90,7 @@ pub(super) fn fire_due(conn: &Connection, now: Timestamp, limit: u32) -> Result<
         insert.execute(params![now, id])?;
         delete.execute([id])?;
     }
+    next.learn(conn)?;
     Ok(ids.len() as u64)
 }
 
