@@ -1,6 +1,7 @@
 //! What people see: visibility, ticket listings, comments. Visibility is a
 //! SQL condition, never a filter over rows already read.
 
+use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::{Row, SqlitePool};
 
 use super::read::{TICKET_COLUMNS, decode_ticket};
@@ -21,28 +22,28 @@ pub(super) fn visible_to(param: usize) -> String {
     VISIBLE_TO.replace(":user", &format!("?{param}"))
 }
 
-pub(super) async fn can_see(pool: &SqlitePool, viewer: Viewer, ticket: TicketId) -> Result<bool> {
-    let found: Option<i64> = match viewer {
-        Viewer::Admin => {
-            sqlx::query_scalar("SELECT id FROM tickets WHERE id = ?1")
-                .bind(ticket)
-                .fetch_optional(pool)
-                .await?
-        }
+/// Whether the viewer may see the ticket. On a read connection.
+pub(super) fn can_see(conn: &Connection, viewer: Viewer, ticket: TicketId) -> Result<bool> {
+    let found = match viewer {
+        Viewer::Admin => conn
+            .prepare_cached("SELECT id FROM tickets WHERE id = ?1")?
+            .query_row([ticket], |r| r.get::<_, i64>(0))
+            .optional()?,
         Viewer::User(user) => {
             let sql = format!("SELECT ?1 WHERE ?1 IN ({})", visible_to(2));
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(ticket)
-                .bind(user)
-                .fetch_optional(pool)
-                .await?
+            conn.prepare_cached(&sql)?
+                .query_row(params![ticket, user], |r| r.get::<_, i64>(0))
+                .optional()?
         }
     };
     Ok(found.is_some())
 }
 
-pub(super) async fn list_tickets(
-    pool: &SqlitePool,
+/// Visible tickets matching the filter, newest first. On a read
+/// connection: every branch is bounded by the page's `LIMIT` and walks
+/// the visible set in id order.
+pub(super) fn list_tickets(
+    conn: &Connection,
     viewer: Viewer,
     f: &TicketFilter,
 ) -> Result<Vec<Ticket>> {
@@ -76,22 +77,26 @@ pub(super) async fn list_tickets(
         Viewer::Admin => None,
         Viewer::User(id) => Some(id),
     };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&f.metaservice)
-        .bind(&f.ticket_type)
-        .bind(f.state)
-        .bind(f.status.map(|s| s.as_str()))
-        .bind(f.created_after)
-        .bind(f.created_before)
-        .bind(f.before)
-        .bind(f.stakeholder_user)
-        .bind(&f.stakeholder_group)
-        .bind(f.mine)
-        .bind(viewer_id)
-        .bind(f.limit)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(decode_ticket).collect()
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![
+        f.metaservice,
+        f.ticket_type,
+        f.state,
+        f.status.map(|s| s.as_str()),
+        f.created_after,
+        f.created_before,
+        f.before,
+        f.stakeholder_user,
+        f.stakeholder_group,
+        f.mine,
+        viewer_id,
+        f.limit
+    ])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode_ticket(row)?);
+    }
+    Ok(out)
 }
 
 pub(super) async fn comments(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Comment>> {

@@ -9,6 +9,7 @@
 //! - `apply.rs`: one [`Commit`] applied on that connection.
 //! - `leases.rs`: event leases, held in the process.
 //! - `write.rs`: the catalog sync, ticket-number blocks, bot records.
+//! - `readers.rs`: read connections for the hot reads, used in place.
 //! - `read.rs`: tickets, logs, stakeholders, and row decoding.
 //! - `queue.rs`: the event queue: claims, leases, releases, parking.
 //! - `list.rs`: visibility, listings and comments.
@@ -24,6 +25,7 @@ mod people;
 mod queue;
 mod quotas;
 mod read;
+mod readers;
 mod retention;
 mod sweep;
 mod timers;
@@ -62,6 +64,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     writer: writer::Writer,
     leases: leases::Leases,
+    readers: readers::Readers,
     /// When the next timer falls due, as the writer last saw it.
     next_due: std::sync::Arc<timers::NextDue>,
     /// The ticket numbers reserved and not yet handed out: `(next, end)`.
@@ -93,6 +96,7 @@ impl SqliteStore {
             pool,
             writer,
             leases: leases::Leases::default(),
+            readers: readers::Readers::new(options.get_filename().to_path_buf(), BUSY_TIMEOUT),
             next_due: Default::default(),
             ids: tokio::sync::Mutex::new((0, 0)),
         })
@@ -213,22 +217,22 @@ impl Store for SqliteStore {
     }
 
     async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
-        read::ticket(&self.pool, id).await
+        self.readers.read(|c| read::ticket(c, id))
     }
 
     async fn logs(&self, ticket: TicketId) -> Result<Vec<LogEntry>> {
-        read::logs(&self.pool, ticket).await
+        self.readers.read(|c| read::logs(c, ticket))
     }
 
     async fn stakeholders(&self, ticket: TicketId) -> Result<Vec<Stakeholder>> {
-        read::stakeholders(&self.pool, ticket).await
+        self.readers.read(|c| read::stakeholders(c, ticket))
     }
 
     async fn stakeholders_of(
         &self,
         tickets: &[TicketId],
     ) -> Result<std::collections::BTreeMap<TicketId, Vec<Stakeholder>>> {
-        read::stakeholders_of(&self.pool, tickets).await
+        self.readers.read(|c| read::stakeholders_of(c, tickets))
     }
 
     async fn claim_events(
@@ -238,7 +242,7 @@ impl Store for SqliteStore {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
-        queue::claim(&self.pool, &self.leases, now, lease_ms, limit).await
+        queue::claim(&self.readers, &self.leases, now, lease_ms, limit).await
     }
 
     async fn claim_bot_events(
@@ -250,7 +254,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
         let key = super::bot_key(bot);
-        queue::claim_for_bot(&self.pool, &self.leases, &key, now, lease_ms, limit).await
+        queue::claim_for_bot(&self.readers, &self.leases, &key, now, lease_ms, limit).await
     }
 
     async fn claim_other_events(
@@ -261,7 +265,7 @@ impl Store for SqliteStore {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
-        queue::claim_others(&self.pool, &self.leases, except, now, lease_ms, limit).await
+        queue::claim_others(&self.readers, &self.leases, except, now, lease_ms, limit).await
     }
 
     async fn release_event(
@@ -314,7 +318,7 @@ impl Store for SqliteStore {
     }
 
     async fn events_of(&self, ticket: TicketId) -> Result<Vec<QueuedEvent>> {
-        queue::events_of(&self.pool, ticket).await
+        self.readers.read(|c| queue::events_of(c, ticket))
     }
 
     async fn record_bot(&self, bot: &BotRecord) -> Result<()> {
@@ -360,7 +364,17 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<Authenticated>> {
-        people::authenticate(&self.pool, token_hash, now).await
+        let found = self.readers.read(|c| people::authenticate(c, token_hash))?;
+        let Some((who, last)) = found else {
+            return Ok(None);
+        };
+        if people::record_use(last, now) {
+            let token = who.token_id;
+            self.writer
+                .run(move |c| people::used(c, token, now))
+                .await?;
+        }
+        Ok(Some(who))
     }
 
     async fn create_group(&self, name: &str, now: Timestamp) -> Result<Group> {
@@ -388,11 +402,11 @@ impl Store for SqliteStore {
     }
 
     async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool> {
-        list::can_see(&self.pool, viewer, ticket).await
+        self.readers.read(|c| list::can_see(c, viewer, ticket))
     }
 
     async fn list_tickets(&self, viewer: Viewer, filter: &TicketFilter) -> Result<Vec<Ticket>> {
-        list::list_tickets(&self.pool, viewer, filter).await
+        self.readers.read(|c| list::list_tickets(c, viewer, filter))
     }
 
     async fn comments(&self, ticket: TicketId) -> Result<Vec<Comment>> {

@@ -1,5 +1,6 @@
 //! Users, groups, tokens, notifications and settings overrides.
 
+use rusqlite::Connection;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
@@ -120,35 +121,47 @@ pub(super) async fn revoke_token(pool: &SqlitePool, id: i64, now: Timestamp) -> 
 /// write per request would serialise every read behind the writer lock.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
-pub(super) async fn authenticate(
-    pool: &SqlitePool,
+/// The live token with this hash and its user, read on a read
+/// connection (every API request asks), with when it was last used.
+pub(super) fn authenticate(
+    conn: &Connection,
     hash: &str,
-    now: Timestamp,
-) -> Result<Option<Authenticated>> {
+) -> Result<Option<(Authenticated, Option<Timestamp>)>> {
     let sql = format!(
         "SELECT {USER_COLUMNS}, t.id AS token_id, t.last_used_at FROM api_tokens t \
-         JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL"
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"
     );
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(hash)
-        .fetch_optional(pool)
-        .await?
-    else {
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([hash])?;
+    let Some(row) = rows.next()? else {
         return Ok(None);
     };
-    let last: Option<i64> = row.try_get("last_used_at")?;
-    let token: i64 = row.try_get("token_id")?;
-    if last.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(token)
-            .execute(pool)
-            .await?;
-    }
-    Ok(Some(Authenticated {
-        user: user(&row)?,
-        token_id: token,
-    }))
+    let user = User {
+        id: row.get("id")?,
+        login: row.get("login")?,
+        name: row.get("name")?,
+        email: row.get("email")?,
+        is_admin: row.get("is_admin")?,
+        created_at: row.get("created_at")?,
+    };
+    let token_id: i64 = row.get("token_id")?;
+    Ok(Some((
+        Authenticated { user, token_id },
+        row.get("last_used_at")?,
+    )))
+}
+
+/// Whether a token last used at `last` should have its use recorded at
+/// `now`: at most once a minute, so that reads do not each cost a write.
+pub(super) fn record_use(last: Option<Timestamp>, now: Timestamp) -> bool {
+    last.is_none_or(|t| now - t > LAST_USED_RESOLUTION_MS)
+}
+
+/// Records a token's use. On the writer's connection.
+pub(super) fn used(conn: &Connection, token: i64, now: Timestamp) -> Result<()> {
+    conn.prepare_cached("UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2")?
+        .execute(rusqlite::params![now, token])?;
+    Ok(())
 }
 
 async fn members(pool: &SqlitePool, group_id: i64) -> Result<Vec<i64>> {

@@ -4,12 +4,12 @@
 //! the number of workers. Claims read through the pool; settling an event
 //! writes on the writer's connection (`writer.rs`), in its next batch.
 
-use rusqlite::{Connection, params};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use rusqlite::{Connection, OptionalExtension, params};
+use sqlx::SqlitePool;
 
 use super::leases::Leases;
-use super::read::json_column;
+use super::read::json_text;
+use super::readers::Readers;
 use crate::model::{BotName, TicketId, Timestamp};
 use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
 
@@ -31,54 +31,65 @@ pub(super) fn bot_due() -> String {
     )
 }
 
-/// A claim: reads the due events `picked` selects (with `?1` now, `?2`
-/// the limit, and `third` as `?3` if given), oldest first, and leases up
-/// to `limit` of them that no live lease covers.
-async fn lease(
-    pool: &SqlitePool,
-    leases: &Leases,
-    picked: &str,
-    third: Option<String>,
+/// The due events of one bot key, or of none (`None`: events whose
+/// ticket's bot could not be named), oldest first, at most `read`.
+fn due_of(
+    conn: &Connection,
+    key: Option<&str>,
     now: Timestamp,
+    read: i64,
+) -> Result<Vec<QueuedEvent>> {
+    let mut stmt = match key {
+        Some(_) => conn.prepare_cached(&bot_due())?,
+        None => conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.bot IS NULL AND {CLAIMABLE} \
+             ORDER BY e.available_at, e.id LIMIT ?2"
+        ))?,
+    };
+    let mut rows = match key {
+        Some(key) => stmt.query(params![now, read, key])?,
+        None => stmt.query(params![now, read])?,
+    };
+    let mut due = Vec::new();
+    while let Some(row) = rows.next()? {
+        due.push(decode(row)?);
+    }
+    Ok(due)
+}
+
+/// Every bot key that has events, by seeks on `events_by_bot`: its cost
+/// follows the number of bots, not the number of events.
+fn keys(conn: &Connection) -> Result<Vec<String>> {
+    let mut next =
+        conn.prepare_cached("SELECT bot FROM events WHERE bot > ?1 ORDER BY bot LIMIT 1")?;
+    let mut keys: Vec<String> = Vec::new();
+    loop {
+        let after = keys.last().map_or("", String::as_str);
+        match next.query_row([after], |r| r.get(0)).optional()? {
+            Some(key) => keys.push(key),
+            None => return Ok(keys),
+        }
+    }
+}
+
+/// Leases up to `limit` of `due` (oldest first) that no live lease
+/// covers.
+fn take(
+    claiming: &mut super::leases::Claiming<'_>,
+    due: Vec<QueuedEvent>,
     lease_ms: i64,
     limit: u32,
-) -> Result<Vec<QueuedEvent>> {
-    let mut claiming = leases.claiming(now).await;
-    // Leased events may be among the oldest: read past them.
-    let read = i64::from(limit) + claiming.live() as i64;
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(picked))
-        .bind(now)
-        .bind(read);
-    if let Some(value) = third {
-        query = query.bind(value);
-    }
-    let rows = query.fetch_all(pool).await?;
+) -> Vec<QueuedEvent> {
     let mut events = Vec::new();
-    for row in &rows {
+    for event in due {
         if events.len() as u32 == limit {
             break;
         }
-        let event = decode(row)?;
         if claiming.take(event.id, event.ticket_id, lease_ms) {
             events.push(event);
         }
     }
-    Ok(events)
-}
-
-/// Leases up to `limit` due events of any bot, oldest first.
-pub(super) async fn claim(
-    pool: &SqlitePool,
-    leases: &Leases,
-    now: Timestamp,
-    lease_ms: i64,
-    limit: u32,
-) -> Result<Vec<QueuedEvent>> {
-    let picked = format!(
-        "SELECT {EVENT_COLUMNS} FROM events e WHERE {CLAIMABLE} \
-         ORDER BY e.available_at, e.id LIMIT ?2"
-    );
-    lease(pool, leases, &picked, None, now, lease_ms, limit).await
+    events
 }
 
 /// Leases up to `limit` due events of one bot (its key, see
@@ -86,50 +97,74 @@ pub(super) async fn claim(
 /// `events_by_bot` index makes this cost the events it takes (and those
 /// in flight), however long the bot's queue is.
 pub(super) async fn claim_for_bot(
-    pool: &SqlitePool,
+    readers: &Readers,
     leases: &Leases,
     bot: &str,
     now: Timestamp,
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
-    let key = Some(bot.to_string());
-    lease(pool, leases, &bot_due(), key, now, lease_ms, limit).await
+    let mut claiming = leases.claiming(now).await;
+    // Leased events may be among the oldest: read past them.
+    let read = i64::from(limit) + claiming.live() as i64;
+    let due = readers.read(|conn| due_of(conn, Some(bot), now, read))?;
+    Ok(take(&mut claiming, due, lease_ms, limit))
 }
 
-/// Leases up to `limit` due events of bots not in `except`, oldest first,
-/// at most one per ticket: the work no loaded bot takes.
+/// Leases up to `limit` due events of bots not in `except` (and of no
+/// bot), oldest first, at most one per ticket: the work no loaded bot
+/// takes. Bot by bot, so that a long queue of loaded bots' events is never
+/// walked to find the few others.
 pub(super) async fn claim_others(
-    pool: &SqlitePool,
+    readers: &Readers,
     leases: &Leases,
     except: &[String],
     now: Timestamp,
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
-    let picked = format!(
-        "SELECT {EVENT_COLUMNS} FROM events e WHERE {CLAIMABLE} \
-           AND (e.bot IS NULL OR e.bot NOT IN (SELECT value FROM json_each(?3))) \
-         ORDER BY e.available_at, e.id LIMIT ?2"
-    );
-    let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".into());
-    lease(pool, leases, &picked, Some(except), now, lease_ms, limit).await
+    let mut claiming = leases.claiming(now).await;
+    let read = i64::from(limit) + claiming.live() as i64;
+    let mut due = readers.read(|conn| {
+        let mut due = due_of(conn, None, now, read)?;
+        for key in keys(conn)? {
+            if !except.contains(&key) {
+                due.extend(due_of(conn, Some(&key), now, read)?);
+            }
+        }
+        Ok(due)
+    })?;
+    due.sort_by_key(|e| (e.available_at, e.id));
+    Ok(take(&mut claiming, due, lease_ms, limit))
 }
 
-fn decode(row: &SqliteRow) -> Result<QueuedEvent> {
-    let kind: String = row.try_get("kind")?;
-    let status: String = row.try_get("status")?;
+/// Leases up to `limit` due events of any bot, oldest first: bot by bot,
+/// as [`claim_others`] with no bot left out.
+pub(super) async fn claim(
+    readers: &Readers,
+    leases: &Leases,
+    now: Timestamp,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<QueuedEvent>> {
+    claim_others(readers, leases, &[], now, lease_ms, limit).await
+}
+
+fn decode(row: &rusqlite::Row) -> Result<QueuedEvent> {
+    let kind: String = row.get("kind")?;
+    let status: String = row.get("status")?;
+    let payload: String = row.get("payload")?;
     Ok(QueuedEvent {
-        id: row.try_get("id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        state_code: row.try_get("state_code")?,
+        id: row.get("id")?,
+        ticket_id: row.get("ticket_id")?,
+        state_code: row.get("state_code")?,
         kind: EventKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
-        payload: json_column(row, "payload")?,
+        payload: json_text(&payload, "payload")?,
         parked: status == "parked",
-        attempts: row.try_get("attempts")?,
-        available_at: row.try_get("available_at")?,
-        last_error: row.try_get("last_error")?,
+        attempts: row.get("attempts")?,
+        available_at: row.get("available_at")?,
+        last_error: row.get("last_error")?,
     })
 }
 
@@ -194,13 +229,16 @@ pub(super) async fn wake(
     Ok(done.rows_affected())
 }
 
-pub(super) async fn events_of(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<QueuedEvent>> {
-    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(ticket)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(decode).collect()
+/// A ticket's events in any state. On a read connection.
+pub(super) fn events_of(conn: &Connection, ticket: TicketId) -> Result<Vec<QueuedEvent>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE ticket_id = ?1 ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([ticket])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
 }
 
 pub(super) async fn unpark(pool: &SqlitePool, ticket: TicketId, now: Timestamp) -> Result<u64> {

@@ -1,11 +1,14 @@
 //! Reads, and decoding rows into model types. A row that does not decode
-//! is reported as [`StoreError::Corrupt`], never unwrapped.
+//! is reported as [`StoreError::Corrupt`], never unwrapped. The hot reads
+//! run on a read connection (`readers.rs`), the rest through the pool.
 
 use std::collections::BTreeMap;
 
+use rusqlite::{Connection, Row};
 use serde_json::Value;
+use sqlx::Row as _;
+use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
 
 use crate::model::{Actor, Status, Ticket, TicketId};
 use crate::store::{BotRecord, LogEntry, Result, Stakeholder, StoreError};
@@ -21,100 +24,97 @@ pub(super) const TICKET_COLUMNS: &str = "t.id, t.metaservice, t.ticket_type, t.t
        AS deadline_at, \
      t.version";
 
-pub(super) async fn ticket(pool: &SqlitePool, id: TicketId) -> Result<Option<Ticket>> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| decode_ticket(&r)).transpose()
+/// A ticket by id. On a read connection (`readers.rs`).
+pub(super) fn ticket(conn: &Connection, id: TicketId) -> Result<Option<Ticket>> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id])?;
+    rows.next()?.map(decode_ticket).transpose()
 }
 
+/// The JSON document in a sqlx row's text column.
 pub(super) fn json_column(row: &SqliteRow, column: &str) -> Result<Value> {
     let text: String = row.try_get(column)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    json_text(&text, column)
 }
 
-fn opt_json_column(row: &SqliteRow, column: &str) -> Result<Option<Value>> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-    })
-    .transpose()
+/// A JSON document stored as text; `column` names it in the error.
+pub(super) fn json_text(text: &str, column: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-fn actor(row: &SqliteRow, prefix: &str) -> Result<Actor> {
-    let kind: String = row.try_get(format!("{prefix}_kind").as_str())?;
-    let user: Option<i64> = row.try_get(format!("{prefix}_user").as_str())?;
-    let bot: Option<String> = row.try_get(format!("{prefix}_bot").as_str())?;
+fn actor(row: &Row, prefix: &str) -> Result<Actor> {
+    let kind: String = row.get(format!("{prefix}_kind").as_str())?;
+    let user: Option<i64> = row.get(format!("{prefix}_user").as_str())?;
+    let bot: Option<String> = row.get(format!("{prefix}_bot").as_str())?;
     Actor::from_parts(&kind, user, bot.clone())
         .ok_or_else(|| StoreError::Corrupt(format!("actor {kind:?} {user:?} {bot:?}")))
 }
 
-pub(super) fn decode_ticket(row: &SqliteRow) -> Result<Ticket> {
-    let status: String = row.try_get("status")?;
+/// A row of [`TICKET_COLUMNS`].
+pub(super) fn decode_ticket(row: &Row) -> Result<Ticket> {
+    let status: String = row.get("status")?;
+    let metadata: String = row.get("metadata")?;
     Ok(Ticket {
-        id: row.try_get("id")?,
-        metaservice: row.try_get("metaservice")?,
-        ticket_type: row.try_get("ticket_type")?,
-        title: row.try_get("title")?,
-        state_code: row.try_get("state_code")?,
+        id: row.get("id")?,
+        metaservice: row.get("metaservice")?,
+        ticket_type: row.get("ticket_type")?,
+        title: row.get("title")?,
+        state_code: row.get("state_code")?,
         status: status.parse::<Status>().map_err(StoreError::Corrupt)?,
-        metadata: json_column(row, "metadata")?,
-        parent_id: row.try_get("parent_id")?,
+        metadata: json_text(&metadata, "metadata")?,
+        parent_id: row.get("parent_id")?,
         created_by: actor(row, "created_by")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        closed_at: row.try_get("closed_at")?,
-        deadline_at: row.try_get("deadline_at")?,
-        version: row.try_get("version")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        closed_at: row.get("closed_at")?,
+        deadline_at: row.get("deadline_at")?,
+        version: row.get("version")?,
     })
 }
 
-pub(super) async fn logs(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<LogEntry>> {
-    let rows = sqlx::query(
+/// A ticket's log, oldest first. On a read connection.
+pub(super) fn logs(conn: &Connection, ticket: TicketId) -> Result<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(
         "SELECT id, ticket_id, actor_kind, actor_user, actor_bot, action, from_state, to_state, \
-         message, data, acting_stakeholder_id, created_at FROM ticket_logs WHERE ticket_id = ? \
+         message, data, acting_stakeholder_id, created_at FROM ticket_logs WHERE ticket_id = ?1 \
          ORDER BY id",
-    )
-    .bind(ticket)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(LogEntry {
-                id: row.try_get("id")?,
-                ticket_id: row.try_get("ticket_id")?,
-                actor: actor(row, "actor")?,
-                action: row.try_get("action")?,
-                from_state: row.try_get("from_state")?,
-                to_state: row.try_get("to_state")?,
-                message: row.try_get("message")?,
-                data: opt_json_column(row, "data")?,
-                acting_stakeholder_id: row.try_get("acting_stakeholder_id")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    )?;
+    let mut rows = stmt.query([ticket])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let data: Option<String> = row.get("data")?;
+        out.push(LogEntry {
+            id: row.get("id")?,
+            ticket_id: row.get("ticket_id")?,
+            actor: actor(row, "actor")?,
+            action: row.get("action")?,
+            from_state: row.get("from_state")?,
+            to_state: row.get("to_state")?,
+            message: row.get("message")?,
+            data: data.map(|d| json_text(&d, "data")).transpose()?,
+            acting_stakeholder_id: row.get("acting_stakeholder_id")?,
+            created_at: row.get("created_at")?,
+        });
+    }
+    Ok(out)
 }
 
 const STAKEHOLDER_COLUMNS: &str = "s.ticket_id, s.id, s.principal_kind, s.user_id, \
      g.name AS group_name, s.connection, s.role, s.is_active, s.created_at \
      FROM ticket_stakeholders s LEFT JOIN groups g ON g.id = s.group_id";
 
-pub(super) async fn stakeholders(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Stakeholder>> {
-    let sql = format!("SELECT {STAKEHOLDER_COLUMNS} WHERE s.ticket_id = ? ORDER BY s.id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(ticket)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(decode_stakeholder).collect()
+/// A ticket's stakeholders. On a read connection.
+pub(super) fn stakeholders(conn: &Connection, ticket: TicketId) -> Result<Vec<Stakeholder>> {
+    Ok(stakeholders_of(conn, &[ticket])?
+        .remove(&ticket)
+        .unwrap_or_default())
 }
 
 /// The stakeholders of many tickets in one query (a page of a listing),
-/// by ticket.
-pub(super) async fn stakeholders_of(
-    pool: &SqlitePool,
+/// by ticket. On a read connection.
+pub(super) fn stakeholders_of(
+    conn: &Connection,
     tickets: &[TicketId],
 ) -> Result<BTreeMap<TicketId, Vec<Stakeholder>>> {
     let mut by_ticket: BTreeMap<TicketId, Vec<Stakeholder>> = BTreeMap::new();
@@ -128,30 +128,23 @@ pub(super) async fn stakeholders_of(
         .collect::<Vec<_>>()
         .join(",");
     let sql = format!("SELECT {STAKEHOLDER_COLUMNS} WHERE s.ticket_id IN ({list}) ORDER BY s.id");
-    for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(pool)
-        .await?
-    {
-        let ticket: TicketId = row.try_get("ticket_id")?;
-        by_ticket
-            .entry(ticket)
-            .or_default()
-            .push(decode_stakeholder(&row)?);
+    // Not cached: the list makes each statement new.
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let ticket: TicketId = row.get("ticket_id")?;
+        by_ticket.entry(ticket).or_default().push(Stakeholder {
+            id: row.get("id")?,
+            principal_kind: row.get("principal_kind")?,
+            user_id: row.get("user_id")?,
+            group: row.get("group_name")?,
+            connection: row.get("connection")?,
+            role: row.get("role")?,
+            is_active: row.get("is_active")?,
+            created_at: row.get("created_at")?,
+        });
     }
     Ok(by_ticket)
-}
-
-fn decode_stakeholder(row: &SqliteRow) -> Result<Stakeholder> {
-    Ok(Stakeholder {
-        id: row.try_get("id")?,
-        principal_kind: row.try_get("principal_kind")?,
-        user_id: row.try_get("user_id")?,
-        group: row.try_get("group_name")?,
-        connection: row.try_get("connection")?,
-        role: row.try_get("role")?,
-        is_active: row.try_get("is_active")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 pub(super) async fn bot_record(pool: &SqlitePool, name: &str) -> Result<Option<BotRecord>> {

@@ -225,7 +225,13 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats) {
         }
         let taken = batch.len() as u64;
         stats.queued.fetch_sub(taken, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let committed = apply_batch(&conn, &mut batch).map_err(|e| e.to_string());
+        tracing::trace!(
+            jobs = taken,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "commit batch"
+        );
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(taken, Ordering::Relaxed);
         if let Err(why) = &committed {

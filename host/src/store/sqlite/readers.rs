@@ -1,0 +1,77 @@
+//! Read connections for the hot reads (a ticket, its stakeholders, a
+//! claim, a listing page, a token), used in place on the calling thread.
+//!
+//! Why not the async pool: through sqlx every statement is handed to the
+//! connection's own worker thread and back, and on a 2-core machine that
+//! round trip (two futex wake-ups, two context switches) cost more CPU
+//! than the indexed read itself, which SQLite answers from its page cache
+//! in a few microseconds. These reads are point lookups and index ranges
+//! bounded by a `LIMIT`, so running them on a runtime thread holds it no
+//! longer than the hand-off would. Scans and rare reads stay on the pool.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::store::Result;
+
+/// Idle connections kept: one per runtime thread covers the steady case;
+/// a burst opens more and drops them afterwards.
+const KEEP: usize = 8;
+
+/// SQLite's page cache per read connection (KiB, as a negative
+/// `cache_size`): the hot pages of tickets, events and their indexes.
+const CACHE_KIB: i64 = 16 * 1024;
+
+/// Database bytes a read connection maps instead of copying with
+/// `pread` (the WAL itself is always read through its own index).
+const MMAP_BYTES: i64 = 256 * 1024 * 1024;
+
+pub(super) struct Readers {
+    path: PathBuf,
+    busy: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(super) fn new(path: PathBuf, busy: Duration) -> Readers {
+        Readers {
+            path,
+            busy,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on an idle connection (opening one if none is idle).
+    pub(super) fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match self.lock().pop() {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let out = read(&conn);
+        let mut idle = self.lock();
+        if idle.len() < KEEP {
+            idle.push(conn);
+        }
+        out
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // A panic while holding this lock cannot leave the list invalid.
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn open(&self) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(self.busy)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+}
