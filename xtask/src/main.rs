@@ -6,8 +6,9 @@
 //! - `cargo xtask test`: every check and every test, as CI runs them.
 //! - `cargo xtask build-bots [--fixtures] [--out DIR]`: builds bot crates for
 //!   `wasm32-wasip2` and lays them out as a bots directory.
-//! - `cargo xtask bench <e2e|reload|compile|memory|all>`: prints figures
-//!   measured on a release build (benchmarks are not tests).
+//! - `cargo xtask bench <WHICH|all> [--quick] [--no-build]`: prints figures
+//!   measured on a release build (benchmarks are not tests); see
+//!   `bench/mod.rs` for the list.
 //! - `cargo xtask openapi-validator`: installs the pinned
 //!   `openapi-spec-validator` under `target/tools/` (once) and prints the
 //!   path of its command.
@@ -30,7 +31,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 
 const USAGE: &str = "usage: cargo xtask <up [--release] | test | build-bots [--fixtures] [--out DIR] \
-     | openapi-validator | bench WHICH [--no-build]>";
+     | openapi-validator | bench WHICH [--quick] [--no-build]>";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -53,8 +54,16 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             println!("{}", command.display());
             Ok(())
         }
-        ["bench", which] => bench::run(&root, which, true),
-        ["bench", which, "--no-build"] => bench::run(&root, which, false),
+        ["bench", which, flags @ ..] => {
+            if let Some(bad) = flags
+                .iter()
+                .find(|f| !["--quick", "--no-build"].contains(f))
+            {
+                bail!("unknown flag {bad:?}; {USAGE}");
+            }
+            let build = !flags.contains(&"--no-build");
+            bench::run(&root, which, build, flags.contains(&"--quick"))
+        }
         ["build-bots", rest @ ..] => {
             let fixtures = rest.contains(&"--fixtures");
             let out = match rest.iter().position(|a| *a == "--out") {

@@ -2,7 +2,7 @@
 //! allocator, loading bot components (`loader.rs`), and running one
 //! invocation at a time per fresh instance (`invoke.rs`), with the host's
 //! side of the contract in `host.rs` and the invocation's pending changes
-//! in `session.rs`.
+//! in `session.rs`. `bench.rs` holds what only the benchmarks use.
 //!
 //! # Sandbox
 //! WASI is linked, but each instance gets a context with no preopened
@@ -14,6 +14,7 @@
 //! share the CPU as `pacing.rs` says. Across
 //! invocations, per metaservice, the quotas of `quotas.rs`.
 
+pub mod bench;
 mod bindings;
 mod cache;
 mod convert;
@@ -229,12 +230,21 @@ impl Runtime {
             // Slots are sized for the largest memory a metaservice may ask
             // for; each store's own limiter enforces its actual cap.
             .max_memory_size(MAX_MEMORY_MIB as usize * 1024 * 1024);
+        Self::with_allocation(limits, cache_dir, InstanceAllocationStrategy::Pooling(pool))
+    }
 
+    /// [`Runtime::new`] with any instance allocator; production uses
+    /// pooling, `bench.rs` wasmtime's default (on-demand) for comparison.
+    fn with_allocation(
+        limits: Limits,
+        cache_dir: Option<PathBuf>,
+        allocation: InstanceAllocationStrategy,
+    ) -> anyhow::Result<Arc<Self>> {
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            .allocation_strategy(allocation);
         let engine = Engine::new(&config)?;
 
         let mut linker = Linker::new(&engine);

@@ -1,5 +1,13 @@
-//! `cargo xtask bench <floor|e2e|reload|compile|memory|api|waits|hostile|all>`: figures from a real
-//! release build of `baton serve` on loopback, printed, never asserted.
+//! `cargo xtask bench <WHICH|all> [--quick] [--no-build]`: figures from a
+//! real release build on loopback, printed as `name: value unit`, never
+//! asserted. `--quick` runs a reduced version of each.
+//!
+//! - `invocation`: one bot invocation's cost, and wasm against native
+//!   (`invocation.rs`, by the release example `host/examples/invocation`).
+//! - `throughput`: tickets streamed through the four-state `stepper`
+//!   fixture, a reload under that load, and event-to-bot latency at half
+//!   of it (`throughput.rs`).
+//! - `sweep`: one sweep of 1,000 open tickets among 1,000,000 (`sweep.rs`).
 //!
 //! - `e2e`: the time from `POST /tickets` to the terminal state of the
 //!   example `edit_person` ticket, from the server's own timestamps.
@@ -25,8 +33,8 @@
 //!   since 100,000 API calls would measure the seeding, not the reads.
 //!
 //! # Layout
-//! `mod.rs`: the server, the runner and the first four; `api.rs`,
-//! `waits.rs`, `hostile.rs`, `floor.rs`.
+//! `mod.rs`: the server, the runner, `e2e`, `reload`, `compile` and
+//! `memory`; one file for each of the others.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,10 +49,16 @@ use crate::http::request;
 mod api;
 mod floor;
 mod hostile;
+mod invocation;
+mod sweep;
+mod throughput;
 mod waits;
 
 use api::api;
 use hostile::hostile;
+use invocation::invocation;
+use sweep::sweep;
+use throughput::throughput;
 use waits::waits;
 
 /// The administrator token every benchmark server starts with.
@@ -230,8 +244,28 @@ pub(super) fn name_fixes(server: &Server, n: usize, within: Duration) -> anyhow:
     Ok(spans)
 }
 
-/// `build`: false reuses `target/release/baton` as it is.
-pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
+/// Every benchmark, in the order `all` runs them.
+const ALL: [&str; 11] = [
+    "floor",
+    "invocation",
+    "throughput",
+    "waits",
+    "sweep",
+    "api",
+    "e2e",
+    "reload",
+    "compile",
+    "memory",
+    "hostile",
+];
+
+/// `build`: false reuses `target/release/baton` as it is. `quick`: a
+/// reduced version of each, for a first look (the whole suite in a few
+/// minutes once built).
+pub fn run(root: &Path, which: &str, build: bool, quick: bool) -> anyhow::Result<()> {
+    if which != "all" && !ALL.contains(&which) {
+        bail!("unknown benchmark {which:?} ({}, all)", ALL.join(", "));
+    }
     crate::toolchain::ensure_wasm_target()?;
     let examples = root.join("target/bench/bots");
     let fixtures = root.join("target/bench/fixtures");
@@ -248,32 +282,70 @@ pub fn run(root: &Path, which: &str, build: bool) -> anyhow::Result<()> {
         ];
         crate::sh(root, &crate::cargo(), &args)?;
     }
+    machine();
     for (name, size) in wasm_sizes(&examples)? {
         println!("bot file {name}: {size} bytes");
     }
-    match which {
-        "e2e" => e2e(root, &examples),
-        "reload" => reload(root, &fixtures),
-        "compile" => compile(root, &examples, &fixtures),
-        "memory" => memory(root, &fixtures),
-        "api" => api(root, &examples),
-        "waits" => waits(root, &fixtures),
-        "hostile" => hostile(root, &examples, &fixtures),
-        "floor" => floor::floor(root, 10.0).map(drop),
-        "all" => {
-            floor::floor(root, 10.0)?;
-            e2e(root, &examples)?;
-            reload(root, &fixtures)?;
-            compile(root, &examples, &fixtures)?;
-            memory(root, &fixtures)?;
-            api(root, &examples)?;
-            waits(root, &fixtures)?;
-            hostile(root, &examples, &fixtures)
+    let bench = Bench {
+        root,
+        examples: &examples,
+        fixtures: &fixtures,
+        quick,
+    };
+    if which == "all" {
+        for name in ALL {
+            println!("== {name}");
+            bench.one(name)?;
         }
-        other => bail!(
-            "unknown benchmark {other:?} (floor, e2e, reload, compile, memory, api, waits, hostile, all)"
-        ),
+        return Ok(());
     }
+    bench.one(which)
+}
+
+/// Where the benchmarks run and how long.
+struct Bench<'a> {
+    root: &'a Path,
+    examples: &'a Path,
+    fixtures: &'a Path,
+    quick: bool,
+}
+
+impl Bench<'_> {
+    fn one(&self, name: &str) -> anyhow::Result<()> {
+        let (root, examples, fixtures, quick) =
+            (self.root, self.examples, self.fixtures, self.quick);
+        match name {
+            "floor" => floor::floor(root, if quick { 3.0 } else { 10.0 }).map(drop),
+            "invocation" => invocation(root, fixtures, quick),
+            "throughput" => throughput(root, fixtures, quick),
+            "waits" => waits(root, fixtures, quick),
+            "sweep" => sweep(root, quick),
+            "api" => api(root, examples, quick),
+            "e2e" => e2e(root, examples, if quick { 50 } else { 200 }),
+            "reload" => reload(root, fixtures, if quick { 6 } else { 20 }),
+            "compile" => compile(root, examples, fixtures),
+            "memory" => memory(root, fixtures, if quick { 200 } else { 1000 }),
+            "hostile" => hostile(root, examples, fixtures),
+            other => bail!("unknown benchmark {other:?}"),
+        }
+    }
+}
+
+/// The machine the figures come from, first in every run.
+fn machine() {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown", |v| v.trim_start_matches([' ', '\t', ':']));
+    println!("machine: {cores} cores ({cpu}), {mem_gib:.1} GiB");
 }
 
 fn wasm_sizes(dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
@@ -288,12 +360,12 @@ fn wasm_sizes(dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
     Ok(out)
 }
 
-fn e2e(root: &Path, examples: &Path) -> anyhow::Result<()> {
+fn e2e(root: &Path, examples: &Path, tickets: usize) -> anyhow::Result<()> {
     let dir = scratch(root, "e2e")?;
     copy_files(examples, &dir.join("bots"))?;
     let server = Server::start(root, &dir, "poll_interval_ms = 250\n")?;
     // One at a time: the latency of a single request through both bots.
-    let spans = name_fixes(&server, 200, Duration::from_secs(30))?;
+    let spans = name_fixes(&server, tickets, Duration::from_secs(30))?;
     summary(
         "POST /tickets to approved (2 bot invocations, server clock)",
         spans,
@@ -302,7 +374,7 @@ fn e2e(root: &Path, examples: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn reload(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
+fn reload(root: &Path, fixtures: &Path, swaps: usize) -> anyhow::Result<()> {
     let dir = scratch(root, "reload")?;
     copy_files(fixtures, &dir.join("bots"))?;
     let server = Server::start(root, &dir, "")?;
@@ -312,7 +384,7 @@ fn reload(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
         std::fs::read(fixtures.join(format!("{name}.wasm")))?,
     ];
     let mut times = Vec::new();
-    for i in 0..20 {
+    for i in 0..swaps {
         let before = server.bot(name)?["version"].clone();
         let tmp = dir.join("bots").join(".incoming");
         std::fs::write(&tmp, &versions[i % 2])?;
@@ -379,7 +451,7 @@ fn compile(root: &Path, examples: &Path, fixtures: &Path) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
+fn memory(root: &Path, fixtures: &Path, bombs: usize) -> anyhow::Result<()> {
     let dir = scratch(root, "memory")?;
     copy_files(fixtures, &dir.join("bots"))?;
     // One attempt per event, no crash backoff: 1,000 bombs, 1,000 invocations.
@@ -395,7 +467,7 @@ fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
     let before = server.rss_kib()?;
     let started = Instant::now();
     let mut last = 0;
-    for _ in 0..1000 {
+    for _ in 0..bombs {
         last = server.create("hostile", "job", json!({"do": "bomb"}))?;
     }
     // The last bomb's error ticket is the sign that all have run.
@@ -420,7 +492,7 @@ fn memory(root: &Path, fixtures: &Path) -> anyhow::Result<()> {
     }
     let after = server.rss_kib()?;
     println!(
-        "host RSS: {before} KiB before, {after} KiB after 1000 memory-bomb invocations (16 MiB cap each), {:.1} s",
+        "host RSS: {before} KiB before, {after} KiB after {bombs} memory-bomb invocations (16 MiB cap each), {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
