@@ -1,6 +1,12 @@
 //! The dispatcher: claims due events (fairly between bots, `claims.rs`),
-//! runs each on the bot of its ticket's state (up to `concurrency` at
-//! once), and commits or retries.
+//! runs each on the bot of its ticket's state, and commits or retries.
+//!
+//! Two bounds: `in_flight` events between their claim and their
+//! settlement (most of them waiting for their commit's batch to be
+//! durable), and `concurrency` invocations running guest code at once
+//! (`per_bot_concurrency` of one bot). A bot's slot and the running
+//! permit are given back when its guest returns, so the next invocations
+//! run while the commit waits for the disk.
 //!
 //! Delivery is at least once; effects are exactly once, because a commit
 //! consumes its event and is guarded by the versions of the tickets it
@@ -45,7 +51,7 @@ impl Engine {
     /// Runs until `shutdown` completes, then waits for the invocations in
     /// flight to finish.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1) as usize));
+        let permits = Arc::new(Semaphore::new(self.in_flight() as usize));
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
         let mut last_sweep = self.clock.now();
         let mut last_retention = self.clock.now();
@@ -68,7 +74,7 @@ impl Engine {
             }
         }
         // Every permit back means every invocation has finished.
-        let all = self.config.concurrency.max(1);
+        let all = self.in_flight();
         if let Ok(p) = permits.acquire_many(all).await {
             p.forget();
         }
@@ -141,8 +147,13 @@ impl Engine {
         }
     }
 
+    /// Events claimed and not settled at most (at least `concurrency`).
+    fn in_flight(&self) -> u32 {
+        self.config.in_flight.max(self.config.concurrency).max(1)
+    }
+
     async fn handle(&self, event: QueuedEvent, slot: Option<Lease>) {
-        let outcome = self.process(&event, &slot).await;
+        let outcome = self.process(&event, slot).await;
         let now = self.clock.now();
         let result = match &outcome {
             Outcome::Committed => Ok(()),
@@ -162,15 +173,14 @@ impl Engine {
                 "could not settle the event: {e}"
             );
         }
-        // The bot's slot is free again once the event is settled.
-        drop(slot);
     }
 
     /// Runs the event's invocation, re-running it when its commit loses a
-    /// version race.
-    async fn process(&self, event: &QueuedEvent, slot: &Option<Lease>) -> Outcome {
+    /// version race. `slot`: the bot's slot reserved at the claim, used by
+    /// the first attempt (a re-run takes a new one).
+    async fn process(&self, event: &QueuedEvent, mut slot: Option<Lease>) -> Outcome {
         for _ in 0..=self.config.conflict_retries {
-            match self.attempt(event, slot.is_some()).await {
+            match self.attempt(event, &mut slot).await {
                 Err(StoreError::Conflict(id)) => {
                     tracing::debug!(
                         event = event.id,
@@ -190,8 +200,13 @@ impl Engine {
         Outcome::Failed("the ticket kept changing while the bot ran".into())
     }
 
-    /// `reserved`: the bot's slot was taken when the event was claimed.
-    async fn attempt(&self, event: &QueuedEvent, reserved: bool) -> Result<Outcome, StoreError> {
+    /// `slot`: the bot's slot if one was reserved for this event; it is
+    /// taken, and given back when the guest returns.
+    async fn attempt(
+        &self,
+        event: &QueuedEvent,
+        slot: &mut Option<Lease>,
+    ) -> Result<Outcome, StoreError> {
         let Some(ticket) = self.store.ticket(event.ticket_id).await? else {
             return Ok(Outcome::Stale);
         };
@@ -230,14 +245,13 @@ impl Engine {
         };
         let name = BotName::new(&ms.name, &ticket.ticket_type, state.code, &state.name);
         let now = self.clock.now();
-        let acquired = if reserved {
-            self.registry.loaded(&name, now).map(|bot| (bot, None))
-        } else {
-            self.registry
-                .acquire(&name, now, self.config.per_bot_concurrency)
-                .map(|(bot, lease)| (bot, Some(lease)))
+        let acquired = match slot.take() {
+            Some(lease) => self.registry.loaded(&name, now).map(|bot| (bot, lease)),
+            None => self
+                .registry
+                .acquire(&name, now, self.config.per_bot_concurrency),
         };
-        let (bot, _lease) = match acquired {
+        let (bot, lease) = match acquired {
             Ok(acquired) => acquired,
             Err(Unavailable::NoBot) => return Ok(Outcome::NoBot),
             Err(Unavailable::BackingOff(until)) => return Ok(Outcome::Later(until)),
@@ -255,7 +269,14 @@ impl Engine {
         );
         let started = std::time::Instant::now();
         let quota_hits = session.quota_hits.clone();
-        let invoked = self.runtime.invoke(&bot, session, call).await;
+        let invoked = {
+            // Closed only when the engine is dropped, which cannot happen
+            // while this runs; without a permit the guest runs anyway.
+            let _running = self.running.acquire().await.ok();
+            self.runtime.invoke(&bot, session, call).await
+        };
+        // The bot may take its next event while this one commits.
+        drop(lease);
         self.report_quotas(&ms.name, &name, event.ticket_id, &quota_hits)
             .await;
         let effects = match invoked {

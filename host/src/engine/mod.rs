@@ -65,8 +65,16 @@ use crate::store::Store;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
-    /// Invocations running at once in this process.
+    /// Invocations running at once in this process (guest code executing,
+    /// each on its own instance).
     pub concurrency: u32,
+    /// Events claimed and not yet settled: running, or finished and
+    /// waiting for their commit's batch. Far more than `concurrency`, so
+    /// that while one batch is written to the disk the next one fills:
+    /// throughput is `in_flight` divided by the time from claim to
+    /// durable commit (Little's law), and a batch waits a few
+    /// milliseconds for its fsync. Taken as at least `concurrency`.
+    pub in_flight: u32,
     /// How often the queue is polled when nothing wakes the dispatcher
     /// (other processes' events, delayed retries).
     pub poll_interval_ms: u64,
@@ -83,8 +91,9 @@ pub struct EngineConfig {
     pub missing_bot_retry_ms: u64,
     /// Re-runs of an invocation whose commit lost a version race.
     pub conflict_retries: u32,
-    /// Invocations of one bot at once, so that a slow or looping bot
-    /// cannot take every slot of `concurrency`.
+    /// Invocations of one bot running at once, so that a slow or looping
+    /// bot cannot take every slot of `concurrency`. A slot is held from
+    /// the claim until the guest returns, not through the commit.
     pub per_bot_concurrency: u32,
     /// A crashing bot (three failures in a row) waits this long before its
     /// next invocation, doubling up to `crash_backoff_max_ms`.
@@ -104,6 +113,10 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             concurrency: 16,
+            // Measured with `cargo xtask bench throughput`: 24 in flight
+            // (the old per-bot bound held through the commit) capped the
+            // stepper at ~1,000 transitions/s; see BENCHMARKS.md.
+            in_flight: 256,
             poll_interval_ms: 250,
             lease_ms: 60_000,
             max_attempts: 5,
@@ -153,6 +166,8 @@ pub struct Engine {
     pub streams: Arc<streams::Streams>,
     /// Whose turn it is to claim events.
     claims: claims::ClaimState,
+    /// Invocations running at once (`concurrency`).
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 impl Engine {
@@ -169,7 +184,6 @@ impl Engine {
             runtime,
             registry: Registry::default(),
             clock,
-            config,
             bots_dir,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             wake: Notify::new(),
@@ -177,6 +191,10 @@ impl Engine {
             notifications: tokio::sync::broadcast::channel(1024).0,
             streams: Arc::new(streams::Streams::default()),
             claims: claims::ClaimState::default(),
+            running: Arc::new(tokio::sync::Semaphore::new(
+                config.concurrency.max(1) as usize,
+            )),
+            config,
         })
     }
 
