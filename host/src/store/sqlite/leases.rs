@@ -13,7 +13,7 @@
 //! durable: so a claim never reads an event as pending after the commit
 //! that consumed it has dropped its lease.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -26,14 +26,41 @@ struct Lease {
     until: Timestamp,
 }
 
+/// The live leases, by event and by ticket: a claim asks both for every
+/// row it steps past, so both are lookups, never a walk of the leases.
+#[derive(Debug, Default)]
+struct Held {
+    events: HashMap<EventId, Lease>,
+    tickets: HashSet<TicketId>,
+    /// The earliest `until` among `events` (`None`: none, or not known).
+    earliest: Option<Timestamp>,
+}
+
+impl Held {
+    fn expire(&mut self, now: Timestamp) {
+        if self.earliest.is_some_and(|at| at > now) {
+            return;
+        }
+        let tickets = &mut self.tickets;
+        self.events.retain(|_, l| {
+            let live = l.until > now;
+            if !live {
+                tickets.remove(&l.ticket);
+            }
+            live
+        });
+        self.earliest = self.events.values().map(|l| l.until).min();
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Leases {
-    held: Mutex<HashMap<EventId, Lease>>,
+    held: Mutex<Held>,
 }
 
 /// The leases, locked for one claim.
 pub(super) struct Claiming<'a> {
-    held: MutexGuard<'a, HashMap<EventId, Lease>>,
+    held: MutexGuard<'a, Held>,
     now: Timestamp,
 }
 
@@ -41,32 +68,36 @@ impl Leases {
     /// Locks the leases for a claim at `now`; expired leases are dropped.
     pub(super) async fn claiming(&self, now: Timestamp) -> Claiming<'_> {
         let mut held = self.held.lock().await;
-        held.retain(|_, l| l.until > now);
+        held.expire(now);
         Claiming { held, now }
     }
 
     /// Drops the lease of a settled event (committed, released, parked
     /// or dropped).
     pub(super) async fn drop_lease(&self, id: EventId) {
-        self.held.lock().await.remove(&id);
+        let mut held = self.held.lock().await;
+        if let Some(lease) = held.events.remove(&id) {
+            held.tickets.remove(&lease.ticket);
+        }
     }
 }
 
 impl Claiming<'_> {
-    /// How many leases are live: a claim reads this many rows more than it
-    /// wants, since those may be among the oldest.
-    pub(super) fn live(&self) -> usize {
-        self.held.len()
+    /// Whether the event, or another event of its ticket, is leased.
+    pub(super) fn is_leased(&self, id: EventId, ticket: TicketId) -> bool {
+        self.held.events.contains_key(&id) || self.held.tickets.contains(&ticket)
     }
 
     /// Leases the event until `now + lease_ms` unless it, or another event
     /// of its ticket, is leased already; says whether it did.
     pub(super) fn take(&mut self, id: EventId, ticket: TicketId, lease_ms: i64) -> bool {
-        if self.held.contains_key(&id) || self.held.values().any(|l| l.ticket == ticket) {
+        if self.is_leased(id, ticket) {
             return false;
         }
         let until = self.now + lease_ms;
-        self.held.insert(id, Lease { ticket, until });
+        self.held.events.insert(id, Lease { ticket, until });
+        self.held.tickets.insert(ticket);
+        self.held.earliest = Some(self.held.earliest.map_or(until, |at| at.min(until)));
         true
     }
 }

@@ -58,8 +58,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// API's reads and the dispatcher's writes without queueing.
 const POOL_SIZE: u32 = 8;
 
-/// Reads go through `pool` (WAL readers run in parallel); ticket changes,
-/// event settlement and timer firing go through `writer`, batched.
+/// Reads go through `pool` (WAL readers run in parallel) or, the hot ones,
+/// `readers`; ticket changes, event settlement and timer firing go through
+/// `writer`, batched. The few other writes go through `pool` while the
+/// writer is held between two batches ([`writer::Writer::quiet`]), so
+/// they never wait for the write lock against it.
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: writer::Writer,
@@ -127,10 +130,9 @@ impl SqliteStore {
     /// SQLite's plan for a bot's claim (fair dispatch): it must read the
     /// bot's own index range, so that its cost follows the events taken.
     pub async fn claim_plan(&self) -> Result<Vec<String>> {
-        let sql = format!("EXPLAIN QUERY PLAN {}", queue::bot_due());
+        let sql = format!("EXPLAIN QUERY PLAN {}", queue::BOT_DUE);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(0i64)
-            .bind(1i64)
             .bind("a/b/1")
             .fetch_all(&self.pool)
             .await?;
@@ -187,13 +189,17 @@ fn apply_timed(
 #[async_trait]
 impl Store for SqliteStore {
     async fn sync_catalog(&self, catalog: &Catalog, now: Timestamp) -> Result<()> {
+        let _quiet = self.writer.quiet().await?;
         write::sync_catalog(&self.pool, catalog, now).await
     }
 
     async fn next_ticket_id(&self) -> Result<TicketId> {
         let mut ids = self.ids.lock().await;
         if ids.0 >= ids.1 {
-            let first = write::reserve_ticket_ids(&self.pool).await?;
+            let first = {
+                let _quiet = self.writer.quiet().await?;
+                write::reserve_ticket_ids(&self.pool).await?
+            };
             *ids = (first, first + write::ID_BLOCK);
         }
         let id = ids.0;
@@ -302,6 +308,7 @@ impl Store for SqliteStore {
     }
 
     async fn unpark_events(&self, ticket: TicketId, now: Timestamp) -> Result<u64> {
+        let _quiet = self.writer.quiet().await?;
         queue::unpark(&self.pool, ticket, now).await
     }
 
@@ -314,6 +321,7 @@ impl Store for SqliteStore {
     }
 
     async fn wake_events(&self, bot: &BotName, now: Timestamp, retries: bool) -> Result<u64> {
+        let _quiet = self.writer.quiet().await?;
         queue::wake(&self.pool, bot, now, retries).await
     }
 
@@ -322,6 +330,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_bot(&self, bot: &BotRecord) -> Result<()> {
+        let _quiet = self.writer.quiet().await?;
         write::record_bot(&self.pool, bot).await
     }
 
@@ -330,6 +339,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &NewUser, now: Timestamp) -> Result<User> {
+        let _quiet = self.writer.quiet().await?;
         people::create_user(&self.pool, user, now).await
     }
 
@@ -352,10 +362,12 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Token> {
+        let _quiet = self.writer.quiet().await?;
         people::create_token(&self.pool, user_id, name, token_hash, now).await
     }
 
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<bool> {
+        let _quiet = self.writer.quiet().await?;
         people::revoke_token(&self.pool, id, now).await
     }
 
@@ -378,6 +390,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_group(&self, name: &str, now: Timestamp) -> Result<Group> {
+        let _quiet = self.writer.quiet().await?;
         people::create_group(&self.pool, name, now).await
     }
 
@@ -390,6 +403,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_member(&self, group_id: i64, user_id: i64, member: bool) -> Result<bool> {
+        let _quiet = self.writer.quiet().await?;
         people::set_member(&self.pool, group_id, user_id, member).await
     }
 
@@ -423,6 +437,7 @@ impl Store for SqliteStore {
     }
 
     async fn mark_read(&self, user_id: i64, id: i64, now: Timestamp) -> Result<bool> {
+        let _quiet = self.writer.quiet().await?;
         people::mark_read(&self.pool, user_id, id, now).await
     }
 
@@ -437,6 +452,7 @@ impl Store for SqliteStore {
     }
 
     async fn retire(&self, ids: &[TicketId], archive: bool, now: Timestamp) -> Result<u64> {
+        let _quiet = self.writer.quiet().await?;
         retention::retire(&self.pool, ids, archive, now).await
     }
 
@@ -445,6 +461,7 @@ impl Store for SqliteStore {
     }
 
     async fn sweep(&self, bot: &BotName, now: Timestamp) -> Result<u64> {
+        let _quiet = self.writer.quiet().await?;
         sweep::sweep(&self.pool, bot, now).await
     }
 
@@ -476,7 +493,9 @@ impl Store for SqliteStore {
         repeats_left: u32,
         now: Timestamp,
     ) -> Result<u64> {
+        let quiet = self.writer.quiet().await?;
         let started = timers::start(&self.pool, kind, state, after_ms, repeats_left, now).await;
+        drop(quiet);
         self.next_due.forget();
         started
     }
@@ -487,7 +506,9 @@ impl Store for SqliteStore {
         every_ms: Option<i64>,
         repeats_delta: i64,
     ) -> Result<u64> {
+        let quiet = self.writer.quiet().await?;
         let retimed = timers::retime_reminders(&self.pool, state, every_ms, repeats_delta).await;
+        drop(quiet);
         self.next_due.forget();
         retimed
     }
@@ -497,7 +518,9 @@ impl Store for SqliteStore {
         state: (&str, &str, u32),
         lifetime_ms: Option<i64>,
     ) -> Result<u64> {
+        let quiet = self.writer.quiet().await?;
         let retimed = timers::retime_lifetimes(&self.pool, state, lifetime_ms).await;
+        drop(quiet);
         self.next_due.forget();
         retimed
     }
@@ -519,6 +542,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()> {
+        let _quiet = self.writer.quiet().await?;
         people::set_settings(&self.pool, change, now).await
     }
 

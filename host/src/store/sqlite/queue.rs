@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::SqlitePool;
 
-use super::leases::Leases;
+use super::leases::{Claiming, Leases};
 use super::read::json_text;
 use super::readers::Readers;
 use crate::model::{BotName, TicketId, Timestamp};
@@ -16,45 +16,57 @@ use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
 const EVENT_COLUMNS: &str =
     "id, ticket_id, state_code, kind, payload, status, attempts, available_at, last_error";
 
-/// Due, and the oldest pending event of its ticket: what a claim may
-/// take unless it is leased (`leases.rs`). `?1` is now.
-const CLAIMABLE: &str = "e.status = 'pending' AND e.available_at <= ?1 \
-     AND e.id = (SELECT MIN(f.id) FROM events f \
-                 WHERE f.ticket_id = e.ticket_id AND f.status = 'pending')";
+/// A bot's due pending events, oldest first, as (id, ticket, due time):
+/// `?1` now, `?2` the bot's key. Read from the covering index
+/// `events_by_bot` alone, so that stepping past the events in flight
+/// costs an index step each, not a row read.
+pub(super) const BOT_DUE: &str = "SELECT e.id, e.ticket_id, e.available_at FROM events e \
+     WHERE e.bot = ?2 AND e.status = 'pending' AND e.available_at <= ?1 \
+     ORDER BY e.available_at, e.id";
 
-/// The rows a bot's claim reads (see [`claim_for_bot`]): `?1` now, `?2`
-/// the limit, `?3` the bot's key.
-pub(super) fn bot_due() -> String {
-    format!(
-        "SELECT {EVENT_COLUMNS} FROM events e WHERE e.bot = ?3 AND {CLAIMABLE} \
-         ORDER BY e.available_at, e.id LIMIT ?2"
-    )
-}
+/// The same for events whose ticket's bot could not be named.
+const UNKEYED_DUE: &str = "SELECT e.id, e.ticket_id, e.available_at FROM events e \
+     WHERE e.bot IS NULL AND e.status = 'pending' AND e.available_at <= ?1 \
+     ORDER BY e.available_at, e.id";
 
-/// The due events of one bot key, or of none (`None`: events whose
-/// ticket's bot could not be named), oldest first, at most `read`.
-fn due_of(
+/// The oldest pending event of a ticket: the only one a claim may take,
+/// so that a ticket's events run one at a time and in order.
+const FIRST_OF_TICKET: &str =
+    "SELECT MIN(id) FROM events WHERE ticket_id = ?1 AND status = 'pending'";
+
+/// A claimable event found by [`candidates`]: (due time, id, ticket).
+type Candidate = (Timestamp, EventId, TicketId);
+
+/// Up to `limit` events of one key (or of none) that a claim may take
+/// now: due, the oldest pending of their ticket, and not leased (nor
+/// their ticket). Streams the key's index range and stops once it has
+/// enough, so it costs the events in flight plus those taken.
+fn candidates(
     conn: &Connection,
+    claiming: &Claiming<'_>,
     key: Option<&str>,
     now: Timestamp,
-    read: i64,
-) -> Result<Vec<QueuedEvent>> {
-    let mut stmt = match key {
-        Some(_) => conn.prepare_cached(&bot_due())?,
-        None => conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.bot IS NULL AND {CLAIMABLE} \
-             ORDER BY e.available_at, e.id LIMIT ?2"
-        ))?,
-    };
+    limit: usize,
+) -> Result<Vec<Candidate>> {
+    let mut due = conn.prepare_cached(if key.is_some() { BOT_DUE } else { UNKEYED_DUE })?;
     let mut rows = match key {
-        Some(key) => stmt.query(params![now, read, key])?,
-        None => stmt.query(params![now, read])?,
+        Some(key) => due.query(params![now, key])?,
+        None => due.query(params![now])?,
     };
-    let mut due = Vec::new();
-    while let Some(row) = rows.next()? {
-        due.push(decode(row)?);
+    let mut first = conn.prepare_cached(FIRST_OF_TICKET)?;
+    let mut found = Vec::new();
+    while found.len() < limit {
+        let Some(row) = rows.next()? else { break };
+        let (id, ticket): (EventId, TicketId) = (row.get(0)?, row.get(1)?);
+        if claiming.is_leased(id, ticket) {
+            continue;
+        }
+        let oldest: Option<EventId> = first.query_row([ticket], |r| r.get(0))?;
+        if oldest == Some(id) {
+            found.push((row.get(2)?, id, ticket));
+        }
     }
-    Ok(due)
+    Ok(found)
 }
 
 /// Every bot key that has events, by seeks on `events_by_bot`: its cost
@@ -72,24 +84,33 @@ fn keys(conn: &Connection) -> Result<Vec<String>> {
     }
 }
 
-/// Leases up to `limit` of `due` (oldest first) that no live lease
-/// covers.
-fn take(
-    claiming: &mut super::leases::Claiming<'_>,
-    due: Vec<QueuedEvent>,
+/// Reads the chosen events whole (oldest first, at most `limit`, one per
+/// ticket) and leases them. Nothing is leased if one does not decode.
+fn lease(
+    conn: &Connection,
+    claiming: &mut Claiming<'_>,
+    mut chosen: Vec<Candidate>,
     lease_ms: i64,
     limit: u32,
-) -> Vec<QueuedEvent> {
-    let mut events = Vec::new();
-    for event in due {
-        if events.len() as u32 == limit {
-            break;
-        }
-        if claiming.take(event.id, event.ticket_id, lease_ms) {
-            events.push(event);
+) -> Result<Vec<QueuedEvent>> {
+    chosen.sort_unstable();
+    let mut tickets = std::collections::HashSet::new();
+    chosen.retain(|(_, _, ticket)| tickets.insert(*ticket));
+    chosen.truncate(limit as usize);
+    let mut whole = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1"
+    ))?;
+    let mut events = Vec::with_capacity(chosen.len());
+    for (_, id, _) in &chosen {
+        let mut rows = whole.query([id])?;
+        if let Some(row) = rows.next()? {
+            events.push(decode(row)?);
         }
     }
-    events
+    for event in &events {
+        claiming.take(event.id, event.ticket_id, lease_ms);
+    }
+    Ok(events)
 }
 
 /// Leases up to `limit` due events of one bot (its key, see
@@ -105,10 +126,10 @@ pub(super) async fn claim_for_bot(
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let mut claiming = leases.claiming(now).await;
-    // Leased events may be among the oldest: read past them.
-    let read = i64::from(limit) + claiming.live() as i64;
-    let due = readers.read(|conn| due_of(conn, Some(bot), now, read))?;
-    Ok(take(&mut claiming, due, lease_ms, limit))
+    readers.read(|conn| {
+        let chosen = candidates(conn, &claiming, Some(bot), now, limit as usize)?;
+        lease(conn, &mut claiming, chosen, lease_ms, limit)
+    })
 }
 
 /// Leases up to `limit` due events of bots not in `except` (and of no
@@ -124,18 +145,15 @@ pub(super) async fn claim_others(
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let mut claiming = leases.claiming(now).await;
-    let read = i64::from(limit) + claiming.live() as i64;
-    let mut due = readers.read(|conn| {
-        let mut due = due_of(conn, None, now, read)?;
+    readers.read(|conn| {
+        let mut chosen = candidates(conn, &claiming, None, now, limit as usize)?;
         for key in keys(conn)? {
             if !except.contains(&key) {
-                due.extend(due_of(conn, Some(&key), now, read)?);
+                chosen.extend(candidates(conn, &claiming, Some(&key), now, limit as usize)?);
             }
         }
-        Ok(due)
-    })?;
-    due.sort_by_key(|e| (e.available_at, e.id));
-    Ok(take(&mut claiming, due, lease_ms, limit))
+        lease(conn, &mut claiming, chosen, lease_ms, limit)
+    })
 }
 
 /// Leases up to `limit` due events of any bot, oldest first: bot by bot,
