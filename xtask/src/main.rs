@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's own commands, in Rust so they run wherever
 //! cargo does.
 //!
-//! - `cargo xtask up [--release]`: builds the bots and starts Baton with the
-//!   example metaservice on a SQLite file under `var/`.
+//! - `cargo xtask up [--release] [--postgres]`: builds the bots and starts
+//!   Baton with the example metaservice on a SQLite file under `var/` (or on
+//!   a throwaway PostgreSQL cluster, gone when Baton stops).
 //! - `cargo xtask test`: every check and every test, as CI runs them.
 //! - `cargo xtask build-bots [--fixtures] [--out DIR]`: builds bot crates for
 //!   `wasm32-wasip2` and lays them out as a bots directory.
@@ -18,10 +19,13 @@
 //! - `toolchain.rs`: installing what the commands need (the Wasm target,
 //!   the OpenAPI validator).
 //! - `bench.rs` and `http.rs`: the benchmarks and their little HTTP client.
+//! - `postgres.rs`: a throwaway PostgreSQL cluster on loopback, for the
+//!   tests and `up --postgres`.
 
 mod bench;
 mod bots;
 mod http;
+mod postgres;
 mod toolchain;
 
 use std::io::{BufRead, BufReader, Read};
@@ -30,7 +34,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <up [--release] | test | build-bots [--fixtures] [--out DIR] \
+const USAGE: &str = "usage: cargo xtask <up [--release] [--postgres] | test | build-bots [--fixtures] [--out DIR] \
      | openapi-validator | bench WHICH [--quick] [--no-build]>";
 
 fn main() -> ExitCode {
@@ -47,7 +51,12 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     let root = workspace_root();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["up", rest @ ..] => up(&root, rest.contains(&"--release")),
+        ["up", rest @ ..] => {
+            if let Some(bad) = rest.iter().find(|f| !["--release", "--postgres"].contains(f)) {
+                bail!("unknown flag {bad:?}; {USAGE}");
+            }
+            up(&root, rest.contains(&"--release"), rest.contains(&"--postgres"))
+        }
         ["test"] => test(&root),
         ["openapi-validator"] => {
             let command = toolchain::ensure_openapi_validator(&root)?;
@@ -108,18 +117,25 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn up(root: &Path, release: bool) -> anyhow::Result<()> {
+fn up(root: &Path, release: bool, on_postgres: bool) -> anyhow::Result<()> {
     toolchain::ensure_wasm_target()?;
     let bots_dir = root.join("var/bots");
     bots::build_and_deploy(root, bots::Kind::Examples, &bots_dir)?;
-    let db = root.join("var/baton.db");
+    // Kept until Baton stops: dropping it stops the cluster and deletes it.
+    let cluster = match on_postgres {
+        true => Some(postgres::Cluster::start(&root.join("target"))?),
+        false => None,
+    };
+    let db_arg = match &cluster {
+        Some(c) => c.url.clone(),
+        None => format!("sqlite://{}", root.join("var/baton.db").display()),
+    };
     let cache = root.join("var/cache").display().to_string();
     let mut args = vec!["run", "--package", "baton-host", "--bin", "baton"];
     if release {
         args.push("--release");
     }
     let bots_arg = bots_dir.display().to_string();
-    let db_arg = format!("sqlite://{}", db.display());
     args.extend([
         "--",
         "serve",
@@ -131,10 +147,7 @@ fn up(root: &Path, release: bool) -> anyhow::Result<()> {
         &cache,
     ]);
     let token = admin_token(root)?;
-    eprintln!(
-        "starting Baton on http://127.0.0.1:8080 (Ctrl-C stops it); database {}",
-        db.display()
-    );
+    eprintln!("starting Baton on http://127.0.0.1:8080 (Ctrl-C stops it); database {db_arg}");
     eprintln!("admin token (kept in var/admin-token): {token}");
     eprintln!(
         "  curl -H \"Authorization: Bearer $(cat var/admin-token)\" http://127.0.0.1:8080/api/v1/me"
@@ -192,16 +205,23 @@ fn test(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
-    // The end-to-end tests find the bots built above, and the contract test
-    // the validator, through these variables.
+    // One PostgreSQL server for the whole run; each test makes its own
+    // database on it. Dropped (stopped and deleted) when this function
+    // returns, whether the tests passed or not.
+    let cluster = postgres::Cluster::start(&root.join("target"))?;
+    // The end-to-end tests find the bots built above, the contract test
+    // the validator, and the PostgreSQL tests the server, through these
+    // variables.
     eprintln!(
-        "+ BATON_TEST_BOTS=target/test-bots BATON_OPENAPI_VALIDATOR={} {cargo} test --workspace",
-        validator.display()
+        "+ BATON_TEST_BOTS=target/test-bots BATON_OPENAPI_VALIDATOR={} BATON_TEST_POSTGRES={} {cargo} test --workspace",
+        validator.display(),
+        cluster.url
     );
     let mut child = Command::new(&cargo)
         .args(["test", "--workspace"])
         .env("BATON_TEST_BOTS", root.join("target/test-bots"))
         .env("BATON_OPENAPI_VALIDATOR", &validator)
+        .env("BATON_TEST_POSTGRES", &cluster.url)
         .current_dir(root)
         .stdout(Stdio::piped())
         .spawn()
