@@ -8,6 +8,8 @@
 //!   fixture, a reload under that load, and event-to-bot latency at half
 //!   of it (`throughput.rs`).
 //! - `sweep`: one sweep of 1,000 open tickets among 1,000,000 (`sweep.rs`).
+//! - `postgres`: Baton on a throwaway PostgreSQL cluster beside `pgbench`
+//!   on the same cluster (`postgres.rs`).
 //!
 //! - `e2e`: the time from `POST /tickets` to the terminal state of the
 //!   example `edit_person` ticket, from the server's own timestamps.
@@ -50,6 +52,7 @@ mod api;
 mod floor;
 mod hostile;
 mod invocation;
+mod postgres;
 mod sweep;
 mod throughput;
 mod waits;
@@ -57,6 +60,7 @@ mod waits;
 use api::api;
 use hostile::hostile;
 use invocation::invocation;
+use postgres::postgres;
 use sweep::sweep;
 use throughput::throughput;
 use waits::waits;
@@ -245,10 +249,11 @@ pub(super) fn name_fixes(server: &Server, n: usize, within: Duration) -> anyhow:
 }
 
 /// Every benchmark, in the order `all` runs them.
-const ALL: [&str; 11] = [
+const ALL: [&str; 12] = [
     "floor",
     "invocation",
     "throughput",
+    "postgres",
     "waits",
     "sweep",
     "api",
@@ -318,6 +323,7 @@ impl Bench<'_> {
             "floor" => floor::floor(root, if quick { 3.0 } else { 10.0 }).map(drop),
             "invocation" => invocation(root, fixtures, quick),
             "throughput" => throughput(root, fixtures, quick),
+            "postgres" => postgres(root, quick),
             "waits" => waits(root, fixtures, quick),
             "sweep" => sweep(root, quick),
             "api" => api(root, examples, quick),
