@@ -52,10 +52,17 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["up", rest @ ..] => {
-            if let Some(bad) = rest.iter().find(|f| !["--release", "--postgres"].contains(f)) {
+            if let Some(bad) = rest
+                .iter()
+                .find(|f| !["--release", "--postgres"].contains(f))
+            {
                 bail!("unknown flag {bad:?}; {USAGE}");
             }
-            up(&root, rest.contains(&"--release"), rest.contains(&"--postgres"))
+            up(
+                &root,
+                rest.contains(&"--release"),
+                rest.contains(&"--postgres"),
+            )
         }
         ["test"] => test(&root),
         ["openapi-validator"] => {
