@@ -192,7 +192,7 @@ impl Engine {
             streams: Arc::new(streams::Streams::default()),
             claims: claims::ClaimState::default(),
             running: Arc::new(tokio::sync::Semaphore::new(
-                config.concurrency.max(1) as usize,
+                config.concurrency.max(1) as usize
             )),
             config,
         })

@@ -97,9 +97,8 @@ fn lease(
     let mut tickets = std::collections::HashSet::new();
     chosen.retain(|(_, _, ticket)| tickets.insert(*ticket));
     chosen.truncate(limit as usize);
-    let mut whole = conn.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1"
-    ))?;
+    let mut whole =
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?1"))?;
     let mut events = Vec::with_capacity(chosen.len());
     for (_, id, _) in &chosen {
         let mut rows = whole.query([id])?;
@@ -149,7 +148,13 @@ pub(super) async fn claim_others(
         let mut chosen = candidates(conn, &claiming, None, now, limit as usize)?;
         for key in keys(conn)? {
             if !except.contains(&key) {
-                chosen.extend(candidates(conn, &claiming, Some(&key), now, limit as usize)?);
+                chosen.extend(candidates(
+                    conn,
+                    &claiming,
+                    Some(&key),
+                    now,
+                    limit as usize,
+                )?);
             }
         }
         lease(conn, &mut claiming, chosen, lease_ms, limit)

@@ -334,7 +334,10 @@ fn apply_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
             return Err(e);
         }
     }
-    if let Err(e) = conn.prepare_cached("COMMIT").and_then(|mut c| c.execute([])) {
+    if let Err(e) = conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut c| c.execute([]))
+    {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(e.into());
     }
