@@ -13,7 +13,6 @@ use crate::config::{Config, LogFormat};
 use crate::engine::{Engine, SystemClock};
 use crate::model::Catalog;
 use crate::runtime::{Runtime, loader_bot_name_of};
-use crate::store::SqliteStore;
 
 #[derive(Parser)]
 #[command(
@@ -57,8 +56,17 @@ enum Command {
         #[arg(long)]
         addr_file: Option<PathBuf>,
     },
-    /// Creates or upgrades the database schema, then exits.
-    Migrate,
+    /// Creates or upgrades the database schema, then exits. With `--from`
+    /// and `--to`, copies a whole SQLite installation into a new
+    /// PostgreSQL database instead, and checks every table's count.
+    Migrate {
+        /// The SQLite database to copy, e.g. `sqlite://baton.db`.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// The new, empty PostgreSQL database, e.g. `postgres://baton@db/baton`.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+    },
     /// Bot files.
     Bots {
         #[command(subcommand)]
@@ -150,9 +158,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing(config.log_format);
             serve(config, addr_file).await
         }
-        Command::Migrate => {
-            SqliteStore::open(&config.database_url).await?;
-            println!("database {} is up to date", config.database_url);
+        Command::Migrate {
+            from: Some(from),
+            to: Some(to),
+        } => copy_installation(&from, &to).await,
+        Command::Migrate { .. } => {
+            drop(crate::store::connect(&config.database_url).await?);
+            println!(
+                "database {} is up to date",
+                crate::store::redact(&config.database_url)
+            );
             Ok(())
         }
         Command::Bots {
@@ -178,6 +193,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `baton migrate --from sqlite://… --to postgres://…`.
+async fn copy_installation(from: &str, to: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let copied = crate::store::sqlite_to_postgres(from, to)
+        .await
+        .with_context(|| format!("copying {from} into {}", crate::store::redact(to)))?;
+    for (table, rows) in &copied {
+        println!("{table}: {rows} rows copied, counts match");
+    }
+    println!(
+        "copied {from} into {} in {:.1} s; start `baton serve` with database_url set to it",
+        crate::store::redact(to),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Loads the manifests of `dir` for the offline commands, failing on any
@@ -240,11 +272,14 @@ fn clock() -> anyhow::Result<Arc<dyn crate::engine::Clock>> {
 
 async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow::Result<()> {
     config.validate()?;
-    let store = Arc::new(
-        SqliteStore::open(&config.database_url)
-            .await
-            .context("opening the database")?,
-    );
+    let store = crate::store::connect(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::store::redact(&config.database_url)
+            )
+        })?;
     let runtime = Runtime::new(
         config.limits,
         config.engine.concurrency,

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - `support/`: starting servers, building bots, HTTP helpers.
-//! - `store.rs`: the SQLite store on its own.
+//! - `store.rs`, `store/`: the store on its own, one suite run on SQLite
+//!   and on PostgreSQL.
 //! - `lifecycle.rs`: tickets travelling through the example bots.
 //! - `failure.rs`: a bot that fails; nothing of its work is committed.
 //! - `loading.rs`: bot files refused at load, and events that wait for a bot.
@@ -15,6 +16,8 @@
 //! - `assignment.rs`: the people imports through a real bot.
 //! - `timers.rs`: durable waits and lifetimes, with a manual clock.
 //! - `durability.rs`: waits surviving `kill -9` of a real server process.
+//! - `cluster.rs`: several servers on one PostgreSQL database: a node
+//!   killed mid-stream, a database outage, bots per node.
 //! - `concurrency.rs`: one bot's bound on invocations at once; other bots
 //!   meanwhile.
 //! - `retention.rs`: archive and delete after `retention`, over HTTP.
@@ -44,6 +47,7 @@ mod access;
 mod api_errors;
 mod assignment;
 mod bounds;
+mod cluster;
 mod concurrency;
 mod contract;
 mod conversation;

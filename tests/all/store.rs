@@ -1,38 +1,220 @@
-//! The SQLite store on a real file: commits are all or nothing and
-//! guarded by versions; the queue leases one event per ticket, in order.
+//! The store on its own, one suite for both backends: every test is
+//! written once, as an `async fn(Db)` against the [`Store`] trait, and
+//! [`both!`] runs it twice, on a fresh SQLite file and on a fresh
+//! PostgreSQL database (`support/postgres.rs`), as
+//! `store::<module>::<test>::sqlite` and `::postgres`. A look at raw rows,
+//! where the trait shows nothing, goes through [`Db::scalar`], which runs
+//! the same SQL on either pool.
+//!
+//! # Layout
+//! - `store.rs`: the fixture ([`Db`]), [`both!`], and the builders the
+//!   tests share.
+//! - `store/commits.rs`: commits are all or nothing, guarded by versions,
+//!   grouped in batches; ticket numbers; waits ended by a close.
+//! - `store/queue.rs`: claims (one per ticket, in order, per bot, others),
+//!   releases, parking, dropping, waking.
+//! - `store/people.rs`: users, tokens, groups, settings overrides, bots.
+//! - `store/seeing.rs`: visibility, listings, comments, the inbox.
+//! - `store/timers.rs`: firing once, starting and re-timing timers.
+//! - `store/upkeep.rs`: sweeps, retention, quotas.
+//! - `store/sqlite.rs`: what only SQLite has (its durability settings, its
+//!   claim's plan).
+//! - `store/postgres.rs`: what only several PostgreSQL nodes do (claiming
+//!   and firing at once, outages), and documents byte-identical to SQLite's.
+
+use std::sync::Arc;
 
 use baton_host::model::{Actor, Catalog, Status, manifest};
 use baton_host::store::{
-    Commit, EventKind, NewEvent, NewLog, NewTicket, SqliteStore, Store, StoreError, TicketUpdate,
+    Commit, EventKind, NewEvent, NewLog, NewTicket, NewUser, PgStore, SqliteStore, Store,
+    TicketUpdate, User, WriterStats,
 };
 use serde_json::json;
-use sqlx::Row;
-use tempfile::TempDir;
 
-const MANIFEST: &str = r#"
+use crate::support::postgres::database;
+
+/// Expands each named `async fn(Db)` of the calling module into a module
+/// of that name with two tests, `sqlite` and `postgres`.
+macro_rules! both {
+    ($($test:ident),+ $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$test($crate::store::Db::sqlite().await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$test($crate::store::Db::postgres().await).await
+                }
+            }
+        )+
+    };
+}
+
+mod commits;
+mod people;
+mod postgres;
+mod queue;
+mod seeing;
+mod sqlite;
+mod timers;
+mod upkeep;
+
+/// Two ticket types: `order` (1 new → 2 shipped) and `refund` (1 asked →
+/// 2 paid or 3 refused), so that listings and claims have bots to tell
+/// apart.
+pub const MANIFEST: &str = r#"
 name = "shop"
 error_group = "ops"
 [ticket_types.order]
 transitions = [[1, 2]]
 states = [{ code = 1, name = "new" }, { code = 2, name = "shipped", terminal = true }]
+[ticket_types.refund]
+transitions = [[1, 2, 3]]
+states = [
+  { code = 1, name = "asked" },
+  { code = 2, name = "paid", terminal = true },
+  { code = 3, name = "refused", terminal = true },
+]
 "#;
 
-async fn store() -> (SqliteStore, TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    let store = SqliteStore::open(&url).await.expect("open");
+/// A store under test, of either backend, and what keeps its database.
+pub struct Db {
+    pub store: Arc<dyn Store>,
+    pub backend: Backend,
+    url: String,
+    /// The temporary directory or the test database: dropped last.
+    _place: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// The concrete store, for what only one backend has.
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PgStore>),
+}
+
+impl std::ops::Deref for Db {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.store
+    }
+}
+
+/// The catalog of [`MANIFEST`].
+pub fn catalog() -> Catalog {
     let ms = manifest::parse("shop.metaservice.toml", MANIFEST, &|_| {
         Err("no files".into())
     })
     .expect("manifest");
-    store
-        .sync_catalog(&Catalog::new([ms]), 0)
-        .await
-        .expect("sync");
-    (store, dir)
+    Catalog::new([ms])
 }
 
-fn new_ticket(id: i64) -> NewTicket {
+impl Db {
+    /// A store on a fresh SQLite file, with the catalog synced.
+    pub async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let store = Arc::new(SqliteStore::open(&url).await.expect("open"));
+        Db::ready(store.clone(), Backend::Sqlite(store), url, Box::new(dir)).await
+    }
+
+    /// A store on a fresh PostgreSQL database, with the catalog synced.
+    pub async fn postgres() -> Db {
+        let db = database().await;
+        let url = db.url.clone();
+        let store = Arc::new(PgStore::open(&url).await.expect("open"));
+        Db::ready(store.clone(), Backend::Postgres(store), url, Box::new(db)).await
+    }
+
+    async fn ready(
+        store: Arc<dyn Store>,
+        backend: Backend,
+        url: String,
+        place: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Db {
+        store.sync_catalog(&catalog(), 0).await.expect("sync");
+        Db {
+            store,
+            backend,
+            url,
+            _place: place,
+        }
+    }
+
+    /// Another store on the same database: a second handle on the SQLite
+    /// file, another node on PostgreSQL.
+    pub async fn another(&self) -> Arc<dyn Store> {
+        match self.backend {
+            Backend::Sqlite(_) => Arc::new(SqliteStore::open(&self.url).await.expect("open")),
+            Backend::Postgres(_) => Arc::new(PgStore::open(&self.url).await.expect("open")),
+        }
+    }
+
+    /// Runs `sql` (written to mean the same on both databases) on the
+    /// store's pool and returns its one integer.
+    pub async fn scalar(&self, sql: &str) -> Option<i64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match &self.backend {
+            Backend::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
+            Backend::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
+        }
+        .expect("query")
+    }
+
+    /// Like [`Db::scalar`], for one text.
+    pub async fn text(&self, sql: &str) -> String {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match &self.backend {
+            Backend::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
+            Backend::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
+        }
+        .expect("query")
+    }
+
+    /// Rows in `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Holds the commit path before its next batch until the guard is
+    /// dropped, and says how many batches the hold itself costs (SQLite's
+    /// writer holds inside a batch of its own; PostgreSQL's committer
+    /// holds before forming one).
+    pub async fn pause(&self) -> (Box<dyn std::any::Any + Send>, u64) {
+        match &self.backend {
+            Backend::Sqlite(s) => (Box::new(s.pause_writer().await.expect("pause")), 1),
+            Backend::Postgres(s) => (Box::new(s.pause_committer().await), 0),
+        }
+    }
+
+    /// What the commit path has done so far.
+    pub fn stats(&self) -> WriterStats {
+        match &self.backend {
+            Backend::Sqlite(s) => s.writer_stats(),
+            Backend::Postgres(s) => s.committer_stats(),
+        }
+    }
+
+    /// A user with this login.
+    pub async fn person(&self, login: &str, admin: bool) -> User {
+        let new = NewUser {
+            login: login.into(),
+            name: login.into(),
+            email: Some(format!("{login}@example.org")),
+            is_admin: admin,
+        };
+        self.create_user(&new, 0).await.expect("user")
+    }
+}
+
+/// An open `order` ticket in state 1, created by the host.
+pub fn new_ticket(id: i64) -> NewTicket {
     NewTicket {
         id,
         metaservice: "shop".into(),
@@ -47,7 +229,8 @@ fn new_ticket(id: i64) -> NewTicket {
     }
 }
 
-fn event(ticket: i64, at: i64) -> NewEvent {
+/// An `entered` event for state 1, due at `at`.
+pub fn event(ticket: i64, at: i64) -> NewEvent {
     NewEvent {
         ticket_id: ticket,
         state_code: 1,
@@ -57,10 +240,25 @@ fn event(ticket: i64, at: i64) -> NewEvent {
     }
 }
 
-async fn create(store: &SqliteStore, events: Vec<NewEvent>) -> i64 {
-    let id = store.next_ticket_id().await.expect("id");
+/// A host's log line.
+pub fn log(ticket: i64, message: &str) -> NewLog {
+    NewLog {
+        ticket_id: ticket,
+        actor: Actor::Host,
+        action: "log",
+        from_state: None,
+        to_state: None,
+        message: message.into(),
+        data: None,
+        acting_stakeholder: None,
+    }
+}
+
+/// Creates `ticket` (committed at 1,000) with `events`; returns its number.
+pub async fn create_with(store: &dyn Store, ticket: NewTicket, events: Vec<NewEvent>) -> i64 {
+    let id = ticket.id;
     let commit = Commit {
-        inserts: vec![new_ticket(id)],
+        inserts: vec![ticket],
         events,
         ..Commit::default()
     };
@@ -68,375 +266,15 @@ async fn create(store: &SqliteStore, events: Vec<NewEvent>) -> i64 {
     id
 }
 
-async fn count(store: &SqliteStore, table: &str) -> i64 {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS n FROM {table}"
-    )))
-    .fetch_one(store.pool())
-    .await
-    .and_then(|r| r.try_get("n"))
-    .expect("count")
+/// Creates an `order` ticket with `events`; returns its number.
+pub async fn create(store: &dyn Store, events: Vec<NewEvent>) -> i64 {
+    let id = store.next_ticket_id().await.expect("id");
+    create_with(store, new_ticket(id), events).await
 }
 
-#[tokio::test]
-async fn commits_durably_in_wal_mode() {
-    let (store, _dir) = store().await;
-    let sync: i64 = sqlx::query("PRAGMA synchronous")
-        .fetch_one(store.pool())
-        .await
-        .and_then(|r| r.try_get(0))
-        .expect("pragma");
-    let journal: String = sqlx::query("PRAGMA journal_mode")
-        .fetch_one(store.pool())
-        .await
-        .and_then(|r| r.try_get(0))
-        .expect("pragma");
-    assert_eq!(
-        (sync, journal.as_str()),
-        (2, "wal"),
-        "synchronous=FULL, WAL"
-    );
-    // The connection commits go through, too.
-    let (sync, journal) = store.writer_settings().await.expect("pragmas");
-    assert_eq!((sync, journal.as_str()), (2, "wal"));
-}
-
-#[tokio::test]
-async fn ticket_numbers_only_go_up() {
-    let (store, _dir) = store().await;
-    let a = store.next_ticket_id().await.expect("id");
-    let b = store.next_ticket_id().await.expect("id");
-    assert_eq!((a, b), (1, 2));
-}
-
-#[tokio::test]
-async fn a_stale_version_rolls_back_the_whole_commit() {
-    let (store, _dir) = store().await;
-    let id = create(&store, vec![]).await;
-    let other = store.next_ticket_id().await.expect("id");
-    let update = TicketUpdate {
-        id,
-        expected_version: 7,
-        title: None,
-        state: Some((2, Status::Closed)),
-        metadata: None,
-    };
-    let log = NewLog {
-        ticket_id: id,
-        actor: Actor::Host,
-        action: "log",
-        from_state: None,
-        to_state: None,
-        message: "x".into(),
-        data: None,
-        acting_stakeholder: None,
-    };
-    let commit = Commit {
-        inserts: vec![new_ticket(other)],
-        updates: vec![update],
-        logs: vec![log],
-        ..Commit::default()
-    };
-    match store.commit(&commit, 2_000).await {
-        Err(StoreError::Conflict(t)) => assert_eq!(t, id),
-        other => panic!("expected a conflict, got {other:?}"),
-    }
-    assert!(
-        store.ticket(other).await.expect("read").is_none(),
-        "the insert was rolled back"
-    );
-    assert!(store.logs(id).await.expect("logs").is_empty());
-
-    let right = TicketUpdate {
-        id,
-        expected_version: 1,
-        title: None,
-        state: Some((2, Status::Closed)),
-        metadata: Some(json!({"a": 1})),
-    };
-    store
-        .commit(
-            &Commit {
-                updates: vec![right],
-                ..Commit::default()
-            },
-            3_000,
-        )
-        .await
-        .expect("commit");
-    let t = store.ticket(id).await.expect("read").expect("exists");
-    assert_eq!(
-        (t.state_code, t.status, t.version, t.closed_at),
-        (2, Status::Closed, 2, Some(3_000))
-    );
-    assert_eq!(t.metadata, json!({"a": 1}));
-}
-
-#[tokio::test]
-async fn one_event_per_ticket_is_leased_at_a_time_in_order() {
-    let (store, _dir) = store().await;
-    let a = create(&store, vec![]).await;
-    let b = create(&store, vec![]).await;
-    let first = Commit {
-        events: vec![event(a, 10), event(a, 10), event(b, 20)],
-        ..Commit::default()
-    };
-    store.commit(&first, 10).await.expect("commit");
-
-    let claimed = store
-        .claim_events("w1", 100, 1_000, 10)
-        .await
-        .expect("claim");
-    let tickets: Vec<i64> = claimed.iter().map(|e| e.ticket_id).collect();
-    assert_eq!(tickets, vec![a, b], "only the oldest event of each ticket");
-    assert!(
-        store
-            .claim_events("w2", 200, 1_000, 10)
-            .await
-            .expect("claim")
-            .is_empty(),
-        "leased"
-    );
-
-    // The lease runs out: the same events can be claimed again.
-    let again = store
-        .claim_events("w2", 1_200, 1_000, 10)
-        .await
-        .expect("claim");
-    assert_eq!(again.len(), 2);
-
-    // Consuming a's first event makes its second one claimable.
-    let consume = Commit {
-        consumes: Some(again[0].id),
-        ..Commit::default()
-    };
-    store.commit(&consume, 1_300).await.expect("consume");
-    let next = store
-        .claim_events("w3", 1_300, 1_000, 10)
-        .await
-        .expect("claim");
-    assert_eq!(
-        next.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
-        vec![a]
-    );
-    assert_ne!(next[0].id, again[0].id);
-}
-
-#[tokio::test]
-async fn consuming_an_event_twice_writes_nothing_the_second_time() {
-    let (store, _dir) = store().await;
-    let id = create(
-        &store,
-        // The ticket created here is the store's first: number 1.
-        vec![event(1, 0)],
-    )
-    .await;
-    let ev = store
-        .claim_events("w", 10, 1_000, 1)
-        .await
-        .expect("claim")
-        .remove(0);
-    let log = |m: &str| NewLog {
-        ticket_id: id,
-        actor: Actor::Host,
-        action: "log",
-        from_state: None,
-        to_state: None,
-        message: m.into(),
-        data: None,
-        acting_stakeholder: None,
-    };
-    store
-        .commit(
-            &Commit {
-                consumes: Some(ev.id),
-                logs: vec![log("first")],
-                ..Commit::default()
-            },
-            20,
-        )
-        .await
-        .expect("first");
-    let second = store
-        .commit(
-            &Commit {
-                consumes: Some(ev.id),
-                logs: vec![log("second")],
-                ..Commit::default()
-            },
-            30,
-        )
-        .await;
-    assert!(
-        matches!(second, Err(StoreError::Consumed(e)) if e == ev.id),
-        "{second:?}"
-    );
-    let messages: Vec<String> = store
-        .logs(id)
-        .await
-        .expect("logs")
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
-    assert_eq!(messages, vec!["first"]);
-}
-
-#[tokio::test]
-async fn failures_count_and_parking_files_its_report_atomically() {
-    let (store, _dir) = store().await;
-    let id = create(&store, vec![event(1, 0)]).await;
-    let ev = store
-        .claim_events("w", 10, 1_000, 1)
-        .await
-        .expect("claim")
-        .remove(0);
-    store
-        .release_event(ev.id, 500, Some("boom"))
-        .await
-        .expect("release");
-    assert!(
-        store
-            .claim_events("w", 400, 1_000, 1)
-            .await
-            .expect("claim")
-            .is_empty(),
-        "not due before 500"
-    );
-    let ev = store
-        .claim_events("w", 500, 1_000, 1)
-        .await
-        .expect("claim")
-        .remove(0);
-    assert_eq!((ev.attempts, ev.last_error.as_deref()), (1, Some("boom")));
-
-    let report_id = store.next_ticket_id().await.expect("id");
-    let mut report = new_ticket(report_id);
-    report.parent_id = Some(id);
-    store
-        .park_event(
-            ev.id,
-            "boom again",
-            &Commit {
-                inserts: vec![report],
-                ..Commit::default()
-            },
-            600,
-        )
-        .await
-        .expect("park");
-    let events = store.events_of(id).await.expect("events");
-    assert_eq!((events[0].parked, events[0].attempts), (true, 2));
-    assert!(
-        store
-            .claim_events("w", 10_000, 1_000, 1)
-            .await
-            .expect("claim")
-            .is_empty(),
-        "parked events are not claimed"
-    );
-    assert_eq!(
-        store
-            .ticket(report_id)
-            .await
-            .expect("read")
-            .and_then(|t| t.parent_id),
-        Some(id)
-    );
-    assert_eq!(count(&store, "tickets").await, 2);
-}
-
-#[tokio::test]
-async fn a_comment_does_not_land_on_a_closed_ticket() {
-    use baton_host::store::NewComment;
-    let (store, _dir) = store().await;
-    let user = store
-        .create_user(
-            &baton_host::store::NewUser {
-                login: "u".into(),
-                name: "u".into(),
-                email: None,
-                is_admin: false,
-            },
-            0,
-        )
-        .await
-        .expect("user");
-    let id = create(&store, Vec::new()).await;
-    let close = Commit {
-        updates: vec![TicketUpdate {
-            id,
-            expected_version: 1,
-            title: None,
-            state: Some((2, Status::Closed)),
-            metadata: None,
-        }],
-        ..Commit::default()
-    };
-    store.commit(&close, 5).await.expect("close");
-    let comment = Commit {
-        comments: vec![NewComment {
-            ticket_id: id,
-            body: "too late".into(),
-            acting_user_id: user.id,
-            acting_stakeholder_id: None,
-            event_for_state: None,
-        }],
-        ..Commit::default()
-    };
-    let got = store.commit(&comment, 6).await;
-    assert!(
-        matches!(got, Err(StoreError::Conflict(t)) if t == id),
-        "{got:?}"
-    );
-    assert!(store.comments(id).await.expect("comments").is_empty());
-}
-
-#[tokio::test]
-async fn ticket_numbers_come_in_blocks_and_never_twice() {
-    let (a, dir) = store().await;
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    let b = SqliteStore::open(&url).await.expect("a second handle");
-    let mut seen = std::collections::BTreeSet::new();
-    let mut last_a = 0;
-    for _ in 0..100 {
-        let x = a.next_ticket_id().await.expect("id");
-        let y = b.next_ticket_id().await.expect("id");
-        assert!(x > last_a, "each store's numbers grow");
-        last_a = x;
-        assert!(
-            seen.insert(x) && seen.insert(y),
-            "{x} or {y} handed out twice"
-        );
-    }
-    // Two blocks each, not one write per number.
-    let next: i64 =
-        sqlx::query_scalar("SELECT next_value FROM id_sequences WHERE name = 'tickets'")
-            .fetch_one(a.pool())
-            .await
-            .expect("sequence");
-    assert_eq!(next, 1 + 4 * 64);
-}
-
-#[tokio::test]
-async fn a_bots_claim_reads_its_own_index_range() {
-    let (store, _dir) = store().await;
-    let plan = store.claim_plan().await.expect("plan");
-    assert!(
-        plan[0].starts_with(
-            "SEARCH e USING INDEX events_by_bot (bot=? AND status=? AND available_at<?)"
-        ),
-        "{plan:#?}"
-    );
-    assert!(
-        !plan
-            .iter()
-            .any(|p| p.contains("TEMP B-TREE") || p.starts_with("SCAN")),
-        "{plan:#?}"
-    );
-}
-
-/// A move of `id` from state 1, guarded by `version`, with its log line.
-fn step(id: i64, version: i64, title: &str) -> Commit {
+/// A move of `id` from state 1 to the terminal state 2, closing it,
+/// guarded by `version`, with its log line.
+pub fn step(id: i64, version: i64, title: &str) -> Commit {
     Commit {
         updates: vec![TicketUpdate {
             id,
@@ -446,78 +284,11 @@ fn step(id: i64, version: i64, title: &str) -> Commit {
             metadata: None,
         }],
         logs: vec![NewLog {
-            ticket_id: id,
-            actor: Actor::Host,
             action: "state_changed",
             from_state: Some(1),
             to_state: Some(2),
-            message: title.into(),
-            data: None,
-            acting_stakeholder: None,
+            ..log(id, title)
         }],
         ..Commit::default()
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_in_which_one_commit_conflicts_keeps_the_others() {
-    let (store, _dir) = store().await;
-    let store = std::sync::Arc::new(store);
-    let mut ids = Vec::new();
-    for _ in 0..40 {
-        ids.push(create(&store, vec![]).await);
-    }
-    // Hold the writer, hand in 41 commits (two of them race for the same
-    // ticket at the same version), and let them go as one batch.
-    let paused = store.pause_writer().await.expect("pause");
-    let before = store.writer_stats();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (n, id) in ids.iter().copied().enumerate() {
-        let store = store.clone();
-        tasks.spawn(async move { (id, n, store.commit(&step(id, 1, "winner"), 5_000).await) });
-    }
-    let racer = ids[7];
-    let s = store.clone();
-    tasks.spawn(async move { (racer, 99, s.commit(&step(racer, 1, "racer"), 5_000).await) });
-    while store.writer_stats().queued < before.queued + 41 {
-        tokio::task::yield_now().await;
-    }
-    drop(paused);
-    let mut lost = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        let (id, n, result) = done.expect("task");
-        match result {
-            Ok(_) => {}
-            Err(StoreError::Conflict(t)) if t == racer && id == racer => lost.push(n),
-            Err(e) => panic!("commit {n} of ticket {id}: {e}"),
-        }
-    }
-    let after = store.writer_stats();
-    // The pause job's own batch, then all 41 in one.
-    assert_eq!(after.batches - before.batches, 2, "{before:?} → {after:?}");
-    assert_eq!(lost.len(), 1, "exactly one of the racers loses: {lost:?}");
-    for id in &ids {
-        let t = store.ticket(*id).await.expect("read").expect("ticket");
-        assert_eq!((t.state_code, t.version), (2, 2), "ticket {id} moved once");
-        assert_eq!(store.logs(*id).await.expect("logs").len(), 1);
-    }
-    // The loser re-runs alone, on the ticket as the winner left it.
-    let t = store.ticket(racer).await.expect("read").expect("ticket");
-    let rerun = Commit {
-        updates: vec![TicketUpdate {
-            id: racer,
-            expected_version: t.version,
-            title: Some(format!("{} (again)", t.title)),
-            state: None,
-            metadata: None,
-        }],
-        ..Commit::default()
-    };
-    store
-        .commit(&rerun, 6_000)
-        .await
-        .expect("the re-run commits");
-    let t = store.ticket(racer).await.expect("read").expect("ticket");
-    assert_eq!(t.version, 3);
-    assert!(t.title.ends_with("(again)"), "{}", t.title);
 }

@@ -9,19 +9,48 @@ use super::auth::Caller;
 use super::error::{AppError, ProblemKind};
 use super::extract::PathParam;
 use super::views::{self, BotView, Items};
+use crate::engine::BotSlot;
 use crate::engine::RestartError;
 use crate::model::BotName;
+use crate::store::NodeBot;
 
 #[utoipa::path(get, path = "/bots", tag = "bots", responses((status = 200, body = Items<BotView>), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Items<BotView>> {
-    let items = state
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Items<BotView>>, AppError> {
+    let mut items: Vec<BotView> = state
         .engine
         .registry
         .snapshot()
         .into_iter()
         .map(views::bot)
         .collect();
-    Json(Items { items })
+    // With several nodes, each bot's copies, node by node; a bot only
+    // other nodes have (their manifests differ from ours) is listed too.
+    for copy in state.engine.store.node_bots().await? {
+        let at = match items.iter().position(|b| b.name == copy.bot.name) {
+            Some(at) => at,
+            None => match only_elsewhere(&copy) {
+                Some(view) => {
+                    items.push(view);
+                    items.len() - 1
+                }
+                None => continue,
+            },
+        };
+        items[at].nodes.push(views::node_bot(copy));
+    }
+    Ok(Json(Items { items }))
+}
+
+/// The entry of a bot this node does not know, from another node's copy.
+fn only_elsewhere(copy: &NodeBot) -> Option<BotView> {
+    let name = BotName::parse(&copy.bot.name).ok()?;
+    let mut view = views::bot(BotSlot::missing(name));
+    view.status = views::node_bot(copy.clone()).status;
+    view.version = copy.bot.sha256.clone();
+    Some(view)
 }
 
 /// Reloads the bot's file and clears its crash state; its pending events,

@@ -31,6 +31,8 @@ pub enum ProblemKind {
     InvalidStakeholder,
     PreconditionFailed,
     TooManyStreams,
+    /// The database cannot be reached: the same request may succeed later.
+    Unavailable,
     Internal,
 }
 
@@ -129,6 +131,11 @@ impl ProblemKind {
                 "too-many-streams",
                 "Too many event streams are open for this user",
             ),
+            Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The database cannot be reached; try again shortly",
+            ),
             Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -190,6 +197,10 @@ impl IntoResponse for AppError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A database restart takes seconds.
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         response
     }
 }
@@ -207,6 +218,10 @@ impl From<StoreError> for AppError {
                 ProblemKind::Conflict,
                 format!("ticket {id} changed while the request ran; read it again and retry"),
             ),
+            other if other.is_unavailable() => AppError::new(
+                ProblemKind::Unavailable,
+                format!("{other}; try again shortly"),
+            ),
             other => AppError::new(ProblemKind::Internal, other.to_string()),
         }
     }
@@ -223,6 +238,7 @@ impl From<CreateError> for AppError {
             CreateError::InvalidMetadata(_) => ProblemKind::InvalidMetadata,
             CreateError::InvalidStakeholder(_) => ProblemKind::InvalidRequest,
             CreateError::Forbidden(_) => ProblemKind::Forbidden,
+            CreateError::Store(s) if s.is_unavailable() => ProblemKind::Unavailable,
             CreateError::Store(_) => ProblemKind::Internal,
         };
         AppError::new(kind, e.to_string())

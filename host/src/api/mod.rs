@@ -12,7 +12,7 @@
 //! - `notifications.rs`: the inbox and its event stream.
 //! - `admin.rs`: metaservices, ticket types, the settings panel.
 //! - `bots.rs`: `/bots` and `/bots/{name}/restart`.
-//! - `health.rs`: `/healthz`.
+//! - `health.rs`: `/healthz`, `/readyz`.
 //! - `openapi/`: the finishing pass over the OpenAPI document (errors,
 //!   operationIds, summaries, examples).
 //!
@@ -169,6 +169,7 @@ pub fn app(engine: Arc<Engine>) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

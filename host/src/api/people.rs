@@ -210,6 +210,11 @@ pub async fn revoke_token(
         tracing::info!(by = caller.user.id, token = id, "token revoked");
         // What the token opened ends with it.
         state.engine.streams.revoke(id);
+        // Streams open on other nodes end too.
+        state
+            .engine
+            .store
+            .announce(crate::store::Signal::TokenRevoked(id));
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::new(

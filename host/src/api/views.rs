@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::engine::{BotSlot, BotStatus, CONNECTIONS, ROLES};
 use crate::model::{Actor, Catalog, Status, Ticket, Timestamp};
-use crate::store::{LogEntry, Stakeholder};
+use crate::store::{LogEntry, NodeBot, Stakeholder};
 
 /// RFC 3339 in UTC with milliseconds.
 pub fn time(ms: Timestamp) -> String {
@@ -253,6 +253,44 @@ pub struct BotView {
     pub loaded_at: Option<String>,
     pub restarts: u32,
     pub last_error: Option<String>,
+    /// With several nodes on one database: what each node runs under
+    /// this name (a rolling update shows two versions). Absent with one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeBotView>,
+}
+
+/// One node's copy of a bot.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = NodeBot)]
+pub struct NodeBotView {
+    pub node: String,
+    /// Whether the node beat in the last few seconds.
+    pub alive: bool,
+    pub status: BotStatusView,
+    /// SHA-256 of the file the node serves it from.
+    pub version: Option<String>,
+    #[schema(format = DateTime)]
+    pub loaded_at: Option<String>,
+    pub restarts: u32,
+    pub last_error: Option<String>,
+}
+
+pub fn node_bot(n: NodeBot) -> NodeBotView {
+    let status = match n.bot.status.as_str() {
+        "running" => BotStatusView::Running,
+        "crashing" => BotStatusView::Crashing,
+        "refused" => BotStatusView::Refused,
+        _ => BotStatusView::Missing,
+    };
+    NodeBotView {
+        node: n.node_id,
+        alive: n.alive,
+        status,
+        version: n.bot.sha256,
+        loaded_at: opt_time(n.bot.loaded_at),
+        restarts: n.bot.restarts,
+        last_error: n.bot.last_error,
+    }
 }
 
 /// `running`; `crashing` (in backoff after failures); `missing` (the
@@ -294,6 +332,7 @@ pub fn bot(slot: BotSlot) -> BotView {
         loaded_at: opt_time(slot.loaded_at),
         restarts: slot.restarts,
         last_error: slot.last_error,
+        nodes: Vec::new(),
     }
 }
 

@@ -55,16 +55,26 @@ impl Engine {
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(1));
         let mut last_sweep = self.clock.now();
         let mut last_retention = self.clock.now();
+        let mut last_beat = None;
+        let signals = tokio::spawn(self.clone().follow_signals());
         tokio::pin!(shutdown);
         loop {
+            self.beat_if_due(&mut last_beat).await;
             let now = self.clock.now();
-            if now - last_sweep >= self.config.sweep_every_ms as i64 {
+            let (sweep_every, retention_every) =
+                (self.config.sweep_every_ms, self.config.retention_every_ms);
+            // On several nodes, one of them runs each (`cluster.rs`).
+            if now - last_sweep >= sweep_every as i64 {
                 last_sweep = now;
-                self.sweep_all().await;
+                if self.lead("sweep", sweep_every).await {
+                    self.sweep_all().await;
+                }
             }
-            if now - last_retention >= self.config.retention_every_ms as i64 {
+            if now - last_retention >= retention_every as i64 {
                 last_retention = now;
-                self.retain().await;
+                if self.lead("retention", retention_every).await {
+                    self.retain().await;
+                }
             }
             self.clone().dispatch_due(&permits).await;
             tokio::select! {
@@ -73,10 +83,16 @@ impl Engine {
                 _ = tokio::time::sleep(poll) => {}
             }
         }
+        signals.abort();
         // Every permit back means every invocation has finished.
         let all = self.in_flight();
         if let Ok(p) = permits.acquire_many(all).await {
             p.forget();
+        }
+        // Leases this node still holds (events released with a backoff
+        // keep none) go back at once, for the other nodes.
+        if let Err(e) = self.store.leave().await {
+            tracing::warn!("giving back this node's leases: {e}");
         }
         tracing::info!("dispatcher stopped; in-flight invocations finished");
     }

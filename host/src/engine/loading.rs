@@ -139,16 +139,7 @@ impl Engine {
         let mut catalog = Catalog::new(metaservices);
         self.store.sync_catalog(&catalog, self.clock.now()).await?;
         // Settings changed through the admin API outlive restarts.
-        for (ms, tt, value) in self.store.settings_overrides().await? {
-            match settings_from_json(&value) {
-                Ok(settings) => {
-                    catalog.set_settings(&ms, &tt, settings);
-                }
-                Err(e) => {
-                    tracing::error!(metaservice = %ms, ticket_type = %tt, "stored settings ignored: {e}")
-                }
-            }
-        }
+        self.stored_settings_into(&mut catalog).await?;
         self.registry.expect(catalog.expected_bots());
         self.set_catalog(catalog);
 
@@ -215,9 +206,36 @@ impl Engine {
         }
     }
 
+    /// The settings changed through the admin API, put into `catalog`.
+    pub(super) async fn stored_settings_into(
+        &self,
+        catalog: &mut Catalog,
+    ) -> Result<(), crate::store::StoreError> {
+        for (ms, tt, value) in self.store.settings_overrides().await? {
+            match settings_from_json(&value) {
+                Ok(settings) => {
+                    catalog.set_settings(&ms, &tt, settings);
+                }
+                Err(e) => {
+                    tracing::error!(metaservice = %ms, ticket_type = %tt, "stored settings ignored: {e}")
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Loads the bot's file again and clears its crash state, then makes
-    /// all its pending events due now, those in backoff included.
+    /// all its pending events due now, those in backoff included; the
+    /// other nodes that run it do the same.
     pub async fn restart_bot(&self, name: &BotName) -> Result<(), RestartError> {
+        self.restart_bot_here(name).await?;
+        self.store
+            .announce(crate::store::Signal::RestartBot(name.to_string()));
+        Ok(())
+    }
+
+    /// [`Engine::restart_bot`] on this node only.
+    pub(super) async fn restart_bot_here(&self, name: &BotName) -> Result<(), RestartError> {
         if self.registry.slot_of(name).is_none() {
             return Err(RestartError::Unknown);
         }

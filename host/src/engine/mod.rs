@@ -7,6 +7,8 @@
 //! - `loading.rs`: reading the bots directory: manifests, then `.wasm` files.
 //! - `dispatch.rs`: the loop that claims events and runs invocations.
 //! - `claims.rs`: which events to claim: bots take turns (fair dispatch).
+//! - `cluster.rs`: this process as one node of several: heartbeat,
+//!   signals from other nodes, jobs run once per cluster.
 //! - `calls.rs`: from a queued event to the call its bot gets.
 //! - `commit.rs`: from an invocation's effects to one store commit.
 //! - `errors.rs`: filing `baton.error` tickets.
@@ -30,6 +32,7 @@ mod changes;
 mod claims;
 mod clock;
 mod closing;
+mod cluster;
 mod commit;
 mod dispatch;
 mod errors;
@@ -178,7 +181,9 @@ impl Engine {
         config: EngineConfig,
         bots_dir: PathBuf,
     ) -> Arc<Self> {
-        let worker_id = format!("{}-{}", std::process::id(), clock.now());
+        // Leases name the node, so that another node can free them when
+        // this one stops beating.
+        let worker_id = store.node_id().to_string();
         Arc::new(Engine {
             store,
             runtime,
@@ -212,9 +217,9 @@ impl Engine {
 
     /// The one place the engine writes: commits (in the store's next
     /// batch, acknowledged after its fsync), then publishes the commit's
-    /// notifications to live streams, then wakes the dispatcher when the
-    /// commit queued work. What the PostgreSQL backend, metrics and
-    /// cross-node wake-ups plug into.
+    /// notifications to this node's live streams and tells the other
+    /// nodes about them, then wakes the dispatcher, here and on the other
+    /// nodes, when the commit queued work.
     pub async fn commit(
         &self,
         commit: &crate::store::Commit,
@@ -222,12 +227,18 @@ impl Engine {
     ) -> Result<crate::store::Committed, crate::store::StoreError> {
         let committed = self.store.commit(commit, now).await?;
         self.publish(&committed.notifications);
+        if !committed.notifications.is_empty() {
+            let ids = committed.notifications.iter().map(|n| n.id).collect();
+            self.store
+                .announce(crate::store::Signal::Notifications(ids));
+        }
         let queued = !commit.events.is_empty()
             || !commit.timers.is_empty()
             || commit.comments.iter().any(|c| c.event_for_state.is_some())
             || commit.updates.iter().any(|u| u.state.is_some());
         if queued {
             self.poke();
+            self.store.announce(crate::store::Signal::Work);
         }
         Ok(committed)
     }

@@ -55,7 +55,8 @@ pub struct BotSlot {
 }
 
 impl BotSlot {
-    fn missing(name: BotName) -> Self {
+    /// The slot of a bot the manifests call for and no file serves yet.
+    pub fn missing(name: BotName) -> Self {
         BotSlot {
             name,
             loaded: None,

@@ -66,7 +66,19 @@ impl Engine {
                 .await?;
         }
         self.poke();
+        self.store.announce(crate::store::Signal::Settings);
         Ok(())
+    }
+
+    /// Reads the settings changed through the admin API again, after
+    /// another node changed some: its timers are already re-timed in the
+    /// database, only the catalog in force here must follow.
+    pub(super) async fn reload_settings(&self) {
+        let mut catalog = (*self.catalog()).clone();
+        match self.stored_settings_into(&mut catalog).await {
+            Ok(()) => self.set_catalog(catalog),
+            Err(e) => tracing::error!("reading settings changed on another node failed: {e}"),
+        }
     }
 
     /// A lifetime or reminders that were off in a state and are now on:

@@ -6,14 +6,20 @@
 //! one transaction that applies a [`Commit`] whole or not at all, guarded by
 //! the versions of the tickets it changes.
 
+mod cluster;
+mod copy;
 mod people;
+mod postgres;
 mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use cluster::{Node, NodeBot, Signal};
+pub use copy::{Copied, redact, sqlite_to_postgres};
 pub use people::*;
+pub use postgres::PgStore;
 pub use sqlite::{Paused, SqliteStore, WriterStats};
 pub use types::*;
 
@@ -49,9 +55,54 @@ pub enum StoreError {
     Writer(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot be reached (down, restarting, the network
+    /// gone): the call may succeed later, unchanged.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached, rather than refusing
+    /// the call: the API answers 503 and readiness fails, and the same
+    /// call may succeed once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => unreachable_database(e),
+            _ => false,
+        }
+    }
+}
+
+/// A driver error that says the server could not be reached or went
+/// away, rather than that it refused what was asked.
+fn unreachable_database(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), and 57P01..03: the
+        // server is shutting down, was terminated, or is starting up.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Opens the store at `url`: PostgreSQL for a `postgres://` or
+/// `postgresql://` URL, SQLite for a `sqlite:` URL or a plain path.
+pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PgStore::open(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+    }
+}
 
 /// The key the queue files a bot's events under:
 /// `metaservice/ticket_type/state_code` (the state's name is not needed:
@@ -275,4 +326,57 @@ pub trait Store: Send + Sync + 'static {
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()>;
     /// Every override: (metaservice, ticket type, settings).
     async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>>;
+
+    // Several nodes on one database (PostgreSQL). The defaults are those
+    // of a store that serves one process (SQLite): one node, alive while
+    // the process is, with nobody to signal and every job its own.
+
+    /// This node's id: it names its leases and its bot records.
+    fn node_id(&self) -> &str {
+        "local"
+    }
+
+    /// Whether the database answers (a round trip, not a ticket read).
+    async fn ping(&self) -> Result<()>;
+
+    /// Gives back this node's leases as it shuts down (after its in-flight
+    /// invocations have finished), so that other nodes need not wait them
+    /// out.
+    async fn leave(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Every node's record of every bot, for `/api/v1/bots` (empty where
+    /// there is one node: the registry says it all).
+    async fn node_bots(&self) -> Result<Vec<NodeBot>> {
+        Ok(Vec::new())
+    }
+
+    /// Records that this node is alive, and frees the event leases of
+    /// nodes silent for `dead_after_ms`; returns how many were freed.
+    async fn heartbeat(&self, _dead_after_ms: i64) -> Result<u64> {
+        Ok(0)
+    }
+
+    /// Whether this node runs the cluster-wide `job` now: at most one node
+    /// is told yes per `every_ms`.
+    async fn lead(&self, _job: &str, _now: Timestamp, _every_ms: i64) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Tells the other nodes, after what it follows is committed. Cheap:
+    /// signals are gathered and sent a few at a time.
+    fn announce(&self, _signal: Signal) {}
+
+    /// What other nodes announce from now on. The channel closes when the
+    /// store has nobody to hear from.
+    fn signals(&self) -> tokio::sync::broadcast::Receiver<Signal> {
+        tokio::sync::broadcast::channel(1).1
+    }
+
+    /// Notifications by id, for the event streams of a node that did not
+    /// commit them.
+    async fn notifications_by_id(&self, _ids: &[i64]) -> Result<Vec<Notification>> {
+        Ok(Vec::new())
+    }
 }

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod hostile;
 pub mod openapi;
 mod people;
+pub mod postgres;
 pub mod server;
 
 pub use bots::{example_bots, fixture_bots};

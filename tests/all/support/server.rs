@@ -15,6 +15,8 @@ use tempfile::TempDir;
 pub struct ServerSetup {
     /// Lines appended to the `[engine]` section of `baton.toml`.
     pub engine: String,
+    /// The database; a SQLite file in the server's directory if `None`.
+    pub database_url: Option<String>,
 }
 
 impl Default for ServerSetup {
@@ -27,6 +29,7 @@ impl Default for ServerSetup {
                      retry_max_ms = 100\nmissing_bot_retry_ms = 100\ncrash_backoff_ms = 50\n\
                      crash_backoff_max_ms = 200\nreload_debounce_ms = 100\nlease_ms = 6000\n"
                 .into(),
+            database_url: None,
         }
     }
 }
@@ -90,9 +93,13 @@ impl Server {
         let bots = dir.path().join("bots");
         std::fs::create_dir(&bots).expect("creating the bots directory");
         fill(&bots);
+        let database = setup
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("baton.db").display()));
         let config = format!(
-            "database_url = \"sqlite://{}\"\nbots_dir = \"{}\"\ncache_dir = \"{}\"\n[engine]\n{}",
-            dir.path().join("baton.db").display(),
+            "database_url = \"{}\"\nbots_dir = \"{}\"\ncache_dir = \"{}\"\n[engine]\n{}",
+            database,
             bots.display(),
             dir.path().join("cache").display(),
             setup.engine
@@ -119,9 +126,20 @@ impl Server {
     /// `restart` with extra environment variables for the new process
     /// (`BATON_CLOCK_OFFSET` moves its clock).
     pub async fn restart_with(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        self.revive(env).await;
+    }
+
+    /// SIGKILL: no shutdown, no last commit, leases left held.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(self.dir.path().join("addr"));
+    }
+
+    /// Starts the process again after [`Server::kill`], on the same
+    /// database, bots directory and cache.
+    pub async fn revive(&mut self, env: &[(&str, &str)]) {
         self.child = spawn(self.dir.path(), env);
         self.base = format!("http://{}", self.wait_for_addr().await);
     }
@@ -221,6 +239,22 @@ impl Server {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> (StatusCode, Value) {
+        decode(self.send(method, path, body, token).await).await
+    }
+
+    /// Any request with the admin's token, its response as it came (for
+    /// headers).
+    pub async fn raw(&self, method: &str, path: &str, body: Option<&Value>) -> reqwest::Response {
+        self.send(method, path, body, self.token.as_deref()).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
@@ -229,7 +263,7 @@ impl Server {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        decode(request.send().await.expect("a response")).await
+        request.send().await.expect("a response")
     }
 
     /// Posts raw bytes with the given content type.

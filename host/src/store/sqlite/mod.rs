@@ -549,4 +549,9 @@ impl Store for SqliteStore {
     async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>> {
         people::settings_overrides(&self.pool).await
     }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }

@@ -1,0 +1,252 @@
+//! The event queue, shared by every node on the database. Leases live in
+//! the rows (`lease_owner`, `lease_until`): a claim picks due events with
+//! `SELECT ... FOR UPDATE SKIP LOCKED` and leases them in the same
+//! statement, so two nodes claiming at once never take the same event.
+//!
+//! What may be claimed is SQLite's rule (`sqlite/queue.rs`): a pending,
+//! due event, not under a live lease, that is the oldest pending event of
+//! its ticket, of a ticket none of whose events is under a live lease. So
+//! a ticket's events run one at a time and in order across all nodes: a
+//! node that meets the oldest event locked by another node's claim skips
+//! it, and the next event of that ticket is not the oldest; a claim that
+//! committed is seen by later claims through its `lease_until` (re-checked
+//! on the row itself when it changed under us).
+//!
+//! Claims run on their own small pool whose sessions have
+//! `synchronous_commit = off`: a claim costs one round trip and no WAL
+//! flush of its own. That is safe because a lease lost in a crash only
+//! makes its event due again at once instead of at `lease_until`, and
+//! every effect of an invocation commits (durably) together with the
+//! deletion of its event, guarded by the ticket's version: a second run
+//! finds the event consumed or the version moved. A durable commit also
+//! flushes every earlier claim's WAL with its own.
+//!
+//! Settling an event (release, park, drop) runs on the committer, in its
+//! next batch, and clears the lease in the same statement; a commit that
+//! consumes its event deletes the row.
+
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+
+use super::read::{get, json_column, small};
+use crate::model::{BotName, TicketId, Timestamp};
+use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
+
+const EVENT_COLUMNS: &str =
+    "id, ticket_id, state_code, kind, payload, status, attempts, available_at, last_error";
+
+/// Claimable (see the module's doc): `$1` is now. The one subquery covers
+/// both "oldest pending of its ticket" and "no live lease on its ticket".
+const CLAIMABLE: &str = "e.status = 'pending' AND e.available_at <= $1 \
+     AND (e.lease_until IS NULL OR e.lease_until <= $1) \
+     AND NOT EXISTS (SELECT 1 FROM events f WHERE f.ticket_id = e.ticket_id AND f.id <> e.id \
+         AND ((f.status = 'pending' AND f.id < e.id) OR f.lease_until > $1))";
+
+/// Oldest first within one bot, written as the whole key of
+/// `events_by_bot`, with the bot matched as a range of one value (`bot >=
+/// $3 AND bot <= $3`) rather than by `=`. Claims run on generic plans
+/// (`mod.rs`), made without knowing the bot; with `bot = $3` the planner
+/// counts the bot (and the status) as fixed, finds that `events_due`
+/// (status, available_at, id) gives the same order, and often takes it,
+/// filtering every other bot's due events on the way. With a range, only
+/// `events_by_bot` gives this order without a sort.
+const BOT_ORDER: &str = "e.bot, e.status, e.available_at, e.id";
+
+/// Leases the rows of `picked` (a CTE of ids) to `$4` until `$5`.
+const LEASE: &str = "UPDATE events SET lease_owner = $4, lease_until = $5 FROM picked \
+     WHERE events.id = picked.id RETURNING events.id, events.ticket_id, events.state_code, \
+     events.kind, events.payload, events.status, events.attempts, events.available_at, \
+     events.last_error";
+
+/// The claim of one bot's events: `$1` now, `$2` the limit, `$3` the
+/// bot's key, `$4` the owner, `$5` the lease's end. It walks the bot's
+/// range of `events_by_bot` in order ([`BOT_ORDER`]) and stops after `$2`
+/// rows taken, so its cost follows the events taken (and those skipped:
+/// in flight, parked, or queued behind an older event of their ticket),
+/// not the queue's length.
+pub(super) fn bot_claim() -> String {
+    format!(
+        "WITH picked AS (SELECT e.id FROM events e WHERE e.bot >= $3 AND e.bot <= $3 AND {CLAIMABLE} \
+           ORDER BY {BOT_ORDER} LIMIT $2 FOR UPDATE OF e SKIP LOCKED) {LEASE}"
+    )
+}
+
+/// The claim of the events of every bot but those in `$3` (a text
+/// array), and of events of no bot: bot by bot, by seeks on
+/// `events_by_bot` (a loose index scan), so that a long queue of other
+/// bots' events is never walked to find the few of these. Each bot gives
+/// its oldest `$2`, and the oldest `$2` of those are leased.
+fn other_claim() -> String {
+    format!(
+        "WITH RECURSIVE keys(bot) AS ( \
+           (SELECT bot FROM events WHERE bot IS NOT NULL ORDER BY bot LIMIT 1) \
+           UNION ALL \
+           SELECT (SELECT e.bot FROM events e WHERE e.bot > keys.bot ORDER BY e.bot LIMIT 1) \
+           FROM keys WHERE keys.bot IS NOT NULL), \
+         wanted AS (SELECT bot FROM keys WHERE bot IS NOT NULL AND bot <> ALL($3)), \
+         candidates AS ( \
+           SELECT c.id, c.available_at FROM wanted CROSS JOIN LATERAL ( \
+             SELECT e.id, e.available_at FROM events e \
+             WHERE e.bot >= wanted.bot AND e.bot <= wanted.bot AND {CLAIMABLE} \
+             ORDER BY {BOT_ORDER} LIMIT $2 FOR UPDATE OF e SKIP LOCKED) c \
+           UNION ALL \
+           SELECT c.id, c.available_at FROM ( \
+             SELECT e.id, e.available_at FROM events e WHERE e.bot IS NULL AND {CLAIMABLE} \
+             ORDER BY {BOT_ORDER} LIMIT $2 FOR UPDATE OF e SKIP LOCKED) c), \
+         picked AS (SELECT id FROM candidates ORDER BY available_at, id LIMIT $2) {LEASE}"
+    )
+}
+
+/// Leases up to `limit` due events of one bot (its key, see
+/// [`crate::store::bot_key`]), oldest first, at most one per ticket.
+pub(super) async fn claim_for_bot(
+    claims: &PgPool,
+    owner: &str,
+    bot: &str,
+    now: Timestamp,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<QueuedEvent>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(bot_claim()))
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(bot)
+        .bind(owner)
+        .bind(now + lease_ms)
+        .fetch_all(claims)
+        .await?;
+    decode_sorted(&rows)
+}
+
+/// Leases up to `limit` due events of bots not in `except` (and of no
+/// bot), oldest first, at most one per ticket: the work no loaded bot
+/// takes. With `except` empty, any due event (`claim_events`).
+pub(super) async fn claim_others(
+    claims: &PgPool,
+    owner: &str,
+    except: &[String],
+    now: Timestamp,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<QueuedEvent>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(other_claim()))
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(except)
+        .bind(owner)
+        .bind(now + lease_ms)
+        .fetch_all(claims)
+        .await?;
+    decode_sorted(&rows)
+}
+
+/// `RETURNING` has no order: the caller gets the oldest first.
+fn decode_sorted(rows: &[PgRow]) -> Result<Vec<QueuedEvent>> {
+    let mut events = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
+    events.sort_by_key(|e| (e.available_at, e.id));
+    Ok(events)
+}
+
+fn decode(row: &PgRow) -> Result<QueuedEvent> {
+    let kind: String = get(row, "kind")?;
+    let status: String = get(row, "status")?;
+    Ok(QueuedEvent {
+        id: get(row, "id")?,
+        ticket_id: get(row, "ticket_id")?,
+        state_code: small(row, "state_code")?,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("event kind {kind:?}")))?,
+        payload: json_column(row, "payload")?,
+        parked: status == "parked",
+        attempts: small(row, "attempts")?,
+        available_at: get(row, "available_at")?,
+        last_error: get(row, "last_error")?,
+    })
+}
+
+/// Gives a claimed event back, due at `available_at`; `failed` counts an
+/// attempt. On a committer's connection.
+pub(super) async fn release(
+    conn: &mut PgConnection,
+    id: EventId,
+    available_at: Timestamp,
+    failed: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE events SET lease_owner = NULL, lease_until = NULL, available_at = $1, \
+         attempts = attempts + $2, last_error = COALESCE($3, last_error) WHERE id = $4",
+    )
+    .bind(available_at)
+    .bind(i64::from(failed.is_some()))
+    .bind(failed)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Parks an event that failed for good. On a committer's connection.
+pub(super) async fn park(conn: &mut PgConnection, id: EventId, error: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE events SET status = 'parked', lease_owner = NULL, lease_until = NULL, \
+         attempts = attempts + 1, last_error = $1 WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an event that no longer applies. On a committer's connection.
+pub(super) async fn drop_event(conn: &mut PgConnection, id: EventId) -> Result<()> {
+    sqlx::query("DELETE FROM events WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Without `retries`, only events that never ran (attempts = 0) are woken:
+/// those in backoff after a failure keep their delay.
+pub(super) async fn wake(
+    pool: &PgPool,
+    bot: &BotName,
+    now: Timestamp,
+    retries: bool,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE events SET available_at = $1 WHERE status = 'pending' AND (attempts = 0 OR $5) \
+         AND available_at > $1 AND state_code = $2 AND ticket_id IN ( \
+           SELECT id FROM tickets WHERE metaservice = $3 AND ticket_type = $4 AND state_code = $2)",
+    )
+    .bind(now)
+    .bind(i64::from(bot.state_code))
+    .bind(&bot.metaservice)
+    .bind(&bot.ticket_type)
+    .bind(retries)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A ticket's events in any state.
+pub(super) async fn events_of(pool: &PgPool, ticket: TicketId) -> Result<Vec<QueuedEvent>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE ticket_id = $1 ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ticket)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+pub(super) async fn unpark(pool: &PgPool, ticket: TicketId, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE events SET status = 'pending', attempts = 0, available_at = $1, \
+         lease_owner = NULL, lease_until = NULL WHERE ticket_id = $2 AND status = 'parked'",
+    )
+    .bind(now)
+    .bind(ticket)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

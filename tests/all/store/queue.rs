@@ -1,0 +1,280 @@
+//! The event queue: one leased event per ticket, in order; a bot's claim
+//! and the claim of the others; releasing, parking, unparking, dropping
+//! and waking events.
+
+use baton_host::model::BotName;
+use baton_host::store::{Commit, EventKind, NewEvent, bot_key};
+use serde_json::json;
+
+use super::{Db, create, create_with, event, new_ticket};
+
+both!(
+    one_event_per_ticket_is_leased_at_a_time_in_order,
+    failures_count_and_parking_files_its_report_atomically,
+    a_bot_claims_its_own_events_oldest_first_and_others_the_rest,
+    a_released_event_keeps_its_ticket_waiting,
+    unparked_events_start_over_and_dropped_ones_let_the_next_run,
+    waking_a_bot_makes_its_fresh_events_due,
+);
+
+async fn one_event_per_ticket_is_leased_at_a_time_in_order(db: Db) {
+    let a = create(&*db, vec![]).await;
+    let b = create(&*db, vec![]).await;
+    let first = Commit {
+        events: vec![event(a, 10), event(a, 10), event(b, 20)],
+        ..Commit::default()
+    };
+    db.commit(&first, 10).await.expect("commit");
+
+    let claimed = db.claim_events("w1", 100, 1_000, 10).await.expect("claim");
+    let tickets: Vec<i64> = claimed.iter().map(|e| e.ticket_id).collect();
+    assert_eq!(tickets, vec![a, b], "only the oldest event of each ticket");
+    assert!(
+        db.claim_events("w2", 200, 1_000, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased"
+    );
+
+    // The lease runs out: the same events can be claimed again.
+    let again = db
+        .claim_events("w2", 1_200, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 2);
+
+    // Consuming a's first event makes its second one claimable.
+    let consume = Commit {
+        consumes: Some(again[0].id),
+        ..Commit::default()
+    };
+    db.commit(&consume, 1_300).await.expect("consume");
+    let next = db
+        .claim_events("w3", 1_300, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        next.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        vec![a]
+    );
+    assert_ne!(next[0].id, again[0].id);
+}
+
+async fn failures_count_and_parking_files_its_report_atomically(db: Db) {
+    let id = create(&*db, vec![event(1, 0)]).await;
+    let ev = db
+        .claim_events("w", 10, 1_000, 1)
+        .await
+        .expect("claim")
+        .remove(0);
+    db.release_event(ev.id, 500, Some("boom"))
+        .await
+        .expect("release");
+    assert!(
+        db.claim_events("w", 400, 1_000, 1)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "not due before 500"
+    );
+    let ev = db
+        .claim_events("w", 500, 1_000, 1)
+        .await
+        .expect("claim")
+        .remove(0);
+    assert_eq!((ev.attempts, ev.last_error.as_deref()), (1, Some("boom")));
+
+    let report_id = db.next_ticket_id().await.expect("id");
+    let mut report = new_ticket(report_id);
+    report.parent_id = Some(id);
+    let report = Commit {
+        inserts: vec![report],
+        ..Commit::default()
+    };
+    db.park_event(ev.id, "boom again", &report, 600)
+        .await
+        .expect("park");
+    let events = db.events_of(id).await.expect("events");
+    assert_eq!(
+        (
+            events[0].parked,
+            events[0].attempts,
+            events[0].last_error.as_deref()
+        ),
+        (true, 2, Some("boom again"))
+    );
+    assert!(
+        db.claim_events("w", 10_000, 1_000, 1)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "parked events are not claimed"
+    );
+    assert_eq!(
+        db.ticket(report_id)
+            .await
+            .expect("read")
+            .and_then(|t| t.parent_id),
+        Some(id)
+    );
+    assert_eq!(db.count("tickets").await, 2);
+}
+
+fn bot(ticket_type: &str, state_code: u32, state: &str) -> BotName {
+    BotName::parse(&format!("shop-{ticket_type}-{state_code}-{state}")).expect("bot name")
+}
+
+/// A refund ticket (the other bot's) with one event due at `at`.
+async fn refund(db: &Db, at: i64) -> i64 {
+    let id = db.next_ticket_id().await.expect("id");
+    let mut ticket = new_ticket(id);
+    ticket.ticket_type = "refund".into();
+    create_with(&**db, ticket, vec![event(id, at)]).await
+}
+
+async fn a_bot_claims_its_own_events_oldest_first_and_others_the_rest(db: Db) {
+    let orders = bot("order", 1, "new");
+    let refunds = bot("refund", 1, "asked");
+    // Orders due at 30, 10, 20 (created in that order), refunds at 5, 15.
+    let mut order_ids = Vec::new();
+    for at in [30, 10, 20] {
+        let id = db.next_ticket_id().await.expect("id");
+        order_ids.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
+    }
+    let refund_ids = [refund(&db, 5).await, refund(&db, 15).await];
+
+    let got = db
+        .claim_bot_events("w", &orders, 100, 1_000, 2)
+        .await
+        .expect("claim");
+    assert_eq!(
+        got.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        vec![order_ids[1], order_ids[2]],
+        "the bot's own, oldest first, at most the limit"
+    );
+    let rest = db
+        .claim_other_events("w", &[bot_key(&orders)], 100, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        rest.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        refund_ids.to_vec(),
+        "the other bots' events, not the loaded bot's"
+    );
+    let got = db
+        .claim_bot_events("w", &refunds, 100, 1_000, 10)
+        .await
+        .expect("claim");
+    assert!(got.is_empty(), "leased by the claim of the others");
+    let last = db
+        .claim_bot_events("w", &orders, 100, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        last.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        vec![order_ids[0]]
+    );
+    assert!(
+        db.claim_events("w", 500, 1_000, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "every event is leased"
+    );
+}
+
+/// A released event is due again when it says, and until then its
+/// ticket's later events wait behind it; its lease is gone at once.
+async fn a_released_event_keeps_its_ticket_waiting(db: Db) {
+    let id = create(&*db, vec![event(1, 0), event(1, 0)]).await;
+    let first = db.claim_events("w1", 10, 1_000, 5).await.expect("claim");
+    assert_eq!(first.len(), 1);
+    db.release_event(first[0].id, 100, None)
+        .await
+        .expect("release");
+    assert!(
+        db.claim_events("w2", 50, 1_000, 5)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the second event waits behind the first"
+    );
+    let again = db.claim_events("w2", 100, 1_000, 5).await.expect("claim");
+    assert_eq!(
+        again.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![first[0].id]
+    );
+    assert_eq!((again[0].attempts, again[0].ticket_id), (0, id));
+}
+
+async fn unparked_events_start_over_and_dropped_ones_let_the_next_run(db: Db) {
+    let id = create(&*db, vec![event(1, 0), event(1, 0)]).await;
+    let ev = db
+        .claim_events("w", 10, 1_000, 1)
+        .await
+        .expect("claim")
+        .remove(0);
+    db.park_event(ev.id, "broken", &Commit::default(), 20)
+        .await
+        .expect("park");
+    // The second event runs while the first is parked.
+    let second = db.claim_events("w", 30, 1_000, 5).await.expect("claim");
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].id, ev.id);
+    db.drop_event(second[0].id).await.expect("drop");
+    assert_eq!(db.events_of(id).await.expect("events").len(), 1);
+
+    assert_eq!(db.unpark_events(id, 40).await.expect("unpark"), 1);
+    assert_eq!(db.unpark_events(id, 40).await.expect("unpark"), 0);
+    let back = db.claim_events("w", 40, 1_000, 5).await.expect("claim");
+    assert_eq!(
+        back.iter()
+            .map(|e| (e.id, e.parked, e.attempts, e.available_at))
+            .collect::<Vec<_>>(),
+        vec![(ev.id, false, 0, 40)]
+    );
+}
+
+fn later(ticket: i64, at: i64, kind: EventKind) -> NewEvent {
+    NewEvent {
+        kind,
+        payload: json!({"n": at}),
+        ..event(ticket, at)
+    }
+}
+
+/// Waking a bot makes its events due now, except those in backoff after
+/// a failure, unless asked to; other bots' events keep their time.
+async fn waking_a_bot_makes_its_fresh_events_due(db: Db) {
+    let fresh = create(&*db, vec![later(1, 5_000, EventKind::Sweep)]).await;
+    let failed = create(&*db, vec![event(2, 0)]).await;
+    let ev = db
+        .claim_events("w", 10, 1_000, 1)
+        .await
+        .expect("claim")
+        .remove(0);
+    assert_eq!(ev.ticket_id, failed);
+    db.release_event(ev.id, 6_000, Some("boom"))
+        .await
+        .expect("release");
+    let other = refund(&db, 7_000).await;
+
+    let orders = bot("order", 1, "new");
+    assert_eq!(db.wake_events(&orders, 100, false).await.expect("wake"), 1);
+    let due = db.claim_events("w", 100, 1_000, 10).await.expect("claim");
+    assert_eq!(
+        due.iter()
+            .map(|e| (e.ticket_id, e.kind))
+            .collect::<Vec<_>>(),
+        vec![(fresh, EventKind::Sweep)]
+    );
+    assert_eq!(db.wake_events(&orders, 200, true).await.expect("wake"), 1);
+    let due = db.claim_events("w", 200, 1_000, 10).await.expect("claim");
+    assert_eq!(
+        due.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        vec![failed]
+    );
+    let kept = db.events_of(other).await.expect("events");
+    assert_eq!(kept[0].available_at, 7_000);
+}
