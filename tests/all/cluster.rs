@@ -405,6 +405,11 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
     old.timers_until(soon, has_wait).await;
     old.timers_until(sleeper, has_wait).await;
     let before = [read(&old, done[0]).await, read(&old, sleeper).await];
+    let timers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers")
+        .fetch_one(old.store().await.pool())
+        .await
+        .expect("counting timers");
+    assert!(timers >= 2, "both waits pending");
     old.kill();
 
     let db = database().await;
@@ -423,7 +428,8 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         printed.contains("tickets: 22 rows copied, counts match"),
         "{printed}"
     );
-    assert!(printed.contains("timers: 2 rows copied"), "{printed}");
+    let copied = format!("timers: {timers} rows copied, counts match");
+    assert!(printed.contains(&copied), "{printed}");
 
     let new = node(&db.url, &["stepper", "waiter"]).await;
     let after = [read(&new, done[0]).await, read(&new, sleeper).await];

@@ -277,8 +277,31 @@ impl Cluster {
             .with_context(|| format!("no \"tps = \" line in pgbench's output:\n{stdout}"))
     }
 
+    /// Runs `sql` in database `db` with `psql`, and returns what it printed
+    /// (unaligned, tuples only: one row per line, columns split by `|`).
+    pub fn psql(&self, db: &str, sql: &str) -> anyhow::Result<String> {
+        let out = run(self.client_command("psql").args([
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ]))?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// `url` with the database `db` instead of `baton`.
+    pub fn url_of(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
     /// Creates a database owned by `postgres`.
-    fn createdb(&self, name: &str) -> anyhow::Result<()> {
+    pub fn createdb(&self, name: &str) -> anyhow::Result<()> {
         run(self.client_command("createdb").arg(name))?;
         Ok(())
     }

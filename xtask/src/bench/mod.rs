@@ -83,9 +83,26 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// SIGKILL: no shutdown, leases left held.
+    pub(super) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub(super) fn start(root: &Path, dir: &Path, engine: &str) -> anyhow::Result<Server> {
+        let sqlite = format!("sqlite://{}/baton.db", dir.display());
+        Server::start_on(root, dir, engine, &sqlite)
+    }
+
+    /// [`Server::start`] on the database at `database_url`.
+    pub(super) fn start_on(
+        root: &Path,
+        dir: &Path,
+        engine: &str,
+        database_url: &str,
+    ) -> anyhow::Result<Server> {
         let config = format!(
-            "database_url = \"sqlite://{0}/baton.db\"\nbots_dir = \"{0}/bots\"\ncache_dir = \"{0}/cache\"\n[engine]\n{engine}",
+            "database_url = \"{database_url}\"\nbots_dir = \"{0}/bots\"\ncache_dir = \"{0}/cache\"\n[engine]\n{engine}",
             dir.display()
         );
         std::fs::write(dir.join("baton.toml"), config)?;
@@ -323,7 +340,7 @@ impl Bench<'_> {
             "floor" => floor::floor(root, if quick { 3.0 } else { 10.0 }).map(drop),
             "invocation" => invocation(root, fixtures, quick),
             "throughput" => throughput(root, fixtures, quick),
-            "postgres" => postgres(root, quick),
+            "postgres" => postgres(root, fixtures, quick),
             "waits" => waits(root, fixtures, quick),
             "sweep" => sweep(root, quick),
             "api" => api(root, examples, quick),

@@ -4,17 +4,307 @@
 //! - `pgbench_n_tps_1`, `_8`, `_32`: what the cluster does for 1, 8 and 32
 //!   clients of pgbench's simple-update transaction: the floor every
 //!   figure below is read against.
+//! - `postgres_transitions_per_s_1node`, `_2nodes`, `_3nodes`: a backlog
+//!   of stepper tickets (four states, three bot steps, each a log row and
+//!   a move) seeded into a fresh database, drained by that many release
+//!   `baton serve` processes on it; counted from the `state_changed` rows'
+//!   timestamps after a warm-up.
+//! - `postgres_failover_s`: during the three-node drain, one node is
+//!   killed with SIGKILL; the time until every event it held is consumed
+//!   or leased by another node.
+//! - `postgres_event_to_bot_p50_ms`, `_p99_ms`: one node, tickets posted
+//!   through the API at half its measured rate; per bot step, from its
+//!   ticket entering the state to the step's log row.
+//!
+//! Each drain ends by checking every ticket's logs: its steps and moves
+//! exactly once each.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use super::Server;
+use super::throughput::{arrivals, deploy, now_ms};
 use crate::postgres::Cluster;
 
-pub(super) fn postgres(root: &Path, quick: bool) -> anyhow::Result<()> {
+/// The backlog is sized for this many transitions per second.
+const MAX_RATE: f64 = 12_000.0;
+
+/// A backlog of `n` stepper tickets in state 1, each with its requester,
+/// its `created` log and its `entered` event (the trigger fills `bot`).
+fn seed_sql(n: u64, now: i64) -> String {
+    format!(
+        "BEGIN; \
+         CREATE TEMP TABLE seeded AS SELECT nextval('ticket_ids') AS id FROM generate_series(1, {n}); \
+         INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, \
+           created_by_kind, created_by_user, created_at, updated_at, version) \
+           SELECT id, 'stepper', 'flow', 'backlog', 1, 'open', '{{}}', 'user', \
+             (SELECT min(id) FROM users WHERE is_admin), {now}, {now}, 1 FROM seeded; \
+         INSERT INTO ticket_stakeholders (ticket_id, principal_kind, user_id, connection, role, \
+           is_active, created_at) SELECT id, 'user', (SELECT min(id) FROM users WHERE is_admin), \
+           'cc', 'requester', true, {now} FROM seeded; \
+         INSERT INTO ticket_logs (ticket_id, actor_kind, actor_user, action, to_state, message, \
+           created_at) SELECT id, 'user', (SELECT min(id) FROM users WHERE is_admin), 'created', 1, \
+           'created in state 1 a', {now} FROM seeded; \
+         INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
+           SELECT id, 1, 'entered', '{{}}', {now}, {now} FROM seeded ORDER BY id; \
+         COMMIT; ANALYZE; SELECT min(id) FROM tickets WHERE metaservice = 'stepper';"
+    )
+}
+
+/// Per ticket: its step logs, the distinct ones, and its moves, against
+/// its state; prints finished, bad, and events left on closed tickets.
+const CHECK: &str = "WITH per AS (SELECT t.id, t.state_code, t.status, \
+       count(*) FILTER (WHERE l.action = 'log' AND l.message LIKE 'step %') AS steps, \
+       count(DISTINCT l.message) FILTER (WHERE l.action = 'log') AS distinct_steps, \
+       count(*) FILTER (WHERE l.action = 'state_changed') AS moves \
+     FROM tickets t JOIN ticket_logs l ON l.ticket_id = t.id \
+     WHERE t.metaservice = 'stepper' GROUP BY t.id) \
+   SELECT count(*) FILTER (WHERE state_code = 4), \
+     count(*) FILTER (WHERE steps <> state_code - 1 OR distinct_steps <> state_code - 1 \
+       OR moves <> state_code - 1 OR (state_code = 4) <> (status = 'closed')), \
+     (SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.status = 'closed') \
+   FROM per";
+
+/// Step delays of the tickets created from `since` on: count, p50, p99, max.
+fn delays_sql(since: i64) -> String {
+    format!(
+        "WITH l AS (SELECT l.action, l.message, l.created_at, \
+           lag(l.created_at) OVER w AS prev_at, lag(l.action) OVER w AS prev \
+         FROM ticket_logs l JOIN tickets t ON t.id = l.ticket_id \
+         WHERE t.metaservice = 'stepper' AND t.created_at >= {since} \
+         WINDOW w AS (PARTITION BY l.ticket_id ORDER BY l.id)) \
+         SELECT count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
+           percentile_disc(0.99) WITHIN GROUP (ORDER BY created_at - prev_at), \
+           max(created_at - prev_at) \
+         FROM l WHERE action = 'log' AND message LIKE 'step %' \
+           AND prev IN ('created', 'state_changed')"
+    )
+}
+
+fn numbers(text: &str) -> Vec<f64> {
+    text.split(['|', '\n'])
+        .map(|v| v.trim().parse().unwrap_or(f64::NAN))
+        .collect()
+}
+
+struct Plan {
+    warmup: Duration,
+    steady: Duration,
+    arrivals: Duration,
+    pgbench_s: u32,
+}
+
+pub(super) fn postgres(root: &Path, fixtures: &Path, quick: bool) -> anyhow::Result<()> {
+    let s = Duration::from_secs;
+    let plan = if quick {
+        Plan {
+            warmup: s(3),
+            steady: s(8),
+            arrivals: s(8),
+            pgbench_s: 5,
+        }
+    } else {
+        Plan {
+            warmup: s(8),
+            steady: s(30),
+            arrivals: s(20),
+            pgbench_s: 15,
+        }
+    };
     let cluster = Cluster::start(&root.join("target/bench"))?;
-    let seconds = if quick { 5 } else { 15 };
     for clients in [1, 8, 32] {
-        let tps = cluster.pgbench(clients, seconds)?;
+        let tps = cluster.pgbench(clients, plan.pgbench_s)?;
         println!("pgbench_n_tps_{clients}: {tps:.0} transactions/s");
     }
+    let mut one = 0.0;
+    for nodes in 1..=3 {
+        let rate = drain(root, fixtures, &cluster, &plan, nodes)?;
+        if nodes == 1 {
+            one = rate;
+        }
+    }
+    latency(root, fixtures, &cluster, &plan, one)
+}
+
+/// A fresh database with the schema, the catalog and the administrator
+/// (one node started and stopped), and `nodes` deployed directories.
+fn prepare(
+    root: &Path,
+    fixtures: &Path,
+    cluster: &Cluster,
+    name: &str,
+    nodes: usize,
+) -> anyhow::Result<(String, Vec<PathBuf>)> {
+    cluster.createdb(name)?;
+    let url = cluster.url_of(name);
+    let dirs = (0..nodes)
+        .map(|n| deploy(root, fixtures, &format!("{name}-{n}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    drop(Server::start_on(root, &dirs[0], "", &url)?);
+    Ok((name.to_string(), dirs))
+}
+
+fn drain(
+    root: &Path,
+    fixtures: &Path,
+    cluster: &Cluster,
+    plan: &Plan,
+    nodes: usize,
+) -> anyhow::Result<f64> {
+    let (db, dirs) = prepare(root, fixtures, cluster, &format!("drain{nodes}"), nodes)?;
+    let url = cluster.url_of(&db);
+    let failover = nodes == 3;
+    let extra = if failover { 10.0 } else { 0.0 };
+    let secs = (plan.warmup + plan.steady).as_secs_f64() + 10.0 + extra;
+    let n = (MAX_RATE * secs / 3.0).ceil() as u64;
+    let seeding = Instant::now();
+    let first: i64 = cluster
+        .psql(&db, &seed_sql(n, now_ms()))?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .parse()
+        .context("the seed's first ticket")?;
+    println!(
+        "postgres: seeded {n} stepper tickets in {:.1} s for {nodes} node(s)",
+        seeding.elapsed().as_secs_f64()
+    );
+    let mut servers = dirs
+        .iter()
+        .map(|dir| Server::start_on(root, dir, "", &url))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let started = Instant::now();
+    while servers[0].ticket(first)?["state"]["code"]
+        .as_i64()
+        .unwrap_or(1)
+        <= 1
+    {
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("the first backlog ticket did not move within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(plan.warmup);
+    let t0 = now_ms();
+    std::thread::sleep(plan.steady);
+    let t1 = now_ms();
+    if failover {
+        fail_over(cluster, &db, &mut servers)?;
+    }
+    drop(servers);
+    let moved: f64 = cluster
+        .psql(
+            &db,
+            &format!(
+                "SELECT count(*) FROM ticket_logs WHERE action = 'state_changed' \
+                 AND created_at >= {t0} AND created_at < {t1}"
+            ),
+        )?
+        .parse()
+        .context("a count")?;
+    let rate = moved * 1000.0 / (t1 - t0) as f64;
+    let plural = if nodes == 1 { "node" } else { "nodes" };
+    println!("postgres_transitions_per_s_{nodes}{plural}: {rate:.0} transitions/s");
+    check(cluster, &db)?;
+    Ok(rate)
+}
+
+/// Kills the second node and times until every event it held is consumed
+/// or leased by another node.
+fn fail_over(cluster: &Cluster, db: &str, servers: &mut [Server]) -> anyhow::Result<()> {
+    let (_, ready) = crate::http::request(&servers[1].addr, "", "GET", "/readyz", None)?;
+    let victim = ready["node"].as_str().context("a node id")?.to_string();
+    servers[1].kill();
+    let killed = Instant::now();
+    let held = cluster.psql(
+        db,
+        &format!("SELECT string_agg(id::text, ',') FROM events WHERE lease_owner = '{victim}'"),
+    )?;
+    if held.is_empty() {
+        println!("postgres_failover: the killed node held no event; nothing to time");
+        return Ok(());
+    }
+    let count = format!(
+        "SELECT count(*) FROM events WHERE id IN ({held}) \
+         AND (lease_owner IS NULL OR lease_owner = '{victim}')"
+    );
+    loop {
+        if cluster.psql(db, &count)? == "0" {
+            break;
+        }
+        if killed.elapsed() > Duration::from_secs(120) {
+            bail!("the killed node's events were not taken over within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "postgres_failover_s: {:.2} s",
+        killed.elapsed().as_secs_f64()
+    );
+    println!(
+        "postgres_failover: {} events held by the killed node, each consumed or leased elsewhere",
+        held.split(',').count()
+    );
     Ok(())
+}
+
+fn check(cluster: &Cluster, db: &str) -> anyhow::Result<()> {
+    let c = numbers(&cluster.psql(db, CHECK)?);
+    if c.len() != 3 || c[1] != 0.0 || c[2] != 0.0 {
+        bail!("postgres: tickets whose steps are not each once (finished, bad, leftover): {c:?}");
+    }
+    println!(
+        "postgres: check: {} tickets finished; every ticket's steps and moves exactly once",
+        c[0]
+    );
+    Ok(())
+}
+
+fn latency(
+    root: &Path,
+    fixtures: &Path,
+    cluster: &Cluster,
+    plan: &Plan,
+    rate: f64,
+) -> anyhow::Result<()> {
+    let target = if rate > 0.0 { rate / 6.0 } else { 100.0 };
+    let (db, dirs) = prepare(root, fixtures, cluster, "latency", 1)?;
+    let server = Server::start_on(root, &dirs[0], "", &cluster.url_of(&db))?;
+    let first = server.create("stepper", "flow", json!({}))?;
+    let started = Instant::now();
+    while server.ticket(first)?["status"] != "closed" {
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("the first ticket did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let since = now_ms() + 1000;
+    let (sent, failed, secs) = arrivals(&server.addr, target, plan.arrivals);
+    let open = "SELECT count(*) FROM tickets WHERE metaservice = 'stepper' AND status = 'open'";
+    let drained = Instant::now();
+    while cluster.psql(&db, open)? != "0" {
+        if drained.elapsed() > Duration::from_secs(120) {
+            println!("postgres_event_to_bot: WARNING: tickets open 120 s after the last arrival");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    drop(server);
+    let d = numbers(&cluster.psql(&db, &delays_sql(since))?);
+    if d.len() != 4 {
+        bail!("the delay analysis printed {d:?}");
+    }
+    println!("postgres_event_to_bot_p50_ms: {:.0} ms", d[1]);
+    println!("postgres_event_to_bot_p99_ms: {:.0} ms", d[2]);
+    println!(
+        "postgres_event_to_bot: {:.0} tickets/s asked (half of {rate:.0} transitions/s), {:.0} achieved, {} steps, max {:.0} ms, {failed} POSTs failed",
+        target,
+        sent as f64 / secs,
+        d[0],
+        d[3]
+    );
+    check(cluster, &db)
 }

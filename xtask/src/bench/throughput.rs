@@ -31,7 +31,7 @@ use super::{Server, TOKEN, floor, percentile, scratch};
 use crate::http::request;
 
 /// The fixture's files: its manifest and one bot per non-terminal state.
-const STEPPER: [&str; 4] = [
+pub(super) const STEPPER: [&str; 4] = [
     "stepper.metaservice.toml",
     "stepper-flow-1-a.wasm",
     "stepper-flow-2-b.wasm",
@@ -185,7 +185,7 @@ pub(super) fn throughput(root: &Path, fixtures: &Path, quick: bool) -> anyhow::R
     latency(root, fixtures, &plan, rate)
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -193,7 +193,11 @@ fn now_ms() -> i64 {
 }
 
 /// A scratch directory with the stepper fixture only.
-fn deploy(root: &Path, fixtures: &Path, name: &str) -> anyhow::Result<std::path::PathBuf> {
+pub(super) fn deploy(
+    root: &Path,
+    fixtures: &Path,
+    name: &str,
+) -> anyhow::Result<std::path::PathBuf> {
     let dir = scratch(root, name)?;
     for file in STEPPER {
         std::fs::copy(fixtures.join(file), dir.join("bots").join(file))
@@ -456,7 +460,7 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
 /// paced threads (a thread that falls behind sends at once, without
 /// skipping); returns those created, those that failed, and the seconds
 /// taken.
-fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64) {
+pub(super) fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64) {
     let body =
         json!({"metaservice": "stepper", "ticket_type": "flow", "title": "bench", "metadata": {}});
     let start = Instant::now() + Duration::from_millis(50);
