@@ -175,6 +175,9 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener> {
 /// so that nodes whose clocks disagree still agree on who is silent.
 const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
+/// How long a stopped node stays listed.
+const FORGET_AFTER_MS: i64 = 3_600_000;
+
 /// When this node last beat successfully: a node that could not beat for
 /// a while (the database was down for everyone) frees nobody's leases at
 /// its first beat back, since the others could not beat either.
@@ -213,6 +216,13 @@ impl Beats {
         let freed = sqlx::query(sqlx::AssertSqlSafe(free))
             .bind(node)
             .bind(dead_after_ms)
+            .execute(pool)
+            .await?;
+        // Nodes gone for an hour leave `/api/v1/bots` (their bot rows go
+        // with them): long enough to see what a dead node ran.
+        let forget = format!("DELETE FROM nodes WHERE stopped_at < {DB_NOW} - $1");
+        sqlx::query(sqlx::AssertSqlSafe(forget))
+            .bind(FORGET_AFTER_MS)
             .execute(pool)
             .await?;
         Ok(freed.rows_affected())
