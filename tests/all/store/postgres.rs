@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use baton_host::model::BotName;
 use baton_host::store::{
-    BotRecord, Commit, NewTimer, PgStore, QueuedEvent, Store, StoreError, TimerKind,
+    BotRecord, Commit, NewTimer, PgStore, QueuedEvent, Signal, Store, StoreError, TimerKind,
 };
 use serde_json::json;
 
@@ -414,4 +414,89 @@ async fn connect_picks_the_backend_by_the_url() {
         .expect("nodes");
     assert_eq!(nodes, 2, "each PostgreSQL store registered its node");
     pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_job_goes_to_one_node_per_period() {
+    let db = Db::postgres().await;
+    let other = db.another().await;
+    let (a, b) = (db.store.clone(), other);
+    // Both ask at once, many times: one yes per period.
+    let asks = (0..10)
+        .flat_map(|_| [a.clone(), b.clone()])
+        .map(|s| async move { s.lead("sweep", 1_000, 60_000).await.expect("lead") });
+    let yes = futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .filter(|y| *y)
+        .count();
+    assert_eq!(yes, 1);
+    // Another job is its own; the next period is anybody's again.
+    assert!(b.lead("retention", 1_000, 60_000).await.expect("lead"));
+    assert!(!a.lead("sweep", 40_000, 60_000).await.expect("lead"));
+    assert!(b.lead("sweep", 61_000, 60_000).await.expect("lead"));
+    assert!(!a.lead("sweep", 61_500, 60_000).await.expect("lead"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_nodes_leases_are_freed_by_a_beating_one() {
+    let db = Db::postgres().await;
+    let other = db.another().await;
+    create(&*db, vec![event(1, 0)]).await;
+    // The other node claims with a long lease, then falls silent.
+    let held = other
+        .claim_events(other.node_id(), 1_000, 600_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 1);
+    assert_eq!(other.heartbeat(300).await.expect("beat"), 0);
+    drop(other);
+    // This node beats steadily; once the other is silent for 300 ms its
+    // lease goes, and the event is claimable here long before it expires.
+    assert_eq!(db.heartbeat(300).await.expect("beat"), 0);
+    let start = std::time::Instant::now();
+    let mut freed = 0;
+    while freed == 0 {
+        assert!(start.elapsed() < Duration::from_secs(10), "never freed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        freed = db.heartbeat(300).await.expect("beat");
+    }
+    assert_eq!(freed, 1);
+    let again = db
+        .claim_events(db.node_id(), 2_000, 600_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 1, "the event runs here now");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_reach_the_other_nodes_and_not_the_sender() {
+    let db = Db::postgres().await;
+    let other = db.another().await;
+    let mut heard_there = other.signals();
+    let mut heard_here = db.signals();
+    // The listener subscribes in the background: say it until it is heard.
+    let start = std::time::Instant::now();
+    let got = loop {
+        db.announce(Signal::Work);
+        db.announce(Signal::Notifications(vec![7, 8]));
+        match tokio::time::timeout(Duration::from_millis(200), heard_there.recv()).await {
+            Ok(got) => break got.expect("a signal"),
+            Err(_) => assert!(start.elapsed() < Duration::from_secs(10), "never heard"),
+        }
+    };
+    assert!(
+        matches!(got, Signal::Work | Signal::Notifications(_)),
+        "{got:?}"
+    );
+    other.announce(Signal::Settings);
+    let start = std::time::Instant::now();
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), heard_here.recv()).await {
+            Ok(Ok(Signal::Settings)) => break,
+            Ok(Ok(mine)) => panic!("a node heard its own signal: {mine:?}"),
+            Ok(Err(e)) => panic!("{e}"),
+            Err(_) => assert!(start.elapsed() < Duration::from_secs(10), "never heard"),
+        }
+    }
 }
