@@ -254,7 +254,8 @@ pub struct BotView {
     pub restarts: u32,
     pub last_error: Option<String>,
     /// With several nodes on one database: what each node runs under
-    /// this name (a rolling update shows two versions). Absent with one.
+    /// this name (a rolling update shows two versions). Absent on SQLite,
+    /// where there is one node.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeBotView>,
 }

@@ -346,8 +346,8 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Every node's record of every bot, for `/api/v1/bots` (empty where
-    /// there is one node: the registry says it all).
+    /// Every node's record of every bot, for `/api/v1/bots` (empty
+    /// on SQLite, whose one node is this process: the registry says it all).
     async fn node_bots(&self) -> Result<Vec<NodeBot>> {
         Ok(Vec::new())
     }
