@@ -25,6 +25,7 @@
 mod bench;
 mod bots;
 mod http;
+mod interrupt;
 mod postgres;
 mod toolchain;
 
@@ -159,13 +160,17 @@ fn up(root: &Path, release: bool, on_postgres: bool) -> anyhow::Result<()> {
     eprintln!(
         "  curl -H \"Authorization: Bearer $(cat var/admin-token)\" http://127.0.0.1:8080/api/v1/me"
     );
-    let status = Command::new(cargo())
+    // A Ctrl-C stops Baton, then the cluster (dropped on return).
+    interrupt::catch();
+    let mut child = Command::new(cargo())
         .args(&args)
         .env("BATON_ADMIN_TOKEN", &token)
         .current_dir(root)
-        .status()
+        .spawn()
         .context("running baton")?;
-    if !status.success() {
+    interrupt::pass_on(child.id());
+    let status = child.wait().context("waiting for baton")?;
+    if !status.success() && !interrupt::asked() {
         bail!("baton serve exited ({status})");
     }
     Ok(())
@@ -233,6 +238,9 @@ fn test(root: &Path) -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .spawn()
         .context("running cargo test")?;
+    // Interrupted, the cluster is still stopped (dropped on return).
+    interrupt::catch();
+    interrupt::pass_on(child.id());
     let totals = tally(child.stdout.take().context("cargo test's output")?)?;
     let status = child.wait().context("waiting for cargo test")?;
     // One closing line for the whole run: cargo prints one per test binary,
