@@ -21,6 +21,8 @@
 //! - `bench.rs` and `http.rs`: the benchmarks and their little HTTP client.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster on loopback, for the
 //!   tests and `up --postgres`.
+//! - `interrupt.rs`: Ctrl-C and SIGTERM passed on to the child, so that
+//!   the cluster is still stopped.
 
 mod bench;
 mod bots;

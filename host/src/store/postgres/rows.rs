@@ -6,7 +6,9 @@
 
 use std::collections::HashSet;
 
-use sqlx::postgres::PgConnection;
+use sqlx::Postgres;
+use sqlx::postgres::{PgArguments, PgConnection};
+use sqlx::query::Query;
 
 use super::write::actor_columns;
 use crate::model::{TicketId, Timestamp};
@@ -42,29 +44,15 @@ pub(super) async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
          SELECT t, s, k, p, a, $6 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], \
            $4::text[], $5::bigint[]) WITH ORDINALITY AS x(t, s, k, p, a, n) ORDER BY n",
-    )
-    .bind(events.iter().map(|e| e.ticket).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| i64::from(e.state))
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.payload.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    );
+    bind_events(insert, events)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -82,7 +70,7 @@ pub(super) async fn insert_rows(
     let proceeded = proceeded(commit);
     let logs = LogColumns::of(commit);
     let events: Vec<EventRow> = commit.events.iter().map(EventRow::from).collect();
-    sqlx::query(
+    let insert = sqlx::query(
         "WITH done AS ( \
            INSERT INTO proceeded (ticket_id, state_code, at) \
            SELECT t, s, $18 FROM UNNEST($1::bigint[], $2::bigint[]) AS p(t, s) \
@@ -99,35 +87,12 @@ pub(super) async fn insert_rows(
            $16::text[], $17::bigint[]) WITH ORDINALITY AS e(t, s, k, p, a, n) ORDER BY n",
     )
     .bind(proceeded.iter().map(|p| p.0).collect::<Vec<_>>())
-    .bind(proceeded.iter().map(|p| i64::from(p.1)).collect::<Vec<_>>())
-    .bind(&logs.ticket)
-    .bind(&logs.kind)
-    .bind(&logs.user)
-    .bind(&logs.bot)
-    .bind(&logs.action)
-    .bind(&logs.from)
-    .bind(&logs.to)
-    .bind(&logs.message)
-    .bind(&logs.data)
-    .bind(&logs.acting)
-    .bind(events.iter().map(|e| e.ticket).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| i64::from(e.state))
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.payload.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    .bind(proceeded.iter().map(|p| i64::from(p.1)).collect::<Vec<_>>());
+    let insert = bind_logs(insert, &logs);
+    bind_events(insert, &events)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -176,4 +141,42 @@ impl<'a> LogColumns<'a> {
         }
         cols
     }
+}
+
+/// A statement being bound.
+pub(super) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+/// Binds the ten arrays of [`LogColumns`], in its field order.
+pub(super) fn bind_logs<'q>(query: PgQuery<'q>, logs: &'q LogColumns<'_>) -> PgQuery<'q> {
+    query
+        .bind(&logs.ticket)
+        .bind(&logs.kind)
+        .bind(&logs.user)
+        .bind(&logs.bot)
+        .bind(&logs.action)
+        .bind(&logs.from)
+        .bind(&logs.to)
+        .bind(&logs.message)
+        .bind(&logs.data)
+        .bind(&logs.acting)
+}
+
+/// Binds the five arrays of event rows: ticket, state, kind, payload, due.
+pub(super) fn bind_events<'q>(query: PgQuery<'q>, events: &'q [EventRow]) -> PgQuery<'q> {
+    query
+        .bind(events.iter().map(|e| e.ticket).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| i64::from(e.state))
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.payload.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
 }

@@ -21,7 +21,7 @@ use sqlx::postgres::PgConnection;
 
 use super::apply::contended;
 use super::read::get;
-use super::rows::{EventRow, LogColumns, proceeded};
+use super::rows::{EventRow, LogColumns, bind_events, bind_logs, proceeded};
 use crate::model::{Status, Timestamp};
 use crate::store::{Commit, Result, StoreError};
 
@@ -88,7 +88,7 @@ pub(super) async fn apply(conn: &mut PgConnection, commit: &Commit, now: Timesta
     let logs = LogColumns::of(commit);
     let events: Vec<EventRow> = commit.events.iter().map(EventRow::from).collect();
     let u = &commit.updates;
-    let row = sqlx::query(STEP)
+    let query = sqlx::query(STEP)
         .bind(commit.consumes)
         .bind(u.iter().map(|u| u.id).collect::<Vec<_>>())
         .bind(u.iter().map(|u| u.expected_version).collect::<Vec<_>>())
@@ -109,32 +109,9 @@ pub(super) async fn apply(conn: &mut PgConnection, commit: &Commit, now: Timesta
                 .collect::<Vec<_>>(),
         )
         .bind(proceeded.iter().map(|p| p.0).collect::<Vec<_>>())
-        .bind(proceeded.iter().map(|p| i64::from(p.1)).collect::<Vec<_>>())
-        .bind(&logs.ticket)
-        .bind(&logs.kind)
-        .bind(&logs.user)
-        .bind(&logs.bot)
-        .bind(&logs.action)
-        .bind(&logs.from)
-        .bind(&logs.to)
-        .bind(&logs.message)
-        .bind(&logs.data)
-        .bind(&logs.acting)
-        .bind(events.iter().map(|e| e.ticket).collect::<Vec<_>>())
-        .bind(
-            events
-                .iter()
-                .map(|e| i64::from(e.state))
-                .collect::<Vec<_>>(),
-        )
-        .bind(events.iter().map(|e| e.kind).collect::<Vec<_>>())
-        .bind(
-            events
-                .iter()
-                .map(|e| e.payload.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
+        .bind(proceeded.iter().map(|p| i64::from(p.1)).collect::<Vec<_>>());
+    let query = bind_logs(query, &logs);
+    let row = bind_events(query, &events)
         .bind(now)
         .fetch_one(&mut *conn)
         .await
