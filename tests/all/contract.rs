@@ -22,7 +22,7 @@ async fn the_served_document_is_valid_the_committed_one_and_covers_every_route()
     }
 
     let committed_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
-    if std::env::var("BATON_UPDATE_OPENAPI").is_ok() {
+    if std::env::var("BATON_TEST_UPDATE_OPENAPI").is_ok() {
         let text = serde_json::to_string_pretty(&served).expect("json");
         std::fs::write(&committed_path, text + "\n").expect("writing docs/openapi.json");
     }

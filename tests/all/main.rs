@@ -12,6 +12,8 @@
 //! - `lifecycle.rs`: tickets travelling through the example bots.
 //! - `failure.rs`: a bot that fails; nothing of its work is committed.
 //! - `loading.rs`: bot files refused at load, and events that wait for a bot.
+//! - `operations/`: `/readyz`, `baton health`, `/metrics`, the Zabbix agent,
+//!   the CLI, the configuration, SIGTERM under load.
 //! - `reload.rs`: hot reload under load, removal, the compiled-code cache.
 //! - `assignment.rs`: the people imports through a real bot.
 //! - `timers.rs`: durable waits and lifetimes, with a manual clock.
@@ -42,6 +44,10 @@
 //!   each answer checked against the document.
 
 mod support;
+// The Debian package helpers of `cargo xtask`: the PostgreSQL cluster and
+// the Zabbix agent tests install what they need the same way.
+#[path = "../../xtask/src/debian.rs"]
+mod debian;
 
 mod access;
 mod api_errors;
@@ -58,6 +64,7 @@ mod hostile;
 mod lifecycle;
 mod listing;
 mod loading;
+mod operations;
 mod reload;
 mod retention;
 mod roles;

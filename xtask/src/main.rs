@@ -18,6 +18,8 @@
 //! - `bots.rs`: finding bot crates, building them, deploying the files.
 //! - `toolchain.rs`: installing what the commands need (the Wasm target,
 //!   the OpenAPI validator).
+//! - `debian.rs`: Debian packages: `apt-get install`, and the Zabbix agent
+//!   unpacked under `target/tools/`.
 //! - `bench.rs` and `http.rs`: the benchmarks and their little HTTP client.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster on loopback, for the
 //!   tests and `up --postgres`.
@@ -26,6 +28,7 @@
 
 mod bench;
 mod bots;
+mod debian;
 mod http;
 mod interrupt;
 mod postgres;
@@ -207,6 +210,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     bots::build_and_deploy(root, bots::Kind::Examples, &examples)?;
     bots::build_and_deploy(root, bots::Kind::Fixtures, &fixtures)?;
     let validator = toolchain::ensure_openapi_validator(root)?;
+    let zabbix = debian::ensure_zabbix_agent(root)?;
     sh(
         root,
         &cargo,
@@ -227,14 +231,16 @@ fn test(root: &Path) -> anyhow::Result<()> {
     // the validator, and the PostgreSQL tests the server, through these
     // variables.
     eprintln!(
-        "+ BATON_TEST_BOTS=target/test-bots BATON_OPENAPI_VALIDATOR={} BATON_TEST_POSTGRES={} {cargo} test --workspace",
+        "+ BATON_TEST_BOTS=target/test-bots BATON_TEST_OPENAPI_VALIDATOR={} BATON_TEST_ZABBIX_AGENTD={} BATON_TEST_POSTGRES={} {cargo} test --workspace",
         validator.display(),
+        zabbix.display(),
         cluster.url
     );
     let mut child = Command::new(&cargo)
         .args(["test", "--workspace"])
         .env("BATON_TEST_BOTS", root.join("target/test-bots"))
-        .env("BATON_OPENAPI_VALIDATOR", &validator)
+        .env("BATON_TEST_OPENAPI_VALIDATOR", &validator)
+        .env("BATON_TEST_ZABBIX_AGENTD", &zabbix)
         .env("BATON_TEST_POSTGRES", &cluster.url)
         .current_dir(root)
         .stdout(Stdio::piped())

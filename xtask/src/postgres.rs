@@ -42,23 +42,7 @@ pub fn ensure_installed() -> anyhow::Result<PathBuf> {
     if let Some(bin) = find_bin() {
         return Ok(bin);
     }
-    if !is_root()? {
-        bail!(
-            "PostgreSQL is not installed (no {PG_ROOT}/<version>/bin with initdb and pg_ctl); \
-             install it with: sudo apt-get update && sudo apt-get install -y postgresql"
-        );
-    }
-    for args in [&["update"][..], &["install", "-y", "postgresql"][..]] {
-        eprintln!("+ apt-get {}", args.join(" "));
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .context("running apt-get (to install PostgreSQL)")?;
-        if !status.success() {
-            bail!("apt-get {} failed ({status})", args.join(" "));
-        }
-    }
+    crate::debian::apt_install(&["postgresql"], "PostgreSQL for the tests")?;
     find_bin().with_context(|| {
         format!(
             "apt-get installed postgresql, but {PG_ROOT}/<version>/bin has no initdb and pg_ctl"
@@ -88,22 +72,6 @@ fn find_bin() -> Option<PathBuf> {
         .map(|(_, bin)| bin)
 }
 
-/// Whether this process runs as root (its effective uid is 0), read from
-/// `/proc/self/status` since xtask has no libc binding.
-fn is_root() -> anyhow::Result<bool> {
-    let status = fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
-    let uids = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .context("no Uid: line in /proc/self/status")?;
-    // Real, effective, saved, filesystem.
-    let effective = uids
-        .split_whitespace()
-        .nth(1)
-        .context("short Uid: line in /proc/self/status")?;
-    Ok(effective == "0")
-}
-
 /// A PostgreSQL server of its own, on loopback, with a database `baton`.
 /// Dropping it stops the server and deletes its directory.
 pub struct Cluster {
@@ -131,7 +99,7 @@ impl Cluster {
     /// directory instead.
     pub fn start(scratch: &Path) -> anyhow::Result<Cluster> {
         let bin = ensure_installed()?;
-        let as_postgres = is_root()?;
+        let as_postgres = crate::debian::is_root()?;
         let parent = cluster_parent(scratch, as_postgres)?;
         reap_stale(&parent, &bin, as_postgres);
         let dir = claim_dir(&parent)?;

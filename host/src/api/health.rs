@@ -1,11 +1,18 @@
-//! `/healthz` and `/readyz`.
+//! `/healthz` and `/readyz`, for load balancers, orchestrators and
+//! monitoring. Neither needs a token.
 //!
-//! `/healthz`: the process answers and its database does (a round trip to
-//! it, not a ticket read). `/readyz`: this node should be given work; 503
-//! with a JSON body naming each problem otherwise. Today its one check is
-//! the database; a load balancer takes a node out while its database is
-//! out of reach, and back when it reconnects (by itself: every call opens
-//! a new connection if the old one died).
+//! `/healthz`: the process can serve: it answers, and its database does (a
+//! round trip, not a ticket read). Point load balancers and liveness
+//! probes here.
+//!
+//! `/readyz`: the supervisor's verdict (`engine/supervisor.rs`): 200 when
+//! this node does its whole job, 503 with a JSON body naming each problem
+//! (a missing, refused or crashing bot, a refused manifest, a stale queue,
+//! parked events, overdue timers, the database). Some problems (parked
+//! events) are the whole cluster's, not one node's, so a load balancer
+//! that followed `/readyz` could take every node out at once: it is for
+//! monitoring (`baton health`, Zabbix) and for holding back a rolling
+//! update.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,50 +20,55 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
-
-/// How long a check waits for the database: a probe must answer in time
-/// even while connections to a database that is down are being retried.
-const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// A round trip to the database, in [`PING_TIMEOUT`].
-async fn ping(state: &AppState) -> Result<(), String> {
-    match tokio::time::timeout(PING_TIMEOUT, state.engine.store.ping()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {PING_TIMEOUT:?}")),
-    }
-}
+use crate::engine::supervisor::PING_TIMEOUT;
 
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match ping(&state).await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
-        Err(e) => {
+    let ping = tokio::time::timeout(PING_TIMEOUT, state.engine.store.ping()).await;
+    match ping {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Ok(Err(e)) => {
             tracing::error!("health check: database: {e}");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "error", "detail": "database unavailable"})),
-            )
+            unavailable()
+        }
+        Err(_) => {
+            tracing::error!("health check: database: no answer within {PING_TIMEOUT:?}");
+            unavailable()
         }
     }
 }
 
+fn unavailable() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "error", "detail": "database unavailable"})),
+    )
+}
+
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let mut problems = Vec::new();
-    if let Err(e) = ping(&state).await {
-        // Anyone may ask: the driver's words (hosts, ports) stay in the log.
-        tracing::error!("readiness: database: {e}");
-        problems.push(json!({"check": "database", "detail": "database unavailable"}));
-    }
+    let report = state.engine.supervise().await;
     let node = state.engine.store.node_id().to_string();
-    if problems.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "node": node, "problems": []})),
-        )
+    let (code, status) = if report.ready() {
+        (StatusCode::OK, "ready")
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "node": node, "problems": problems})),
-        )
-    }
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+    };
+    let backlog = report.backlog.map(|b| {
+        json!({
+            "events_due": b.events_due,
+            "oldest_due_at": b.oldest_due_at,
+            "parked": b.parked,
+            "timers_pending": b.timers_pending,
+            "next_timer_at": b.next_timer_at,
+        })
+    });
+    (
+        code,
+        Json(json!({
+            "status": status,
+            "node": node,
+            "problems": report.problems,
+            "warnings": report.warnings,
+            "backlog": backlog,
+        })),
+    )
 }

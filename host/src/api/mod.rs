@@ -13,6 +13,7 @@
 //! - `admin.rs`: metaservices, ticket types, the settings panel.
 //! - `bots.rs`: `/bots` and `/bots/{name}/restart`.
 //! - `health.rs`: `/healthz`, `/readyz`.
+//! - `metrics.rs`: `/metrics`, and the layer that counts every request.
 //! - `openapi/`: the finishing pass over the OpenAPI document (errors,
 //!   operationIds, summaries, examples).
 //!
@@ -26,6 +27,7 @@ mod error;
 mod extract;
 mod handover;
 mod health;
+mod metrics;
 mod notifications;
 mod openapi;
 mod people;
@@ -41,6 +43,7 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 pub use error::{AppError, ProblemKind};
+pub use people::check_new_user;
 
 use crate::engine::Engine;
 
@@ -170,8 +173,13 @@ pub fn app(engine: Arc<Engine>) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_request,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

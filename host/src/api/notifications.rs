@@ -156,9 +156,11 @@ pub async fn stream(
             ));
         }
     };
+    let stopping = engine.stopped();
     let events = async_stream(move |tx| async move {
         // Held for as long as the stream runs.
         let _slot = slot;
+        tokio::pin!(stopping);
         let mut recheck = tokio::time::interval(TOKEN_RECHECK);
         recheck.tick().await;
         loop {
@@ -188,6 +190,9 @@ pub async fn stream(
                 // The client went away: the stream, and its slot, end now,
                 // not at the next notification.
                 _ = tx.closed() => break,
+                // The server is stopping: a client reconnects to another
+                // node, or to this one once it is back.
+                _ = &mut stopping => break,
                 _ = recheck.tick() => {
                     // A revocation this process did not see (another
                     // node's, once there are several) ends it here; a

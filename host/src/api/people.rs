@@ -62,20 +62,26 @@ pub struct NewUserBody {
     is_admin: bool,
 }
 
-fn check_login(login: &str) -> Result<(), AppError> {
-    let ok = !login.is_empty()
+/// The rules for a new user (`name` already trimmed), shared by the API
+/// and `baton admin create-user`.
+pub fn check_new_user(login: &str, name: &str, email: Option<&str>) -> Result<(), &'static str> {
+    let login_ok = !login.is_empty()
         && login.len() <= 64
         && login
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            ProblemKind::InvalidRequest,
-            "login must be 1 to 64 of a-z, 0-9, '_', '.', '-'",
-        ))
+    if !login_ok {
+        return Err("login must be 1 to 64 of a-z, 0-9, '_', '.', '-'");
     }
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err("name must have 1 to 200 characters");
+    }
+    if let Some(email) = email
+        && (!email.contains('@') || email.len() > 254)
+    {
+        return Err("email is not an address");
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/users", tag = "people", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 403, body = super::error::Problem), (status = 409, body = super::error::Problem), (status = 422, body = super::error::Problem)), security(("bearer" = [])))]
@@ -85,22 +91,9 @@ pub async fn create_user(
     Body(body): Body<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserView>), AppError> {
     caller.require_admin()?;
-    check_login(&body.login)?;
     let name = body.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::new(
-            ProblemKind::InvalidRequest,
-            "name must have 1 to 200 characters",
-        ));
-    }
-    if let Some(email) = &body.email
-        && (!email.contains('@') || email.len() > 254)
-    {
-        return Err(AppError::new(
-            ProblemKind::InvalidRequest,
-            "email is not an address",
-        ));
-    }
+    check_new_user(&body.login, &name, body.email.as_deref())
+        .map_err(|why| AppError::new(ProblemKind::InvalidRequest, why))?;
     let new = NewUser {
         login: body.login,
         name,

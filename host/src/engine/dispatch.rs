@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use super::calls::call_of;
 use super::errors::ErrorReport;
@@ -84,10 +85,19 @@ impl Engine {
             }
         }
         signals.abort();
-        // Every permit back means every invocation has finished.
+        // Every permit back means every invocation has finished and
+        // settled. Bounded: what still runs after the grace period is
+        // abandoned with the process; its events were not consumed, so
+        // they run again (on another node, or after the restart).
         let all = self.in_flight();
-        if let Ok(p) = permits.acquire_many(all).await {
-            p.forget();
+        let grace = Duration::from_millis(self.config.shutdown_grace_ms);
+        match tokio::time::timeout(grace, permits.acquire_many(all)).await {
+            Ok(Ok(p)) => p.forget(),
+            Ok(Err(_)) => {}
+            Err(_) => tracing::warn!(
+                still_running = all as usize - permits.available_permits(),
+                "shutdown: invocations still running after {grace:?}; their events will run again"
+            ),
         }
         // Leases this node still holds (events released with a backoff
         // keep none) go back at once, for the other nodes.
@@ -169,7 +179,14 @@ impl Engine {
     }
 
     async fn handle(&self, event: QueuedEvent, slot: Option<Lease>) {
-        let outcome = self.process(&event, slot).await;
+        self.count_lateness(&event);
+        let span = tracing::info_span!(
+            "event",
+            event = event.id,
+            ticket = event.ticket_id,
+            kind = event.kind.as_str()
+        );
+        let outcome = self.process(&event, slot).instrument(span).await;
         let now = self.clock.now();
         let result = match &outcome {
             Outcome::Committed => Ok(()),
@@ -285,12 +302,21 @@ impl Engine {
         );
         let started = std::time::Instant::now();
         let quota_hits = session.quota_hits.clone();
-        let invoked = {
+        let span =
+            tracing::info_span!("invocation", bot = %name, duration_us = tracing::field::Empty);
+        let invoked = async {
             // Closed only when the engine is dropped, which cannot happen
             // while this runs; without a permit the guest runs anyway.
             let _running = self.running.acquire().await.ok();
             self.runtime.invoke(&bot, session, call).await
-        };
+        }
+        .instrument(span.clone())
+        .await;
+        let took = started.elapsed();
+        span.record("duration_us", took.as_micros() as u64);
+        let bot_label = name.to_string();
+        self.metrics
+            .invocation(&bot_label, invoked.as_ref().map(|_| ()), took);
         // The bot may take its next event while this one commits.
         drop(lease);
         self.report_quotas(&ms.name, &name, event.ticket_id, &quota_hits)
@@ -334,8 +360,22 @@ impl Engine {
             .extend(self.closed_notices(&closed).await?);
         self.commit(&commit, self.clock.now()).await?;
         self.registry.succeeded(&name);
-        tracing::debug!(bot = %name, ticket = event.ticket_id, elapsed_us = started.elapsed().as_micros() as u64, "invocation committed");
+        tracing::debug!(parent: &span, elapsed_us = started.elapsed().as_micros() as u64, "invocation committed");
         Ok(Outcome::Committed)
+    }
+
+    /// A timer's event, at its first attempt: how late it runs.
+    fn count_lateness(&self, event: &QueuedEvent) {
+        let timed = matches!(
+            event.kind,
+            EventKind::WaitEnded | EventKind::Timeout | EventKind::Reminder
+        );
+        if !timed || event.attempts > 0 {
+            return;
+        }
+        if let Some(due) = event.payload.get("due_at").and_then(|d| d.as_i64()) {
+            self.metrics.timer_fired(self.clock.now() - due);
+        }
     }
 
     /// Backs off, or parks the event and files an error ticket once it has

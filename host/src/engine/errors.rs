@@ -142,6 +142,7 @@ impl Engine {
     pub(crate) async fn file_error(&self, report: &ErrorReport) -> Result<TicketId, StoreError> {
         let (commit, id) = self.error_commit(report).await?;
         self.commit(&commit, self.clock.now()).await?;
+        self.metrics.error_ticket_filed();
         tracing::warn!(error_ticket = id, metaservice = %report.metaservice, "{}", report.message);
         Ok(id)
     }

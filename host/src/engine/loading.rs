@@ -101,7 +101,11 @@ fn deadline_fits(deadline_ms: u64, lease_ms: i64) -> bool {
 impl Engine {
     /// A metaservice whose bots could run longer than an event's lease
     /// would have its events claimed again while they still run: refused.
-    fn fits_the_lease(&self, path: &Path, ms: Metaservice) -> Result<Metaservice, ManifestError> {
+    pub(super) fn fits_the_lease(
+        &self,
+        path: &Path,
+        ms: Metaservice,
+    ) -> Result<Metaservice, ManifestError> {
         match ms.limits.deadline_ms {
             Some(deadline) if !deadline_fits(deadline, self.config.lease_ms) => {
                 Err(ManifestError {
@@ -142,6 +146,7 @@ impl Engine {
         self.stored_settings_into(&mut catalog).await?;
         self.registry.expect(catalog.expected_bots());
         self.set_catalog(catalog);
+        self.recheck_manifests();
 
         for path in files_with_suffix(&dir, ".wasm")? {
             match self.load_bot_file(&path).await {
@@ -187,7 +192,9 @@ impl Engine {
                 let now = self.clock.now();
                 tracing::info!(bot = %name, sha256 = %bot.sha256, bytes = bot.size, sdk = %bot.sdk_version,
                     compiled = ?bot.origin, load_ms = bot.load_us as f64 / 1000.0, "bot loaded");
-                self.registry.install(bot, now);
+                if self.registry.install(bot, now) {
+                    self.metrics.reloaded(&name.to_string());
+                }
                 self.record_slot(&name, None).await;
                 // After a (re)load a bot's first work is one sweep.
                 self.sweep(&name).await;

@@ -24,6 +24,8 @@
 //! - `reminders.rs`: reminders and repeated acceptance requests.
 //! - `closing.rs`: telling a ticket's people that it closed.
 //! - `settings.rs`: admin settings changes, and the waiting tickets they reach.
+//! - `supervisor.rs`: whether this node does its job (`/readyz`, `baton health`).
+//! - `metrics.rs`: what `/metrics` shows.
 
 mod acceptance;
 mod actions;
@@ -37,15 +39,18 @@ mod commit;
 mod dispatch;
 mod errors;
 mod loading;
+pub mod metrics;
 pub mod policy;
 mod registry;
 mod reminders;
 mod retention;
 mod settings;
 pub mod streams;
+pub mod supervisor;
 mod tickets;
 mod watcher;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -65,7 +70,7 @@ use crate::runtime::Runtime;
 use crate::store::Store;
 
 /// How the engine runs; `[engine]` in `baton.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// Invocations running at once in this process (guest code executing,
@@ -110,6 +115,14 @@ pub struct EngineConfig {
     /// How long the bots directory must be quiet before a change is loaded,
     /// so a file still being copied is not read half-written.
     pub reload_debounce_ms: u64,
+    /// The supervisor calls the queue stale (and the node not ready) when
+    /// its oldest due event has waited this long.
+    pub stale_queue_ms: i64,
+    /// ... and the timers stuck when the earliest is overdue by this much.
+    pub overdue_timer_ms: i64,
+    /// How long a stopping process waits for its in-flight invocations
+    /// and their commits before it exits anyway.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -136,6 +149,14 @@ impl Default for EngineConfig {
             // need not be frequent.
             sweep_every_ms: 300_000,
             retention_every_ms: 60_000,
+            // A minute: far above a healthy node's lateness (milliseconds)
+            // and above a retry's first delays, far below what a person
+            // waiting on a ticket would notice before the operator does.
+            stale_queue_ms: 60_000,
+            overdue_timer_ms: 60_000,
+            // Above the default deadline (10 s) and a commit, below the
+            // 90 s systemd gives a unit before SIGKILL.
+            shutdown_grace_ms: 30_000,
         }
     }
 }
@@ -171,6 +192,12 @@ pub struct Engine {
     claims: claims::ClaimState,
     /// Invocations running at once (`concurrency`).
     running: Arc<tokio::sync::Semaphore>,
+    /// What is wrong with each manifest file of the bots directory, by
+    /// file name (see `supervisor.rs`).
+    manifest_errors: RwLock<BTreeMap<String, String>>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Set once when the process is asked to stop (see [`Engine::stop`]).
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Engine {
@@ -184,6 +211,9 @@ impl Engine {
         // Leases name the node, so that another node can free them when
         // this one stops beating.
         let worker_id = store.node_id().to_string();
+        let metrics = Arc::new(metrics::Metrics::default());
+        let observer = metrics.clone();
+        store.observe_batches(Arc::new(move |batch| observer.batch(batch)));
         Arc::new(Engine {
             store,
             runtime,
@@ -199,8 +229,26 @@ impl Engine {
             running: Arc::new(tokio::sync::Semaphore::new(
                 config.concurrency.max(1) as usize
             )),
+            manifest_errors: RwLock::default(),
+            metrics,
+            stop: tokio::sync::watch::channel(false).0,
             config,
         })
+    }
+
+    /// Asks the dispatcher, the watcher and the API's event streams to
+    /// stop (SIGTERM): no new event is claimed, in-flight invocations
+    /// finish, open streams end so that the server can close.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Completes once [`Engine::stop`] was called (at once if it was).
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut rx = self.stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
     }
 
     /// The catalog in force.
@@ -228,6 +276,10 @@ impl Engine {
         let committed = self.store.commit(commit, now).await?;
         self.publish(&committed.notifications);
         if !committed.notifications.is_empty() {
+            // In the inbox, durable: delivered on the one channel built so
+            // far. (Channels that leave the building count their own.)
+            let n = committed.notifications.len() as u64;
+            self.metrics.notified("inbox", "delivered", n);
             let ids = committed.notifications.iter().map(|n| n.id).collect();
             self.store
                 .announce(crate::store::Signal::Notifications(ids));

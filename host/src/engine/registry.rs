@@ -127,10 +127,13 @@ impl Registry {
     /// Swaps in a newly loaded version and clears any crash state.
     /// Invocations in flight keep their `Arc` of the old version and finish
     /// on it; every later one gets the new one.
-    pub fn install(&self, bot: LoadedBot, now: Timestamp) {
+    /// Serves `bot` from now on; true when it replaced an earlier load
+    /// (a reload or a restart).
+    pub fn install(&self, bot: LoadedBot, now: Timestamp) -> bool {
         self.with(|slots| {
             let slot = Self::slot(slots, &bot.name);
-            if slot.loaded_at.is_some() {
+            let reload = slot.loaded_at.is_some();
+            if reload {
                 slot.restarts += 1;
             }
             slot.loaded = Some(Arc::new(bot));
@@ -139,7 +142,8 @@ impl Registry {
             slot.consecutive_failures = 0;
             slot.retry_at = None;
             slot.last_error = None;
-        });
+            reload
+        })
     }
 
     /// Records a refused file. A bot that was running keeps running its

@@ -81,6 +81,8 @@ impl Engine {
             .unwrap_or_default();
         if file.ends_with(MANIFEST_SUFFIX) || file.ends_with(".schema.json") {
             tracing::warn!(file = %path.display(), "manifest changed; manifests are read at start: restart Baton to apply it");
+            // `/readyz` tells whether the next start would refuse it.
+            self.recheck_manifests();
             return;
         }
         if !file.ends_with(".wasm") {

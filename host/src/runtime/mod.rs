@@ -57,7 +57,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// Per-invocation limits. Defaults are in config, overridable per
 /// metaservice; the defaults suit bots that decide and delegate, not bots
 /// that compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Wall-clock time for one invocation, host calls included.

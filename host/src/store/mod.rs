@@ -1,11 +1,20 @@
 //! The database: one [`Store`] trait, the seam that backends plug into.
-//! SQLite (`sqlite/`) is the embedded default; PostgreSQL is to follow
-//! behind the same trait and the same test suite.
+//! SQLite (`sqlite/`) is the embedded default; PostgreSQL (`postgres/`)
+//! serves several nodes; [`connect`] picks one by the URL, and both pass
+//! one test suite (`tests/all/store`).
 //!
 //! Every write of the engine and the API goes through [`Store::commit`]:
 //! one transaction that applies a [`Commit`] whole or not at all, guarded by
 //! the versions of the tickets it changes.
+//!
+//! # Layout
+//! - `mod.rs`: the trait, its errors, [`connect`].
+//! - `types.rs`, `people.rs`: what goes in and comes out.
+//! - `cluster.rs`: nodes and the signals between them.
+//! - `backlog.rs`: what the supervisor and `/metrics` read.
+//! - `copy.rs`: `baton migrate --from sqlite --to postgres`.
 
+mod backlog;
 mod cluster;
 mod copy;
 mod people;
@@ -16,6 +25,8 @@ mod types;
 use async_trait::async_trait;
 use thiserror::Error;
 
+use backlog::{BACKLOG_SQL, BacklogRow, BatchHook, OPEN_TICKETS_SQL, OpenRow};
+pub use backlog::{Backlog, Batch, BatchObserver, OpenCount};
 pub use cluster::{Node, NodeBot, Signal};
 pub use copy::{Copied, redact, sqlite_to_postgres};
 pub use people::*;
@@ -338,6 +349,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers (a round trip, not a ticket read).
     async fn ping(&self) -> Result<()>;
+
+    /// The queue and the timers now, for the supervisor and `/metrics`:
+    /// each figure from an index, none from a scan of the tickets.
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog>;
+
+    /// Open tickets per metaservice, type and state, for `/metrics`.
+    async fn open_tickets(&self) -> Result<Vec<OpenCount>>;
+
+    /// Calls `observer` after every commit batch from now on (one
+    /// observer: a second call replaces the first).
+    fn observe_batches(&self, observer: BatchObserver);
 
     /// Gives back this node's leases as it shuts down (after its in-flight
     /// invocations have finished), so that other nodes need not wait them

@@ -115,12 +115,12 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `BATON_OPENAPI_VALIDATOR`, or the command `cargo xtask
+/// `BATON_TEST_OPENAPI_VALIDATOR`, or the command `cargo xtask
 /// openapi-validator` installs (once per test process).
 fn validator_command() -> &'static Path {
     static COMMAND: OnceLock<PathBuf> = OnceLock::new();
     COMMAND.get_or_init(|| {
-        if let Ok(path) = std::env::var("BATON_OPENAPI_VALIDATOR") {
+        if let Ok(path) = std::env::var("BATON_TEST_OPENAPI_VALIDATOR") {
             return PathBuf::from(path);
         }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -132,7 +132,7 @@ fn validator_command() -> &'static Path {
         assert!(
             output.status.success(),
             "installing openapi-spec-validator failed (it comes from PyPI; set \
-             BATON_OPENAPI_VALIDATOR to an installed one):\n{}",
+             BATON_TEST_OPENAPI_VALIDATOR to an installed one):\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
         let stdout = String::from_utf8_lossy(&output.stdout);

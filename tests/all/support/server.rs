@@ -137,6 +137,41 @@ impl Server {
         let _ = std::fs::remove_file(self.dir.path().join("addr"));
     }
 
+    /// SIGTERM, then waits for the process to exit (a minute at most);
+    /// its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("running kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for baton") {
+                let _ = std::fs::remove_file(self.dir.path().join("addr"));
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "baton serve did not stop within 60 s of SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs the `baton` command with this server's configuration.
+    pub fn baton(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+            .arg("--config")
+            .arg(self.dir.path().join("baton.toml"))
+            .args(args)
+            .env_remove("BATON_ADMIN_TOKEN")
+            .output()
+            .expect("running baton")
+    }
+
     /// Starts the process again after [`Server::kill`], on the same
     /// database, bots directory and cache.
     pub async fn revive(&mut self, env: &[(&str, &str)]) {

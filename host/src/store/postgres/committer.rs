@@ -33,7 +33,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
-use crate::store::{Result, StoreError, WriterStats};
+use crate::store::{BatchHook, Result, StoreError, WriterStats};
 
 /// Committer connections, each running one batch at a time. Four: while
 /// one batch waits for its WAL flush (a few milliseconds on a real disk)
@@ -166,7 +166,7 @@ pub(super) struct Committer {
 
 impl Committer {
     /// Opens [`COMMITTERS`] connections and starts the tasks.
-    pub(super) async fn start(options: &PgConnectOptions) -> Result<Committer> {
+    pub(super) async fn start(options: &PgConnectOptions, hook: BatchHook) -> Result<Committer> {
         // Generic plans: a job's statements take arrays whose lengths a
         // custom plan would be re-made for at every call, and planning a
         // commit's statement cost as much as running it.
@@ -186,6 +186,7 @@ impl Committer {
                 options.clone(),
                 idle.clone(),
                 stats.clone(),
+                hook.clone(),
             ));
         }
         tokio::spawn(dispatch(queue, free, gate.clone(), stats.clone()));
@@ -289,6 +290,7 @@ async fn serve(
     options: PgConnectOptions,
     idle: mpsc::Sender<oneshot::Sender<Batch>>,
     stats: Arc<Stats>,
+    hook: BatchHook,
 ) {
     loop {
         let (hand, batch) = oneshot::channel();
@@ -311,11 +313,13 @@ async fn serve(
             unavailable: e.is_unavailable(),
             why: e.to_string(),
         });
+        let took = started.elapsed();
         tracing::trace!(
             jobs = taken,
-            elapsed_us = started.elapsed().as_micros() as u64,
+            elapsed_us = took.as_micros() as u64,
             "commit batch"
         );
+        hook.tell(batch.len(), took);
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(taken, Ordering::Relaxed);
         if let Err(why) = &committed {

@@ -54,9 +54,10 @@ use sqlx::Executor;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{
-    Authenticated, BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser,
-    Notification, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder, Store,
-    StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer, WriterStats,
+    Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord, Comment,
+    Commit, Committed, EventId, Group, LogEntry, NewUser, Notification, OPEN_TICKETS_SQL,
+    OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder,
+    Store, StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer, WriterStats,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -97,6 +98,8 @@ pub struct PgStore {
     /// How long a node may be silent before it counts as dead, as the
     /// engine last said (its heartbeat passes it).
     dead_after_ms: AtomicI64,
+    /// Told of every batch the committers write.
+    batches: BatchHook,
 }
 
 impl PgStore {
@@ -122,7 +125,8 @@ impl PgStore {
             ]));
         let node_id = write::new_node_id();
         write::register_node(&pool, &node_id, write::wall_clock()).await?;
-        let committer = committer::Committer::start(&options).await?;
+        let batches = BatchHook::default();
+        let committer = committer::Committer::start(&options, batches.clone()).await?;
         let signals = cluster::Signals::start(&pool, &node_id);
         Ok(PgStore {
             pool,
@@ -134,6 +138,7 @@ impl PgStore {
             signals,
             beats: Default::default(),
             dead_after_ms: AtomicI64::new(DEFAULT_DEAD_AFTER_MS),
+            batches,
         })
     }
 
@@ -548,6 +553,25 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog> {
+        let row: BacklogRow = sqlx::query_as(BACKLOG_SQL)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Backlog::from_row(row, now))
+    }
+
+    async fn open_tickets(&self) -> Result<Vec<OpenCount>> {
+        let rows: Vec<OpenRow> = sqlx::query_as(OPEN_TICKETS_SQL)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(OpenCount::from).collect())
+    }
+
+    fn observe_batches(&self, observer: BatchObserver) {
+        self.batches.set(observer);
     }
 
     async fn heartbeat(&self, dead_after_ms: i64) -> Result<u64> {

@@ -44,9 +44,10 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    Authenticated, BotRecord, Comment, Commit, Committed, EventId, Group, LogEntry, NewUser,
-    Notification, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder, Store,
-    StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer,
+    Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord, Comment,
+    Commit, Committed, EventId, Group, LogEntry, NewUser, Notification, OPEN_TICKETS_SQL,
+    OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder,
+    Store, StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -72,6 +73,8 @@ pub struct SqliteStore {
     next_due: std::sync::Arc<timers::NextDue>,
     /// The ticket numbers reserved and not yet handed out: `(next, end)`.
     ids: tokio::sync::Mutex<(TicketId, TicketId)>,
+    /// Told of every batch the writer commits.
+    batches: BatchHook,
 }
 
 impl SqliteStore {
@@ -94,7 +97,8 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        let writer = writer::Writer::start(options.get_filename(), BUSY_TIMEOUT)?;
+        let batches = BatchHook::default();
+        let writer = writer::Writer::start(options.get_filename(), BUSY_TIMEOUT, batches.clone())?;
         Ok(SqliteStore {
             pool,
             writer,
@@ -102,6 +106,7 @@ impl SqliteStore {
             readers: readers::Readers::new(options.get_filename().to_path_buf(), BUSY_TIMEOUT),
             next_due: Default::default(),
             ids: tokio::sync::Mutex::new((0, 0)),
+            batches,
         })
     }
 
@@ -553,5 +558,24 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn backlog(&self, now: Timestamp) -> Result<Backlog> {
+        let row: BacklogRow = sqlx::query_as(BACKLOG_SQL)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Backlog::from_row(row, now))
+    }
+
+    async fn open_tickets(&self) -> Result<Vec<OpenCount>> {
+        let rows: Vec<OpenRow> = sqlx::query_as(OPEN_TICKETS_SQL)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(OpenCount::from).collect())
+    }
+
+    fn observe_batches(&self, observer: BatchObserver) {
+        self.batches.set(observer);
     }
 }

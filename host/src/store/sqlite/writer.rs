@@ -23,7 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
-use crate::store::{Result, StoreError};
+use crate::store::{BatchHook, Result, StoreError};
 
 /// Jobs per transaction at most: enough to amortise an fsync over a
 /// burst of invocations, few enough that a batch holds the write lock for
@@ -148,14 +148,14 @@ pub struct Paused {
 impl Writer {
     /// Opens the write connection on `path` (already created and migrated
     /// by the pool) and starts the thread.
-    pub(super) fn start(path: &std::path::Path, busy: Duration) -> Result<Writer> {
+    pub(super) fn start(path: &std::path::Path, busy: Duration, hook: BatchHook) -> Result<Writer> {
         let conn = open(path, busy)?;
         let (jobs, queue) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
         let stats = Arc::new(Stats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
-            .spawn(move || serve(conn, queue, &counted))
+            .spawn(move || serve(conn, queue, &counted, &hook))
             .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { jobs, stats })
     }
@@ -270,7 +270,7 @@ fn open(path: &std::path::Path, busy: Duration) -> Result<Connection> {
 
 /// The thread's loop: take what is queued (waiting for the first job),
 /// apply it as one transaction, answer everyone, repeat.
-fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats) {
+fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats, hook: &BatchHook) {
     let mut next = None;
     loop {
         let first = match next.take() {
@@ -301,11 +301,13 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats) {
         stats.queued.fetch_sub(taken, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let committed = apply_batch(&conn, &mut batch).map_err(|e| e.to_string());
+        let took = started.elapsed();
         tracing::trace!(
             jobs = taken,
-            elapsed_us = started.elapsed().as_micros() as u64,
+            elapsed_us = took.as_micros() as u64,
             "commit batch"
         );
+        hook.tell(batch.len(), took);
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(taken, Ordering::Relaxed);
         if let Err(why) = &committed {
