@@ -53,6 +53,7 @@ macro_rules! both {
     };
 }
 
+mod backlog;
 mod commits;
 mod people;
 mod postgres;

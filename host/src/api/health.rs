@@ -55,7 +55,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let backlog = report.backlog.map(|b| {
         json!({
             "events_due": b.events_due,
-            "oldest_due_at": b.oldest_due_at,
+            "oldest_queued_at": b.oldest_queued_at,
             "parked": b.parked,
             "timers_pending": b.timers_pending,
             "next_timer_at": b.next_timer_at,

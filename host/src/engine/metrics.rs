@@ -189,7 +189,7 @@ impl Metrics {
         );
         r.register_with_unit(
             "oldest_event_age",
-            "How long the oldest due event has waited",
+            "How long ago the oldest unfinished event was queued",
             Unit::Seconds,
             self.oldest_event_age.clone(),
         );
@@ -307,7 +307,7 @@ impl Engine {
         if let Some(b) = &report.backlog {
             let now = self.clock.now();
             m.events_due.set(b.events_due as i64);
-            let age = b.oldest_due_at.map_or(0, |at| (now - at).max(0));
+            let age = b.oldest_queued_at.map_or(0, |at| (now - at).max(0));
             m.oldest_event_age.set(age as f64 / 1000.0);
             m.events_parked.set(b.parked as i64);
             m.timers_pending.set(b.timers_pending as i64);

@@ -116,7 +116,7 @@ pub struct EngineConfig {
     /// so a file still being copied is not read half-written.
     pub reload_debounce_ms: u64,
     /// The supervisor calls the queue stale (and the node not ready) when
-    /// its oldest due event has waited this long.
+    /// its oldest unfinished event was queued this long ago.
     pub stale_queue_ms: i64,
     /// ... and the timers stuck when the earliest is overdue by this much.
     pub overdue_timer_ms: i64,

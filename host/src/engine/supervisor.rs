@@ -4,7 +4,7 @@
 //!
 //! A node is not ready when its database does not answer, a manifest in
 //! its bots directory is refused, a bot the manifests call for is missing,
-//! refused or crashing here, the oldest due event has waited longer than
+//! refused or crashing here, the oldest unfinished event was queued over
 //! `engine.stale_queue_ms`, an event is parked, or the earliest timer is
 //! overdue by more than `engine.overdue_timer_ms`.
 //!
@@ -146,17 +146,17 @@ impl Engine {
 
     fn backlog_problems(&self, backlog: &Backlog, now: Timestamp) -> Vec<Problem> {
         let mut problems = Vec::new();
-        if let Some(due) = backlog.oldest_due_at
+        if let Some(due) = backlog.oldest_queued_at
             && now - due > self.config.stale_queue_ms
         {
             problems.push(Problem::new(
                 Check::Queue,
                 None,
                 format!(
-                    "the oldest of {} due events has waited {} s (threshold {} s)",
-                    backlog.events_due,
+                    "the oldest unfinished event was queued {} s ago (threshold {} s; {} due now)",
                     (now - due) / 1000,
-                    self.config.stale_queue_ms / 1000
+                    self.config.stale_queue_ms / 1000,
+                    backlog.events_due
                 ),
             ));
         }

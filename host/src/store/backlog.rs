@@ -12,8 +12,10 @@ use crate::model::Timestamp;
 pub struct Backlog {
     /// Events due now and not parked: waiting for a bot, or running.
     pub events_due: u64,
-    /// When the oldest of them became due.
-    pub oldest_due_at: Option<Timestamp>,
+    /// When the oldest unfinished (pending, not parked) event was queued,
+    /// due or not: an event retried again and again, or waiting for a bot
+    /// that never comes, keeps its age.
+    pub oldest_queued_at: Option<Timestamp>,
     /// Events parked after their last attempt (each has an error ticket).
     pub parked: u64,
     /// Timers with a due time (a wait on another ticket has none).
@@ -46,10 +48,11 @@ pub type BatchObserver = Arc<dyn Fn(Batch) + Send + Sync>;
 
 /// The backlog in one statement for both backends (`$1` is now; SQLite
 /// reads it as its first parameter too). Each sub-select walks one index:
-/// `events_due` (status, available_at) and the partial `timers_due`.
+/// `events_due` (status, available_at), the partial `timers_due`, and the
+/// primary key for the oldest unfinished event (ids grow with time).
 pub(super) const BACKLOG_SQL: &str = "\
     SELECT (SELECT COUNT(*) FROM events WHERE status = 'pending' AND available_at <= $1), \
-           (SELECT MIN(available_at) FROM events WHERE status = 'pending'), \
+           (SELECT created_at FROM events WHERE status = 'pending' ORDER BY id LIMIT 1), \
            (SELECT COUNT(*) FROM events WHERE status = 'parked'), \
            (SELECT COUNT(*) FROM timers WHERE due_at IS NOT NULL), \
            (SELECT MIN(due_at) FROM timers WHERE due_at IS NOT NULL)";
@@ -58,13 +61,12 @@ pub(super) const BACKLOG_SQL: &str = "\
 pub(super) type BacklogRow = (i64, Option<i64>, i64, i64, Option<i64>);
 
 impl Backlog {
-    pub(super) fn from_row(row: BacklogRow, now: Timestamp) -> Self {
+    pub(super) fn from_row(row: BacklogRow) -> Self {
         let (due, oldest, parked, timers, next_timer) = row;
         let count = |n: i64| n.max(0) as u64;
         Backlog {
             events_due: count(due),
-            // The oldest pending event counts only once it is due.
-            oldest_due_at: oldest.filter(|at| *at <= now),
+            oldest_queued_at: oldest,
             parked: count(parked),
             timers_pending: count(timers),
             next_timer_at: next_timer,

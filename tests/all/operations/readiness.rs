@@ -1,8 +1,112 @@
 //! `/readyz` and `baton health` turn red and green again as a bot file is
 //! removed and restored and as a manifest is broken and mended.
 
+use std::sync::Arc;
+
+use baton_host::engine::supervisor::{Check, Report};
+use baton_host::engine::{Clock, Engine, EngineConfig, ManualClock};
+use baton_host::model::{Actor, Status};
+use baton_host::runtime::{Limits, Runtime};
+use baton_host::store::{
+    Commit, EventKind, NewEvent, NewTicket, NewTimer, SqliteStore, Store, TimerKind,
+};
+use serde_json::json;
+
 use super::{problems, readyz_until, stepper_only};
 use crate::support::Server;
+
+fn checks(report: &Report) -> Vec<Check> {
+    report.problems.iter().map(|p| p.check).collect()
+}
+
+/// The queue, parked events and timers, judged against the thresholds on a
+/// clock the test moves (no dispatcher runs: nothing is consumed).
+#[tokio::test]
+async fn the_supervisor_flags_a_stale_queue_parked_events_and_overdue_timers() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let bots = dir.path().join("bots");
+    std::fs::create_dir(&bots).expect("bots");
+    stepper_only(&bots);
+    let url = format!("sqlite://{}", dir.path().join("baton.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.expect("store"));
+    let clock = Arc::new(ManualClock::new(1_795_510_800_000));
+    let runtime = Runtime::new(Limits::default(), 2, None).expect("runtime");
+    let engine = Engine::new(
+        store.clone(),
+        runtime,
+        clock.clone(),
+        EngineConfig::default(),
+        bots,
+    );
+    engine.scan_bots_dir().await.expect("scan");
+    assert!(
+        engine.supervise().await.ready(),
+        "{:?}",
+        engine.supervise().await
+    );
+
+    let id = store.next_ticket_id().await.expect("an id");
+    let now = clock.now();
+    let ticket = NewTicket {
+        id,
+        metaservice: "stepper".into(),
+        ticket_type: "flow".into(),
+        title: "waits".into(),
+        state_code: 1,
+        status: Status::Open,
+        metadata: json!({}),
+        parent_id: None,
+        created_by: Actor::Host,
+        stakeholders: Vec::new(),
+    };
+    let event = |available_at| NewEvent {
+        ticket_id: id,
+        state_code: 1,
+        kind: EventKind::Entered,
+        payload: json!({}),
+        available_at,
+    };
+    let created = Commit {
+        inserts: vec![ticket],
+        events: vec![event(now), event(now)],
+        ..Commit::default()
+    };
+    store.commit(&created, now).await.expect("commit");
+    assert!(engine.supervise().await.ready());
+    // A minute and a second later nobody took them: the queue is stale.
+    clock.advance(61_000);
+    assert_eq!(checks(&engine.supervise().await), vec![Check::Queue]);
+    // One is parked after its last attempt.
+    let parked = store.events_of(id).await.expect("events")[0].id;
+    store
+        .park_event(parked, "failed five times", &Commit::default(), clock.now())
+        .await
+        .expect("park");
+    let report = engine.supervise().await;
+    assert_eq!(checks(&report), vec![Check::Queue, Check::ParkedEvents]);
+    assert_eq!(report.backlog.map(|b| b.parked), Some(1));
+    // A wait due 61 s ago has not fired.
+    let timer = NewTimer {
+        ticket_id: id,
+        state_code: 1,
+        kind: TimerKind::Wait,
+        due_at: Some(clock.now() - 61_000),
+        base_at: now,
+        other_ticket: None,
+        repeats_left: 0,
+    };
+    let timers = Commit {
+        timers: vec![timer],
+        ..Commit::default()
+    };
+    store.commit(&timers, clock.now()).await.expect("timer");
+    let report = engine.supervise().await;
+    assert_eq!(
+        checks(&report),
+        vec![Check::Queue, Check::ParkedEvents, Check::Timers]
+    );
+    assert!(report.problems[2].detail.contains("61 s ago"), "{report:?}");
+}
 
 #[tokio::test]
 async fn readyz_follows_a_bot_file_and_a_manifest_out_and_back() {
@@ -88,7 +192,7 @@ async fn a_manifest_refused_at_start_is_reported_until_a_restart_loads_it() {
 }
 
 #[tokio::test]
-async fn parked_events_and_an_unreachable_server_are_reported() {
+async fn an_unreachable_server_is_reported_to_people_and_to_zabbix() {
     let mut server = Server::start(stepper_only).await;
     readyz_until(&server, |status, _| status == 200).await;
     // No answer: `baton health` says so with exit code 2, and the Zabbix

@@ -565,7 +565,7 @@ impl Store for SqliteStore {
             .bind(now)
             .fetch_one(&self.pool)
             .await?;
-        Ok(Backlog::from_row(row, now))
+        Ok(Backlog::from_row(row))
     }
 
     async fn open_tickets(&self) -> Result<Vec<OpenCount>> {
