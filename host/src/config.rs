@@ -19,6 +19,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineConfig;
+use crate::engine::delivery::DeliveryConfig;
 use crate::runtime::Limits;
 
 /// `BATON_*` variables that are not settings of `baton.toml`.
@@ -62,6 +63,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub engine: EngineConfig,
     pub limits: Limits,
+    /// Notifications that leave Baton: webhooks and e-mail.
+    pub delivery: DeliveryConfig,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             engine: EngineConfig::default(),
             limits: Limits::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -133,7 +137,7 @@ impl Config {
             self.limits.memory_mib > 0,
             "limits.memory_mib must be at least 1"
         );
-        Ok(())
+        self.delivery.validate()
     }
 }
 

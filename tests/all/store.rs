@@ -55,6 +55,7 @@ macro_rules! both {
 
 mod backlog;
 mod commits;
+mod outbox;
 mod people;
 mod postgres;
 mod queue;

@@ -10,6 +10,7 @@
 //!   ticket's people; `handover.rs`: handing a ticket over, giving it back.
 //! - `people.rs`: users, tokens, groups, `/me`.
 //! - `notifications.rs`: the inbox and its event stream.
+//! - `deliveries.rs`: notifications' deliveries beyond the inbox.
 //! - `admin.rs`: metaservices, ticket types, the settings panel.
 //! - `bots.rs`: `/bots` and `/bots/{name}/restart`.
 //! - `health.rs`: `/healthz`, `/readyz`.
@@ -23,6 +24,7 @@ mod admin;
 pub mod auth;
 mod bots;
 mod comments;
+mod deliveries;
 mod error;
 mod extract;
 mod handover;
@@ -110,7 +112,8 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(people::revoke_token))
         .routes(routes!(people::create_group, people::list_groups))
         .routes(routes!(people::add_member, people::remove_member))
-        .routes(routes!(people::me))
+        .routes(routes!(people::me, people::patch_me))
+        .routes(routes!(deliveries::resend))
         .routes(routes!(admin::metaservices))
         .routes(routes!(admin::ticket_types))
         .routes(routes!(admin::set_settings))

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Caller;
+use super::deliveries::{DeliveryView, delivery_view};
 use super::error::{AppError, ProblemKind};
 use super::extract::{PathParam, Query};
 use super::views::time;
@@ -27,6 +28,9 @@ pub struct NotificationView {
     pub text: String,
     pub read: bool,
     pub created_at: String,
+    /// Its deliveries beyond the inbox (webhooks, e-mail), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryView>,
 }
 
 fn notification_view(n: Notification) -> NotificationView {
@@ -37,6 +41,7 @@ fn notification_view(n: Notification) -> NotificationView {
         text: n.text,
         read: n.read_at.is_some(),
         created_at: time(n.created_at),
+        deliveries: Vec::new(),
     }
 }
 
@@ -96,10 +101,21 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(InboxPage {
-        items: rows.into_iter().map(notification_view).collect(),
-        next_cursor,
-    }))
+    let ids: Vec<i64> = rows.iter().map(|n| n.id).collect();
+    let mut deliveries = state.engine.store.deliveries_of(&ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|n| {
+            let id = n.id;
+            let mut view = notification_view(n);
+            view.deliveries = deliveries
+                .extract_if(.., |d| d.notification_id == id)
+                .map(delivery_view)
+                .collect();
+            view
+        })
+        .collect();
+    Ok(Json(InboxPage { items, next_cursor }))
 }
 
 #[utoipa::path(post, path = "/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)), responses((status = 204, description = "Marked read"), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]

@@ -21,6 +21,9 @@ pub struct UserView {
     pub name: String,
     pub email: Option<String>,
     pub is_admin: bool,
+    /// Whether notifications also go to `email` (when the server sends
+    /// e-mail).
+    pub email_notifications: bool,
     pub created_at: String,
 }
 
@@ -31,6 +34,7 @@ pub fn user_view(u: User) -> UserView {
         name: u.name,
         email: u.email,
         is_admin: u.is_admin,
+        email_notifications: u.email_notifications,
         created_at: time(u.created_at),
     }
 }
@@ -313,6 +317,32 @@ pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub groups: Vec<String>,
+}
+
+/// The caller's own settings.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    /// Notifications also by e-mail (to the account's address).
+    pub email_notifications: Option<bool>,
+}
+
+#[utoipa::path(patch, path = "/me", tag = "people", request_body = MePatch, responses((status = 200, body = MeView), (status = 401, body = super::error::Problem), (status = 422, body = super::error::Problem)), security(("bearer" = [])))]
+pub async fn patch_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<MePatch>,
+) -> Result<Json<MeView>, AppError> {
+    let mut caller = caller;
+    if let Some(on) = body.email_notifications {
+        state
+            .engine
+            .store
+            .set_email_notifications(caller.user.id, on)
+            .await?;
+        caller.user.email_notifications = on;
+    }
+    me(State(state), caller).await
 }
 
 #[utoipa::path(get, path = "/me", tag = "people", responses((status = 200, body = MeView), (status = 401, body = super::error::Problem)), security(("bearer" = [])))]

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::openapi::RefOr;
@@ -15,9 +14,7 @@ use crate::store::{LogEntry, NodeBot, Stakeholder};
 
 /// RFC 3339 in UTC with milliseconds.
 pub fn time(ms: Timestamp) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    crate::model::rfc3339(ms)
 }
 
 fn opt_time(ms: Option<Timestamp>) -> Option<String> {

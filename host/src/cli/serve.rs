@@ -81,7 +81,13 @@ pub(super) async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow:
             .with_context(|| format!("writing {}", path.display()))?;
     }
 
+    engine.route_outbox(config.delivery.outbox());
     let dispatcher = tokio::spawn(engine.clone().run(engine.stopped()));
+    let delivery = tokio::spawn(
+        engine
+            .clone()
+            .deliver(config.delivery.clone(), engine.stopped()),
+    );
     let watcher = tokio::spawn(watch.run(engine.clone(), engine.stopped()));
     let stopper = engine.clone();
     let signals = tokio::spawn(async move {
@@ -95,6 +101,7 @@ pub(super) async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow:
         .with_graceful_shutdown(engine.stopped())
         .await?;
     dispatcher.await?;
+    delivery.await?;
     watcher.await?;
     signals.abort();
     tracing::info!("stopped");

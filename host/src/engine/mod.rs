@@ -26,6 +26,7 @@
 //! - `settings.rs`: admin settings changes, and the waiting tickets they reach.
 //! - `supervisor.rs`: whether this node does its job (`/readyz`, `baton health`).
 //! - `metrics.rs`: what `/metrics` shows.
+//! - `delivery/`: notifications that leave Baton (webhooks, e-mail).
 
 mod acceptance;
 mod actions;
@@ -36,6 +37,7 @@ mod clock;
 mod closing;
 mod cluster;
 mod commit;
+pub mod delivery;
 mod dispatch;
 mod errors;
 mod loading;
@@ -198,6 +200,10 @@ pub struct Engine {
     pub metrics: Arc<metrics::Metrics>,
     /// Set once when the process is asked to stop (see [`Engine::stop`]).
     stop: tokio::sync::watch::Sender<bool>,
+    /// Where notifications go besides the inbox (`delivery/`).
+    outbox: RwLock<crate::store::Outbox>,
+    /// Rung when a commit queued deliveries.
+    outbox_wake: Notify,
 }
 
 impl Engine {
@@ -232,6 +238,8 @@ impl Engine {
             manifest_errors: RwLock::default(),
             metrics,
             stop: tokio::sync::watch::channel(false).0,
+            outbox: RwLock::default(),
+            outbox_wake: Notify::new(),
             config,
         })
     }
@@ -273,7 +281,14 @@ impl Engine {
         commit: &crate::store::Commit,
         now: crate::model::Timestamp,
     ) -> Result<crate::store::Committed, crate::store::StoreError> {
-        let committed = self.store.commit(commit, now).await?;
+        let outbox = self.outbox_of(commit);
+        let committed = match &outbox {
+            Some(routed) => self.store.commit(routed, now).await?,
+            None => self.store.commit(commit, now).await?,
+        };
+        if outbox.is_some() {
+            self.outbox_wake.notify_one();
+        }
         self.publish(&committed.notifications);
         if !committed.notifications.is_empty() {
             // In the inbox, durable: delivered on the one channel built so
@@ -293,6 +308,32 @@ impl Engine {
             self.store.announce(crate::store::Signal::Work);
         }
         Ok(committed)
+    }
+
+    /// Sends notifications out as `outbox` says from now on (set once at
+    /// start from `[delivery]`).
+    pub fn route_outbox(&self, outbox: crate::store::Outbox) {
+        *self.outbox.write().unwrap_or_else(|e| e.into_inner()) = outbox;
+    }
+
+    /// Tells the sender that deliveries are due (a resend).
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// `commit` with its notifications routed to the outbox, when it has
+    /// notifications and the outbox goes somewhere.
+    fn outbox_of(&self, commit: &crate::store::Commit) -> Option<crate::store::Commit> {
+        if commit.notifications.is_empty() {
+            return None;
+        }
+        let outbox = self.outbox.read().unwrap_or_else(|e| e.into_inner());
+        if outbox.is_empty() {
+            return None;
+        }
+        let mut routed = commit.clone();
+        routed.outbox = outbox.clone();
+        Some(routed)
     }
 
     /// Announces committed notifications to this process's streams.

@@ -15,4 +15,4 @@ pub mod rules;
 pub mod ticket;
 
 pub use catalog::{Catalog, Metaservice, StateDef, TicketType, TypeSettings};
-pub use ticket::{Actor, BotName, Status, Ticket, TicketId, Timestamp};
+pub use ticket::{Actor, BotName, Status, Ticket, TicketId, Timestamp, rfc3339};

@@ -13,6 +13,13 @@ pub type TicketId = i64;
 /// databases so that ordering and arithmetic are the same everywhere.
 pub type Timestamp = i64;
 
+/// RFC 3339 in UTC with milliseconds, as the API and webhooks show times.
+pub fn rfc3339(ms: Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
 /// The raw lifecycle, separate from the business state: a ticket is
 /// closed exactly when its state is terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

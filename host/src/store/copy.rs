@@ -22,7 +22,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::{Result, SqliteStore, StoreError};
 
 /// The tables, parents before children.
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 19] = [
     "users",
     "groups",
     "group_members",
@@ -37,6 +37,7 @@ const TABLES: [&str; 18] = [
     "events",
     "api_tokens",
     "notifications",
+    "deliveries",
     "settings_changes",
     "timers",
     "proceeded",
@@ -78,11 +79,14 @@ pub async fn sqlite_to_postgres(from: &str, to: &str) -> Result<Copied> {
         copied.push((table.to_string(), rows));
     }
     // Leases of the old process mean nothing to the new nodes: its events
-    // are due as they were, not held until leases of a stopped server run
-    // out.
-    sqlx::query("UPDATE events SET lease_owner = NULL, lease_until = NULL")
-        .execute(&mut *tx)
-        .await?;
+    // and deliveries are due as they were, not held until leases of a
+    // stopped server run out.
+    for table in ["events", "deliveries"] {
+        let sql = format!("UPDATE {table} SET lease_owner = NULL, lease_until = NULL");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await?;
+    }
     move_sequences(&source, &mut tx).await?;
     tx.commit().await?;
     Ok(copied)

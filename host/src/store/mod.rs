@@ -12,11 +12,13 @@
 //! - `types.rs`, `people.rs`: what goes in and comes out.
 //! - `cluster.rs`: nodes and the signals between them.
 //! - `backlog.rs`: what the supervisor and `/metrics` read.
+//! - `outbox.rs`: notifications on their way out (webhooks, e-mail).
 //! - `copy.rs`: `baton migrate --from sqlite --to postgres`.
 
 mod backlog;
 mod cluster;
 mod copy;
+mod outbox;
 mod people;
 mod postgres;
 mod sqlite;
@@ -29,6 +31,7 @@ use backlog::{BACKLOG_SQL, BacklogRow, BatchHook, OPEN_TICKETS_SQL, OpenRow};
 pub use backlog::{Backlog, Batch, BatchObserver, OpenCount};
 pub use cluster::{Node, NodeBot, Signal};
 pub use copy::{Copied, redact, sqlite_to_postgres};
+pub use outbox::{Attempt, Delivery, DeliveryState, Outbox, WebhookRoute};
 pub use people::*;
 pub use postgres::PgStore;
 pub use sqlite::{Paused, SqliteStore, WriterStats};
@@ -360,6 +363,31 @@ pub trait Store: Send + Sync + 'static {
     /// Calls `observer` after every commit batch from now on (one
     /// observer: a second call replaces the first).
     fn observe_batches(&self, observer: BatchObserver);
+
+    // The outbox (`outbox.rs`).
+
+    /// Deliveries due at `now` and not leased, leased to this node for
+    /// `lease_ms`, oldest first.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+
+    /// Records an attempt at a claimed delivery and frees its lease.
+    async fn settle_delivery(&self, id: i64, attempt: &Attempt, now: Timestamp) -> Result<()>;
+
+    /// A failed delivery made due again, its attempts reset; false when
+    /// there is no failed delivery `id`.
+    async fn resend_delivery(&self, id: i64, now: Timestamp) -> Result<bool>;
+
+    /// The deliveries of these notifications, in id order.
+    async fn deliveries_of(&self, notifications: &[i64]) -> Result<Vec<DeliveryState>>;
+
+    /// Whether `user` gets e-mails (on by default, when they have an
+    /// address); false when there is no such user.
+    async fn set_email_notifications(&self, user: i64, on: bool) -> Result<bool>;
 
     /// Gives back this node's leases as it shuts down (after its in-flight
     /// invocations have finished), so that other nodes need not wait them

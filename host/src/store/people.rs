@@ -12,6 +12,8 @@ pub struct User {
     pub name: String,
     pub email: Option<String>,
     pub is_admin: bool,
+    /// Whether notifications also go to `email` (when e-mail is set up).
+    pub email_notifications: bool,
     pub created_at: Timestamp,
 }
 

@@ -24,6 +24,9 @@ pub struct Commit {
     pub timers: Vec<NewTimer>,
     /// (ticket, state) pairs to add to the proceeded list.
     pub proceeded: Vec<(TicketId, u32)>,
+    /// Where `notifications` go besides the inbox (the outbox's rows are
+    /// written in this commit).
+    pub outbox: super::Outbox,
 }
 
 /// What a timer waits for.

@@ -71,6 +71,7 @@ pub(super) async fn apply(
             .push(insert_comment(conn, c, now).await?);
     }
     committed.notifications = notify(conn, &commit.notifications, now).await?;
+    super::outbox::write(conn, commit, &committed.notifications, now).await?;
     Ok(committed)
 }
 

@@ -26,11 +26,13 @@
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed
 //!   tickets.
 //! - `quotas.rs`: what the per-metaservice quotas count.
+//! - `outbox.rs`: notifications on their way out, one node sending each.
 
 mod apply;
 mod cluster;
 mod committer;
 mod list;
+mod outbox;
 mod parties;
 mod people;
 mod queue;
@@ -54,10 +56,11 @@ use sqlx::Executor;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{
-    Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord, Comment,
-    Commit, Committed, EventId, Group, LogEntry, NewUser, Notification, OPEN_TICKETS_SQL,
-    OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder,
-    Store, StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer, WriterStats,
+    Attempt, Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord,
+    Comment, Commit, Committed, Delivery, DeliveryState, EventId, Group, LogEntry, NewUser,
+    Notification, OPEN_TICKETS_SQL, OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result,
+    SettingsChange, Stakeholder, Store, StoreError, TicketFilter, Timer, TimerKind, Token, User,
+    Viewer, WriterStats,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -572,6 +575,31 @@ impl Store for PgStore {
 
     fn observe_batches(&self, observer: BatchObserver) {
         self.batches.set(observer);
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        outbox::claim(&self.pool, &self.node_id, now, now + lease_ms, limit).await
+    }
+
+    async fn settle_delivery(&self, id: i64, attempt: &Attempt, now: Timestamp) -> Result<()> {
+        outbox::settle(&self.pool, id, attempt, now).await
+    }
+
+    async fn resend_delivery(&self, id: i64, now: Timestamp) -> Result<bool> {
+        outbox::resend(&self.pool, id, now).await
+    }
+
+    async fn deliveries_of(&self, notifications: &[i64]) -> Result<Vec<DeliveryState>> {
+        outbox::states(&self.pool, notifications).await
+    }
+
+    async fn set_email_notifications(&self, user: i64, on: bool) -> Result<bool> {
+        outbox::set_email_notifications(&self.pool, user, on).await
     }
 
     async fn heartbeat(&self, dead_after_ms: i64) -> Result<u64> {

@@ -36,11 +36,13 @@ fn user(row: &PgRow) -> Result<User> {
         name: get(row, "name")?,
         email: get(row, "email")?,
         is_admin: get(row, "is_admin")?,
+        email_notifications: get(row, "email_notifications")?,
         created_at: get(row, "created_at")?,
     })
 }
 
-const USER_COLUMNS: &str = "u.id, u.login, u.name, u.email, u.is_admin, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.login, u.name, u.email, u.is_admin, u.email_notifications, u.created_at";
 
 pub(super) async fn create_user(pool: &PgPool, new: &NewUser, now: Timestamp) -> Result<User> {
     let id: i64 = sqlx::query_scalar(
@@ -61,6 +63,7 @@ pub(super) async fn create_user(pool: &PgPool, new: &NewUser, now: Timestamp) ->
         name: new.name.clone(),
         email: new.email.clone(),
         is_admin: new.is_admin,
+        email_notifications: true,
         created_at: now,
     })
 }

@@ -107,6 +107,7 @@ pub(super) fn apply(conn: &Connection, commit: &Commit, now: Timestamp) -> Resul
             created_at: now,
         });
     }
+    super::outbox::write(conn, commit, &committed.notifications, now)?;
     Ok(committed)
 }
 

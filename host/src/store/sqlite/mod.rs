@@ -17,10 +17,12 @@
 //! - `timers.rs`: waits and lifetimes.
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed tickets.
 //! - `quotas.rs`: what the per-metaservice quotas count.
+//! - `outbox.rs`: notifications on their way out.
 
 mod apply;
 mod leases;
 mod list;
+mod outbox;
 mod people;
 mod queue;
 mod quotas;
@@ -44,10 +46,11 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord, Comment,
-    Commit, Committed, EventId, Group, LogEntry, NewUser, Notification, OPEN_TICKETS_SQL,
-    OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result, SettingsChange, Stakeholder,
-    Store, StoreError, TicketFilter, Timer, TimerKind, Token, User, Viewer,
+    Attempt, Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord,
+    Comment, Commit, Committed, Delivery, DeliveryState, EventId, Group, LogEntry, NewUser,
+    Notification, OPEN_TICKETS_SQL, OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result,
+    SettingsChange, Stakeholder, Store, StoreError, TicketFilter, Timer, TimerKind, Token, User,
+    Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -577,5 +580,43 @@ impl Store for SqliteStore {
 
     fn observe_batches(&self, observer: BatchObserver) {
         self.batches.set(observer);
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        // A read first: most polls find nothing, and cost no transaction.
+        if !self.readers.read(|c| outbox::any_due(c, now))? {
+            return Ok(Vec::new());
+        }
+        self.writer
+            .run(move |conn| outbox::claim(conn, now, now + lease_ms, limit))
+            .await
+    }
+
+    async fn settle_delivery(&self, id: i64, attempt: &Attempt, now: Timestamp) -> Result<()> {
+        let attempt = attempt.clone();
+        self.writer
+            .run(move |conn| outbox::settle(conn, id, &attempt, now))
+            .await
+    }
+
+    async fn resend_delivery(&self, id: i64, now: Timestamp) -> Result<bool> {
+        self.writer
+            .run(move |conn| outbox::resend(conn, id, now))
+            .await
+    }
+
+    async fn deliveries_of(&self, notifications: &[i64]) -> Result<Vec<DeliveryState>> {
+        self.readers.read(|c| outbox::states(c, notifications))
+    }
+
+    async fn set_email_notifications(&self, user: i64, on: bool) -> Result<bool> {
+        self.writer
+            .run(move |conn| outbox::set_email_notifications(conn, user, on))
+            .await
     }
 }

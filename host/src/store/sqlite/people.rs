@@ -26,11 +26,13 @@ fn user(row: &SqliteRow) -> Result<User> {
         name: row.try_get("name")?,
         email: row.try_get("email")?,
         is_admin: row.try_get("is_admin")?,
+        email_notifications: row.try_get("email_notifications")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
-const USER_COLUMNS: &str = "u.id, u.login, u.name, u.email, u.is_admin, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.login, u.name, u.email, u.is_admin, u.email_notifications, u.created_at";
 
 pub(super) async fn create_user(pool: &SqlitePool, new: &NewUser, now: Timestamp) -> Result<User> {
     let id: i64 = sqlx::query_scalar(
@@ -50,6 +52,7 @@ pub(super) async fn create_user(pool: &SqlitePool, new: &NewUser, now: Timestamp
         name: new.name.clone(),
         email: new.email.clone(),
         is_admin: new.is_admin,
+        email_notifications: true,
         created_at: now,
     })
 }
@@ -142,6 +145,7 @@ pub(super) fn authenticate(
         name: row.get("name")?,
         email: row.get("email")?,
         is_admin: row.get("is_admin")?,
+        email_notifications: row.get("email_notifications")?,
         created_at: row.get("created_at")?,
     };
     let token_id: i64 = row.get("token_id")?;
