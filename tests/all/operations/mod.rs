@@ -3,6 +3,7 @@
 //! graceful shutdown under load.
 
 mod cli;
+mod delivery;
 mod metrics;
 mod readiness;
 mod shutdown;

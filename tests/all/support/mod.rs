@@ -7,6 +7,7 @@ pub mod hostile;
 pub mod openapi;
 mod people;
 pub mod postgres;
+pub mod receivers;
 pub mod server;
 
 pub use bots::{example_bots, fixture_bots};

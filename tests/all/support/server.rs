@@ -17,6 +17,8 @@ pub struct ServerSetup {
     pub engine: String,
     /// The database; a SQLite file in the server's directory if `None`.
     pub database_url: Option<String>,
+    /// More of `baton.toml`, after `[engine]`: whole tables (`[delivery]`).
+    pub tables: String,
 }
 
 impl Default for ServerSetup {
@@ -30,6 +32,7 @@ impl Default for ServerSetup {
                      crash_backoff_max_ms = 200\nreload_debounce_ms = 100\nlease_ms = 6000\n"
                 .into(),
             database_url: None,
+            tables: String::new(),
         }
     }
 }
@@ -98,11 +101,12 @@ impl Server {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("baton.db").display()));
         let config = format!(
-            "database_url = \"{}\"\nbots_dir = \"{}\"\ncache_dir = \"{}\"\n[engine]\n{}",
+            "database_url = \"{}\"\nbots_dir = \"{}\"\ncache_dir = \"{}\"\n[engine]\n{}\n{}",
             database,
             bots.display(),
             dir.path().join("cache").display(),
-            setup.engine
+            setup.engine,
+            setup.tables
         );
         std::fs::write(dir.path().join("baton.toml"), config).expect("writing baton.toml");
         let child = spawn(dir.path(), &[]);
