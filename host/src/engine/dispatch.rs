@@ -302,8 +302,15 @@ impl Engine {
         );
         let started = std::time::Instant::now();
         let quota_hits = session.quota_hits.clone();
-        let span =
-            tracing::info_span!("invocation", bot = %name, duration_us = tracing::field::Empty);
+        // Its own fields say which ticket and event: a bot's output lines,
+        // written from WASI's own task, have this span alone as context.
+        let span = tracing::info_span!(
+            "invocation",
+            bot = %name,
+            ticket = event.ticket_id,
+            event = event.id,
+            duration_us = tracing::field::Empty
+        );
         let invoked = async {
             // Closed only when the engine is dropped, which cannot happen
             // while this runs; without a permit the guest runs anyway.

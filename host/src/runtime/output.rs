@@ -1,6 +1,11 @@
 //! A bot's stdout and stderr, turned into `tracing` lines tagged with the
 //! bot's name. Output is cut at a per-invocation budget instead of trapping
 //! the bot, so a chatty bot cannot flood the log.
+//!
+//! WASI writes the streams from a task of its own, outside the spans the
+//! invocation runs in; each line is emitted under the span that was
+//! current when the stream was made (the invocation's, inside its event's),
+//! so that it carries the ticket too.
 
 use std::io;
 use std::pin::Pin;
@@ -18,6 +23,7 @@ pub struct BotOutput {
 
 struct Lines {
     bot: Arc<str>,
+    span: tracing::Span,
     stream: &'static str,
     partial: Vec<u8>,
     budget: usize,
@@ -30,6 +36,7 @@ impl BotOutput {
         BotOutput {
             inner: Arc::new(Mutex::new(Lines {
                 bot,
+                span: tracing::Span::current(),
                 stream,
                 partial: Vec::new(),
                 budget,
@@ -54,7 +61,7 @@ impl Lines {
         if self.budget == 0 {
             if !self.cut {
                 self.cut = true;
-                tracing::warn!(bot = %self.bot, stream = self.stream, "bot output over budget; the rest is dropped");
+                tracing::warn!(parent: &self.span, bot = %self.bot, stream = self.stream, "bot output over budget; the rest is dropped");
             }
             return;
         }
@@ -69,7 +76,7 @@ impl Lines {
 
     fn emit(&self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
-        tracing::info!(bot = %self.bot, stream = self.stream, "{text}");
+        tracing::info!(parent: &self.span, bot = %self.bot, stream = self.stream, "{text}");
     }
 }
 

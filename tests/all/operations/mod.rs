@@ -4,6 +4,7 @@
 
 mod cli;
 mod delivery;
+mod logs;
 mod metrics;
 mod readiness;
 mod shutdown;
