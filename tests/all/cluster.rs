@@ -274,6 +274,29 @@ async fn each_node_shows_its_bots_and_gets_only_work_it_can_run() {
         "{step2}"
     );
 
+    // The supervisor: b lacks step 2 (a problem of b's); a is ready and
+    // warns that b lacks it, without turning unready for b's sake.
+    let (status, b_ready) = b.get("/readyz").await;
+    assert_eq!(status, 503, "{b_ready}");
+    let missing = &b_ready["problems"][0];
+    assert_eq!(
+        (missing["check"].as_str(), missing["subject"].as_str()),
+        (Some("bot"), Some("stepper-flow-2-b")),
+        "{b_ready}"
+    );
+    let (status, a_ready) = a.get("/readyz").await;
+    assert_eq!(status, 200, "{a_ready}");
+    let warned = a_ready["warnings"].as_array().expect("warnings");
+    assert!(
+        warned.iter().any(|w| w["check"] == "node"
+            && w["subject"] == b_id.as_str()
+            && w["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("stepper-flow-2-b")),
+        "{a_ready}"
+    );
+
     // Tickets created through b: step 2 runs on a, at once.
     stream(&[&b], 200).await;
     let pool = PgPool::connect(&db.url).await.expect("connecting");
