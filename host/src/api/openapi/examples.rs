@@ -31,7 +31,7 @@ fn ticket() -> Value {
 
 fn user() -> Value {
     json!({"id": 3, "login": "jsmith", "name": "John Smith", "email": "john@example.org",
-        "is_admin": false, "created_at": AT})
+        "is_admin": false, "email_notifications": true, "created_at": AT})
 }
 
 fn settings() -> Value {
@@ -42,7 +42,10 @@ fn settings() -> Value {
 fn notification() -> Value {
     json!({"id": 7, "ticket_id": 2, "kind": "accept",
         "text": "Ticket 2 (Wrong birthday) waits for wrt: accept it to work on it",
-        "read": false, "created_at": LATER})
+        "read": false, "created_at": LATER,
+        "deliveries": [{"id": 12, "channel": "email", "target": "john@example.org",
+            "state": "sent", "attempts": 1, "last_error": null, "next_attempt_at": null,
+            "sent_at": LATER}]})
 }
 
 fn bot() -> Value {
@@ -91,6 +94,7 @@ pub fn request(id: &str) -> Option<Value> {
         "createUserToken" => json!({"name": "laptop"}),
         "createGroup" => json!({"name": "wrt"}),
         "updateTicketTypeSettings" => json!({"lifetime": "21d", "notify_repeats": 5}),
+        "updateMe" => json!({"email_notifications": false}),
         _ => return None,
     })
 }
@@ -136,7 +140,7 @@ pub fn response(id: &str) -> Option<Value> {
         "createGroup" => json!({"id": 1, "name": "wrt", "members": [], "created_at": AT}),
         "listGroups" => json!({"items": [{"id": 1, "name": "wrt", "members": [3, 5],
             "created_at": AT}]}),
-        "getMe" => {
+        "getMe" | "updateMe" => {
             let mut me = user();
             me["groups"] = json!(["wrt"]);
             me

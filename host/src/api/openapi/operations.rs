@@ -203,6 +203,7 @@ const TOO_MANY_STREAMS: Failure = failure(
     "too-many-streams",
     "the caller already has 5 streams open",
 );
+const NO_FAILED_DELIVERY: Failure = failure(404, "not-found", "no failed delivery with this id");
 const NO_NOTIFICATION: Failure = failure(404, "not-found", "the caller has no such notification");
 const TAKEN: Failure = failure(409, "conflict", "the login is taken");
 const GROUP_TAKEN: Failure = failure(409, "conflict", "the group exists");
@@ -247,6 +248,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("put", "/groups/{name}/members/{user_id}", "addGroupMember", "Make a user a member of a group", &[ADMINS_ONLY, NO_MEMBER]),
     op("delete", "/groups/{name}/members/{user_id}", "removeGroupMember", "Remove a user from a group", &[ADMINS_ONLY, NO_MEMBER]),
     op("get", "/me", "getMe", "Who the caller is, and their groups", &[]),
+    op("patch", "/me", "updateMe", "Change the caller's own settings (e-mail notifications)", &[]),
+    op("post", "/deliveries/{id}/resend", "resendDelivery", "Send a failed delivery again, its attempts reset", &[ADMINS_ONLY, NO_FAILED_DELIVERY]),
     op("get", "/metaservices", "listMetaservices", "List the metaservices", &[]),
     typed(op("get", "/metaservices/{ms}/ticket-types", "listTicketTypes", "Describe a metaservice's ticket types", &[NO_METASERVICE]), "TicketTypeList", "Each type's states, transitions, actions, metadata schema and settings"),
     typed(op("patch", "/metaservices/{ms}/ticket-types/{tt}/settings", "updateTicketTypeSettings", "Change a ticket type's settings", &[ADMINS_ONLY, NO_TYPE]), "Settings", "The settings now in force"),
