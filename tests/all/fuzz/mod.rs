@@ -69,6 +69,12 @@ async fn every_operation_answers_as_documented_whatever_it_is_sent() {
     let seed = seed();
     let mut setup = ServerSetup::default();
     setup.engine.push_str("retention_every_ms = 50\n");
+    // A webhook nobody listens to, tried once: its deliveries fail at once,
+    // so that resending one has something to resend.
+    setup.tables = "[delivery]\npoll_interval_ms = 20\nmax_attempts = 1\n\n\
+                    [[delivery.webhooks]]\nname = \"nowhere\"\nmetaservice = \"wca\"\n\
+                    url = \"http://127.0.0.1:9/hook\"\nsecret = \"fuzzing-secret-0123456789\"\n"
+        .into();
     let mut server = Server::start_with(setup, |bots| copy_dir(&example_bots(), bots)).await;
     let seeded = seed::seed(&mut server).await;
     let doc = Document::fetch(&server).await;

@@ -17,8 +17,14 @@ pub struct Seeded {
     /// In review (assigned to `wrt`, `member` is its requester), closed,
     /// and one of the outsider's.
     pub tickets: Vec<i64>,
+    /// Another ticket in review, for the actions alone: `approve` and
+    /// `reject` close their ticket, and the others must stay open for the
+    /// rest of the run, whatever order the generator picks.
+    pub actionable: i64,
     pub stakeholders: Vec<i64>,
     pub notifications: Vec<i64>,
+    /// Failed webhook deliveries, for the resend.
+    pub deliveries: Vec<i64>,
     /// Tokens nobody uses: the only ones the fuzzer may revoke.
     pub spare_tokens: Vec<i64>,
     pub bots: Vec<String>,
@@ -142,6 +148,30 @@ async fn archived(server: &mut Server, who: &Person) -> i64 {
     id
 }
 
+/// The member's notifications' webhook deliveries, once they failed.
+async fn failed_deliveries(server: &Server, member: &Person) -> Vec<i64> {
+    let start = std::time::Instant::now();
+    loop {
+        let inbox = ok(server, Some(member), "GET", "/api/v1/notifications", None).await;
+        let failed: Vec<i64> = inbox["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|n| n["deliveries"].as_array().cloned().unwrap_or_default())
+            .filter(|d| d["state"] == "failed")
+            .filter_map(|d| d["id"].as_i64())
+            .collect();
+        if !failed.is_empty() {
+            return failed;
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "seeding: no failed delivery: {inbox}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn seed(server: &mut Server) -> Seeded {
     let member = server.person("member").await;
     let outsider = server.person("outsider").await;
@@ -150,6 +180,15 @@ pub async fn seed(server: &mut Server) -> Seeded {
     server.group("fuzzers", &[&outsider]).await;
     let archived = archived(server, &member).await;
     let tickets = tickets(server, &member, &outsider).await;
+    let actionable = ticket(
+        server,
+        &member,
+        json!({"dob": {"old": "1990-01-01", "new": "1990-01-03"}}),
+    )
+    .await;
+    server
+        .wait_for_ticket(actionable, "in review", |t| t["state"]["code"] == 2)
+        .await;
     let path = format!("/api/v1/tickets/{}", tickets[0]);
     let ticket = ok(server, None, "GET", &path, None).await;
     let stakeholders = ticket["stakeholders"]
@@ -167,6 +206,7 @@ pub async fn seed(server: &mut Server) -> Seeded {
         !notifications.is_empty(),
         "the member was asked to accept: {inbox}"
     );
+    let deliveries = failed_deliveries(server, &member).await;
     let spare_tokens = spare_tokens(server, &outsider).await;
     let bots = ok(server, None, "GET", "/api/v1/bots", None).await;
     let bots = items(&bots, "name")
@@ -178,8 +218,10 @@ pub async fn seed(server: &mut Server) -> Seeded {
         colleague,
         outsider,
         tickets,
+        actionable,
         stakeholders,
         notifications,
+        deliveries,
         spare_tokens,
         bots,
         archived,
@@ -205,6 +247,9 @@ impl Seeded {
         let (member, outsider) = (self.member.id, self.outsider.id);
         let mut values = match (name, path) {
             ("sid", _) => texts(&self.stakeholders),
+            ("id", p) if p.contains("/actions/") => {
+                texts(&[self.actionable, self.actionable, self.tickets[1]])
+            }
             ("name", p) if p.starts_with("/bots") => self.bots.clone(),
             ("name", p) if p.starts_with("/groups") => {
                 texts(&["fuzzers", "fuzzers", "nosuchgroup"])
@@ -216,6 +261,7 @@ impl Seeded {
             (_, p) if p.starts_with("/tokens") => texts(&self.spare_tokens),
             (_, p) if p.starts_with("/archive") => texts(&[self.archived, self.tickets[0]]),
             (_, p) if p.starts_with("/notifications") => texts(&self.notifications),
+            (_, p) if p.starts_with("/deliveries") => texts(&self.deliveries),
             (_, p) if p.starts_with("/users") => texts(&[member, outsider, outsider]),
             _ => texts(&self.tickets),
         };
