@@ -60,6 +60,7 @@ mod people;
 mod postgres;
 mod queue;
 mod seeing;
+mod sessions;
 mod sqlite;
 mod timers;
 mod upkeep;

@@ -21,7 +21,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{Result, SqliteStore, StoreError};
 
-/// The tables, parents before children.
+/// The tables, parents before children. Console sessions are not copied:
+/// people sign in again on the new installation.
 const TABLES: [&str; 19] = [
     "users",
     "groups",

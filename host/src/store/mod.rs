@@ -389,6 +389,23 @@ pub trait Store: Send + Sync + 'static {
     /// address); false when there is no such user.
     async fn set_email_notifications(&self, user: i64, on: bool) -> Result<bool>;
 
+    // Passwords and console sessions.
+
+    /// Sets (or, with `None`, removes) a user's password hash, and ends
+    /// their sessions; false when there is no such user.
+    async fn set_password(&self, user: i64, hash: Option<&str>) -> Result<bool>;
+
+    /// The user `login` and their password hash, if they have a password.
+    async fn password_of(&self, login: &str) -> Result<Option<(User, String)>>;
+
+    /// Records a new session (and forgets expired ones).
+    async fn create_session(&self, session: &NewSession, now: Timestamp) -> Result<()>;
+
+    /// The session's user and CSRF token, while it has not expired.
+    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<(User, String)>>;
+
+    async fn end_session(&self, id_hash: &str) -> Result<()>;
+
     /// Gives back this node's leases as it shuts down (after its in-flight
     /// invocations have finished), so that other nodes need not wait them
     /// out.

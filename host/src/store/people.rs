@@ -17,6 +17,16 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
+/// A console session: the SHA-256 of its cookie's secret (the secret
+/// itself is never stored), its user, the CSRF token of its forms.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf: String,
+    pub expires_at: Timestamp,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub login: String,

@@ -26,6 +26,7 @@
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed
 //!   tickets.
 //! - `quotas.rs`: what the per-metaservice quotas count.
+//! - `sessions.rs`: passwords and console sessions.
 //! - `outbox.rs`: notifications on their way out, one node sending each.
 
 mod apply;
@@ -40,6 +41,7 @@ mod quotas;
 mod read;
 mod retention;
 mod rows;
+mod sessions;
 mod step;
 mod sweep;
 mod timers;
@@ -57,10 +59,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{
     Attempt, Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord,
-    Comment, Commit, Committed, Delivery, DeliveryState, EventId, Group, LogEntry, NewUser,
-    Notification, OPEN_TICKETS_SQL, OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result,
-    SettingsChange, Stakeholder, Store, StoreError, TicketFilter, Timer, TimerKind, Token, User,
-    Viewer, WriterStats,
+    Comment, Commit, Committed, Delivery, DeliveryState, EventId, Group, LogEntry, NewSession,
+    NewUser, Notification, OPEN_TICKETS_SQL, OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage,
+    Result, SettingsChange, Stakeholder, Store, StoreError, TicketFilter, Timer, TimerKind, Token,
+    User, Viewer, WriterStats,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -600,6 +602,26 @@ impl Store for PgStore {
 
     async fn set_email_notifications(&self, user: i64, on: bool) -> Result<bool> {
         outbox::set_email_notifications(&self.pool, user, on).await
+    }
+
+    async fn set_password(&self, user: i64, hash: Option<&str>) -> Result<bool> {
+        sessions::set_password(&self.pool, user, hash).await
+    }
+
+    async fn password_of(&self, login: &str) -> Result<Option<(User, String)>> {
+        sessions::password_of(&self.pool, login).await
+    }
+
+    async fn create_session(&self, session: &NewSession, now: Timestamp) -> Result<()> {
+        sessions::create_session(&self.pool, session, now).await
+    }
+
+    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<(User, String)>> {
+        sessions::session(&self.pool, id_hash, now).await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<()> {
+        sessions::end_session(&self.pool, id_hash).await
     }
 
     async fn heartbeat(&self, dead_after_ms: i64) -> Result<u64> {

@@ -29,7 +29,7 @@ fn user_exists(e: sqlx::Error, user_id: i64) -> StoreError {
     }
 }
 
-fn user(row: &PgRow) -> Result<User> {
+pub(super) fn user(row: &PgRow) -> Result<User> {
     Ok(User {
         id: get(row, "id")?,
         login: get(row, "login")?,
@@ -41,7 +41,7 @@ fn user(row: &PgRow) -> Result<User> {
     })
 }
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "u.id, u.login, u.name, u.email, u.is_admin, u.email_notifications, u.created_at";
 
 pub(super) async fn create_user(pool: &PgPool, new: &NewUser, now: Timestamp) -> Result<User> {

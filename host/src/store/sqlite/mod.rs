@@ -17,6 +17,7 @@
 //! - `timers.rs`: waits and lifetimes.
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed tickets.
 //! - `quotas.rs`: what the per-metaservice quotas count.
+//! - `sessions.rs`: passwords and console sessions.
 //! - `outbox.rs`: notifications on their way out.
 
 mod apply;
@@ -29,6 +30,7 @@ mod quotas;
 mod read;
 mod readers;
 mod retention;
+mod sessions;
 mod sweep;
 mod timers;
 mod write;
@@ -47,10 +49,10 @@ use sqlx::sqlite::{
 
 use super::{
     Attempt, Authenticated, BACKLOG_SQL, Backlog, BacklogRow, BatchHook, BatchObserver, BotRecord,
-    Comment, Commit, Committed, Delivery, DeliveryState, EventId, Group, LogEntry, NewUser,
-    Notification, OPEN_TICKETS_SQL, OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage, Result,
-    SettingsChange, Stakeholder, Store, StoreError, TicketFilter, Timer, TimerKind, Token, User,
-    Viewer,
+    Comment, Commit, Committed, Delivery, DeliveryState, EventId, Group, LogEntry, NewSession,
+    NewUser, Notification, OPEN_TICKETS_SQL, OpenCount, OpenRow, Pending, QueuedEvent, QuotaUsage,
+    Result, SettingsChange, Stakeholder, Store, StoreError, TicketFilter, Timer, TimerKind, Token,
+    User, Viewer,
 };
 use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 
@@ -618,5 +620,28 @@ impl Store for SqliteStore {
         self.writer
             .run(move |conn| outbox::set_email_notifications(conn, user, on))
             .await
+    }
+
+    async fn set_password(&self, user: i64, hash: Option<&str>) -> Result<bool> {
+        let _quiet = self.writer.quiet().await?;
+        sessions::set_password(&self.pool, user, hash).await
+    }
+
+    async fn password_of(&self, login: &str) -> Result<Option<(User, String)>> {
+        sessions::password_of(&self.pool, login).await
+    }
+
+    async fn create_session(&self, session: &NewSession, now: Timestamp) -> Result<()> {
+        let _quiet = self.writer.quiet().await?;
+        sessions::create_session(&self.pool, session, now).await
+    }
+
+    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<(User, String)>> {
+        sessions::session(&self.pool, id_hash, now).await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<()> {
+        let _quiet = self.writer.quiet().await?;
+        sessions::end_session(&self.pool, id_hash).await
     }
 }

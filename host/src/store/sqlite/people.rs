@@ -19,7 +19,7 @@ fn unique(e: sqlx::Error, what: String) -> StoreError {
     }
 }
 
-fn user(row: &SqliteRow) -> Result<User> {
+pub(super) fn user(row: &SqliteRow) -> Result<User> {
     Ok(User {
         id: row.try_get("id")?,
         login: row.try_get("login")?,
@@ -31,7 +31,7 @@ fn user(row: &SqliteRow) -> Result<User> {
     })
 }
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "u.id, u.login, u.name, u.email, u.is_admin, u.email_notifications, u.created_at";
 
 pub(super) async fn create_user(pool: &SqlitePool, new: &NewUser, now: Timestamp) -> Result<User> {
