@@ -9,12 +9,14 @@
 //! - [`store`]: the database behind one [`store::Store`] trait.
 //! - [`runtime`]: wasmtime, bot loading, limits, the host functions.
 //! - [`engine`]: events, dispatch, commits, error tickets.
-//! - [`api`]: the axum routes.
+//! - [`api`]: the axum routes; it mounts [`console`], the staff's pages,
+//!   which use `engine`, `store` and `model` as the API does.
 //! - [`config`] and [`cli`]: the `baton` binary's edges.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod model;
 pub mod runtime;

@@ -55,6 +55,7 @@ mod assignment;
 mod bounds;
 mod cluster;
 mod concurrency;
+mod console;
 mod contract;
 mod conversation;
 mod durability;

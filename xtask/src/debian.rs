@@ -113,6 +113,33 @@ pub fn ensure_zabbix_agent(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(agent)
 }
 
+/// Chromium and its WebDriver (`chromedriver`) for the console's browser
+/// tests, from Debian's `chromium` and `chromium-driver` when missing.
+pub fn ensure_chromium() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let browser = PathBuf::from("/usr/bin/chromium");
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    // `chromedriver -V` would start a server: it answers `--version`.
+    let answers = || {
+        Command::new(&driver)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !browser.is_file() || !answers() {
+        apt_install(
+            &["chromium", "chromium-driver"],
+            "the console's browser tests",
+        )?;
+    }
+    if !answers() {
+        bail!(
+            "{} does not run (chromedriver --version failed)",
+            driver.display()
+        );
+    }
+    Ok((browser, driver))
+}
+
 fn runs(agent: &Path) -> bool {
     Command::new(agent)
         .arg("-V")

@@ -18,8 +18,9 @@
 //! - `bots.rs`: finding bot crates, building them, deploying the files.
 //! - `toolchain.rs`: installing what the commands need (the Wasm target,
 //!   the OpenAPI validator).
-//! - `debian.rs`: Debian packages: `apt-get install`, and the Zabbix agent
-//!   unpacked under `target/tools/`.
+//! - `debian.rs`: Debian packages: `apt-get install` (PostgreSQL,
+//!   Chromium and its WebDriver), and the Zabbix agent unpacked under
+//!   `target/tools/`.
 //! - `bench.rs` and `http.rs`: the benchmarks and their little HTTP client.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster on loopback, for the
 //!   tests and `up --postgres`.
@@ -211,6 +212,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     bots::build_and_deploy(root, bots::Kind::Fixtures, &fixtures)?;
     let validator = toolchain::ensure_openapi_validator(root)?;
     let zabbix = debian::ensure_zabbix_agent(root)?;
+    let (chromium, chromedriver) = debian::ensure_chromium()?;
     sh(
         root,
         &cargo,
@@ -241,6 +243,8 @@ fn test(root: &Path) -> anyhow::Result<()> {
         .env("BATON_TEST_BOTS", root.join("target/test-bots"))
         .env("BATON_TEST_OPENAPI_VALIDATOR", &validator)
         .env("BATON_TEST_ZABBIX_AGENTD", &zabbix)
+        .env("BATON_TEST_CHROMIUM", &chromium)
+        .env("BATON_TEST_CHROMEDRIVER", &chromedriver)
         .env("BATON_TEST_POSTGRES", &cluster.url)
         .current_dir(root)
         .stdout(Stdio::piped())

@@ -143,8 +143,21 @@ async fn method_not_allowed() -> AppError {
     )
 }
 
+/// How the HTTP surface is served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Console cookies only over HTTPS (`delivery.public_url` is https).
+    pub secure_cookies: bool,
+}
+
 /// The whole HTTP surface, ready to serve (or to drive with `oneshot`).
 pub fn app(engine: Arc<Engine>) -> Router {
+    app_with(engine, Options::default())
+}
+
+/// [`app`] with its options.
+pub fn app_with(engine: Arc<Engine>, options: Options) -> Router {
+    let console = crate::console::router(engine.clone(), options.secure_cookies);
     let state = AppState { engine };
     let (api, doc) = api();
     let doc = Arc::new(
@@ -177,6 +190,7 @@ pub fn app(engine: Arc<Engine>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .nest_service("/console", console)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

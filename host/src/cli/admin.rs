@@ -47,6 +47,32 @@ pub(super) async fn create_user(config: &Config, mut user: NewUser) -> anyhow::R
     Ok(())
 }
 
+/// Sets the console password of `login` from standard input's first line.
+pub(super) async fn set_password(config: &Config, login: &str) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.chars().count() < crate::console::MIN_PASSWORD {
+        bail!(
+            "the password must have at least {} characters",
+            crate::console::MIN_PASSWORD
+        );
+    }
+    let store = open(config).await?;
+    let Some(user) = store.users().await?.into_iter().find(|u| u.login == login) else {
+        bail!("no user with login {login:?} (see `baton admin create-user`)");
+    };
+    let hash = crate::console::hash_password(password).map_err(anyhow::Error::msg)?;
+    store.set_password(user.id, Some(&hash)).await?;
+    println!(
+        "password set for {}; their console sessions are ended",
+        user.login
+    );
+    Ok(())
+}
+
 /// Creates a token for the user `login`; prints it, once.
 pub(super) async fn create_token(config: &Config, login: &str, name: &str) -> anyhow::Result<()> {
     let store = open(config).await?;

@@ -5,7 +5,7 @@
 //!   read, and `migrate`.
 //! - `serve.rs`: `baton serve` until SIGINT or SIGTERM.
 //! - `bots.rs`: `baton bots check|list`, offline.
-//! - `admin.rs`: `baton admin create-user|create-token`.
+//! - `admin.rs`: `baton admin create-user|set-password|create-token`.
 //! - `tickets.rs`: `baton tickets show`.
 //! - `health.rs`: `baton health`, the running server's `/readyz`.
 
@@ -129,6 +129,9 @@ enum AdminCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Sets a user's console password, read from the first line of
+    /// standard input (at least 10 characters); ends their sessions.
+    SetPassword { login: String },
     /// Creates an API token for a user and prints it, once.
     CreateToken {
         login: String,
@@ -238,6 +241,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin {
             command: AdminCommand::CreateToken { login, name },
         } => admin::create_token(&config, &login, &name).await?,
+        Command::Admin {
+            command: AdminCommand::SetPassword { login },
+        } => admin::set_password(&config, &login).await?,
         Command::Tickets {
             command: TicketsCommand::Show { id },
         } => tickets::show(&config, id).await?,

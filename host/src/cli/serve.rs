@@ -97,7 +97,10 @@ pub(super) async fn serve(config: Config, addr_file: Option<PathBuf>) -> anyhow:
     });
     // Open event streams end when the engine stops (they watch it too), so
     // the graceful shutdown does not wait on them forever.
-    axum::serve(listener, crate::api::app(engine.clone()))
+    let options = crate::api::Options {
+        secure_cookies: config.delivery.public_url.starts_with("https://"),
+    };
+    axum::serve(listener, crate::api::app_with(engine.clone(), options))
         .with_graceful_shutdown(engine.stopped())
         .await?;
     dispatcher.await?;

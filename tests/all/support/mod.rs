@@ -2,6 +2,7 @@
 //! HTTP helpers, and what the hostile-bot tests share (`hostile.rs`).
 
 mod bots;
+pub mod browser;
 pub mod engine;
 pub mod hostile;
 pub mod openapi;

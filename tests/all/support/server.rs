@@ -176,6 +176,26 @@ impl Server {
             .expect("running baton")
     }
 
+    /// Runs the `baton` command with this server's configuration and
+    /// `input` on its standard input.
+    pub fn baton_with_input(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+            .arg("--config")
+            .arg(self.dir.path().join("baton.toml"))
+            .args(args)
+            .env_remove("BATON_ADMIN_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running baton");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes()).expect("writing stdin");
+        }
+        child.wait_with_output().expect("baton's output")
+    }
+
     /// Starts the process again after [`Server::kill`], on the same
     /// database, bots directory and cache.
     pub async fn revive(&mut self, env: &[(&str, &str)]) {

@@ -1,0 +1,72 @@
+//! The staff console: server-rendered pages under `/console` for the
+//! people who work tickets, on the same permissions as the API (the same
+//! engine calls: visibility, involvement, actions, acceptance).
+//!
+//! Pages are rendered by `askama` templates (`host/templates/console/`,
+//! checked at compile time) and work without JavaScript; the stylesheet
+//! is embedded in the binary. Sign-in is by password and a session cookie
+//! (`session.rs`); every form carries a CSRF token.
+//!
+//! # Layout
+//! - `session.rs`: passwords, the session cookie, CSRF, the sign-in limit.
+//! - `pages.rs`: rendering, the error pages, sign-in and sign-out.
+//! - `tickets.rs`: the ticket list with its filters.
+//! - `ticket.rs`: the ticket page and what its playground posts.
+//! - `diagram.rs`: a ticket type's state machine as SVG.
+//! - `forms.rs`: form fields from an action's payload JSON Schema.
+
+mod diagram;
+mod forms;
+mod pages;
+pub mod session;
+mod ticket;
+mod tickets;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::{get, post};
+
+use crate::engine::Engine;
+
+pub use session::{MIN_PASSWORD, hash_password};
+
+/// What every console handler gets.
+#[derive(Clone)]
+pub struct Console {
+    pub engine: Arc<Engine>,
+    limiter: Arc<session::Limiter>,
+    /// Cookies are `Secure` when people reach Baton over HTTPS.
+    secure: bool,
+}
+
+/// The console's routes, to be nested under `/console`.
+pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
+    let console = Console {
+        engine,
+        limiter: Arc::default(),
+        secure: secure_cookies,
+    };
+    Router::new()
+        .route("/", get(tickets::list))
+        .route("/sign-in", get(pages::sign_in_form).post(pages::sign_in))
+        .route("/sign-out", post(pages::sign_out))
+        .route("/tickets/{id}", get(ticket::page))
+        .route("/tickets/{id}/comments", post(ticket::comment))
+        .route("/tickets/{id}/actions/{name}", post(ticket::act))
+        .route("/tickets/{id}/accept", post(ticket::accept))
+        .route("/assets/console.css", get(stylesheet))
+        .fallback(pages::not_found)
+        .with_state(console)
+}
+
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/console.css"),
+    )
+}

@@ -1,0 +1,156 @@
+//! The ticket list: the tickets the signed-in user may see, newest first,
+//! filtered by metaservice, type, state, open or closed, and "mine", a page
+//! at a time, with the count of each state on the page.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::Console;
+use super::pages::{Me, failure, render};
+use super::session::Signed;
+use crate::model::Status;
+use crate::store::{TicketFilter, Viewer};
+
+/// Tickets per page.
+const PAGE: u32 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    metaservice: Option<String>,
+    ticket_type: Option<String>,
+    state: Option<String>,
+    status: Option<String>,
+    mine: Option<String>,
+    q: Option<String>,
+    before: Option<String>,
+}
+
+pub struct Row {
+    pub id: i64,
+    pub title: String,
+    pub kind: String,
+    pub state: String,
+    pub closed: bool,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/tickets.html")]
+struct List {
+    me: Option<Me>,
+    rows: Vec<Row>,
+    counts: Vec<(String, usize)>,
+    metaservice: String,
+    ticket_type: String,
+    state: String,
+    status: String,
+    mine: bool,
+    q: String,
+    next: Option<String>,
+}
+
+pub fn viewer_of(signed: &Signed) -> Viewer {
+    if signed.user.is_admin {
+        Viewer::Admin
+    } else {
+        Viewer::User(signed.user.id)
+    }
+}
+
+fn some(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn list(
+    State(console): State<Console>,
+    signed: Signed,
+    Query(f): Query<Filters>,
+) -> Response {
+    let engine = &console.engine;
+    let catalog = engine.catalog();
+    let mine = f.mine.as_deref() == Some("on");
+    let status = match f.status.as_deref() {
+        Some("closed") => Some(Status::Closed),
+        Some("all") => None,
+        _ => Some(Status::Open),
+    };
+    let filter = TicketFilter {
+        metaservice: some(&f.metaservice),
+        ticket_type: some(&f.ticket_type),
+        state: some(&f.state).and_then(|s| s.parse().ok()),
+        status,
+        mine: mine.then_some(signed.user.id),
+        before: some(&f.before).and_then(|s| s.parse().ok()),
+        limit: PAGE + 1,
+        ..TicketFilter::default()
+    };
+    let mut tickets = match engine.store.list_tickets(viewer_of(&signed), &filter).await {
+        Ok(t) => t,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let more = tickets.len() > PAGE as usize;
+    tickets.truncate(PAGE as usize);
+    // Search in titles: within the page the filters chose.
+    let q = some(&f.q).unwrap_or_default();
+    if !q.is_empty() {
+        let needle = q.to_lowercase();
+        tickets.retain(|t| t.title.to_lowercase().contains(&needle));
+    }
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let rows: Vec<Row> = tickets
+        .iter()
+        .map(|t| {
+            let state = catalog
+                .ticket_type(&t.metaservice, &t.ticket_type)
+                .and_then(|tt| tt.state(t.state_code))
+                .map_or_else(|| t.state_code.to_string(), |s| s.name.clone());
+            *counts.entry(state.clone()).or_default() += 1;
+            Row {
+                id: t.id,
+                title: t.title.clone(),
+                kind: format!("{}/{}", t.metaservice, t.ticket_type),
+                state,
+                closed: t.status == Status::Closed,
+                updated: crate::model::rfc3339(t.updated_at),
+            }
+        })
+        .collect();
+    let next = (more && q.is_empty()).then(|| {
+        let last = tickets.last().map_or(0, |t| t.id);
+        let mut query = vec![format!("before={last}")];
+        for (k, v) in [
+            ("metaservice", &f.metaservice),
+            ("ticket_type", &f.ticket_type),
+            ("state", &f.state),
+            ("status", &f.status),
+        ] {
+            if let Some(v) = some(v) {
+                query.push(format!("{k}={}", super::session::url_escape(&v)));
+            }
+        }
+        if mine {
+            query.push("mine=on".into());
+        }
+        format!("/console/?{}", query.join("&"))
+    });
+    let page = List {
+        me: Me::of(&signed),
+        rows,
+        counts: counts.into_iter().collect(),
+        metaservice: some(&f.metaservice).unwrap_or_default(),
+        ticket_type: some(&f.ticket_type).unwrap_or_default(),
+        state: some(&f.state).unwrap_or_default(),
+        status: f.status.clone().unwrap_or_else(|| "open".into()),
+        mine,
+        q,
+        next,
+    };
+    render(StatusCode::OK, &page)
+}

@@ -1,0 +1,253 @@
+//! The staff console in a real browser (headless Chromium over WebDriver)
+//! against a real `baton serve` with the example bots, and its
+//! permissions over plain HTTP: every page for every role without a 500,
+//! a stranger sees nothing of another's ticket, a form without its CSRF
+//! token is refused.
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::Value;
+
+use crate::support::browser::Browser;
+use crate::support::{Person, Server, copy_dir, example_bots};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// The example server with a requester, two WRT members and a stranger,
+/// each with a console password, and the requester's ticket in review.
+struct World {
+    server: Server,
+    requester: Person,
+    ticket: i64,
+}
+
+async fn world() -> World {
+    let server = Server::start(|bots| copy_dir(&example_bots(), bots)).await;
+    let requester = server.person("requester").await;
+    let member = server.person("member").await;
+    let colleague = server.person("colleague").await;
+    server.person("stranger").await;
+    server.group("wrt", &[&member, &colleague]).await;
+    for login in ["requester", "member", "stranger"] {
+        let out =
+            server.baton_with_input(&["admin", "set-password", login], &format!("{PASSWORD}\n"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ticket = server.ticket_for_wrt(&requester).await;
+    let ticket = ticket["id"].as_i64().expect("an id");
+    World {
+        server,
+        requester,
+        ticket,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requester_sees_their_ticket_with_an_empty_playground() {
+    let w = world().await;
+    let browser = Browser::start().await;
+    browser.sign_in(&w.server.base, "requester", PASSWORD).await;
+    let list = browser.text().await;
+    assert!(list.contains("My birthday"), "{list}");
+    browser.screenshot("tickets").await;
+    browser
+        .goto(&format!("{}/console/tickets/{}", w.server.base, w.ticket))
+        .await;
+    let page = browser.text().await;
+    assert!(page.contains("in_review"), "{page}");
+    assert!(
+        page.contains("a member of group wrt to accept it"),
+        "{page}"
+    );
+    assert!(
+        page.contains("dob"),
+        "the requested change is shown: {page}"
+    );
+    assert!(browser.has("#no-actions").await, "{page}");
+    assert!(!browser.has("#accept").await, "a requester does not accept");
+    assert!(
+        !browser.has("form.action").await,
+        "no action for the requester"
+    );
+    assert!(
+        browser.has(".diagram svg .current").await,
+        "the diagram marks the state"
+    );
+    browser.screenshot("ticket-requester").await;
+    let _ = w.requester;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrt_member_accepts_comments_and_approves() {
+    let w = world().await;
+    let browser = Browser::start().await;
+    browser.sign_in(&w.server.base, "member", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/tickets/{}", w.server.base, w.ticket))
+        .await;
+    browser.screenshot("ticket-member-before").await;
+    browser.click("#accept").await;
+    browser.until_text("member accepted the ticket").await;
+    assert!(browser.has("form.action[data-action=approve]").await);
+    browser
+        .fill(
+            "#comment textarea[name=body]",
+            "The certificate shows the 2nd.",
+        )
+        .await;
+    browser.click("#comment button[type=submit]").await;
+    browser.until_text("The certificate shows the 2nd.").await;
+    browser
+        .click("form.action[data-action=approve] button[type=submit]")
+        .await;
+    // The bot runs the action: the timeline shows the move.
+    browser.until_text("· closed ·").await;
+    let page = browser.text().await;
+    assert!(page.contains("in_review → approved"), "{page}");
+    assert!(page.contains("member pressed \"approve\""), "{page}");
+    assert!(page.contains("· closed ·"), "{page}");
+    assert!(
+        !browser.has("#comment").await,
+        "a closed ticket takes no comment"
+    );
+    browser.screenshot("ticket-member-after").await;
+    // The API agrees.
+    let (_, ticket) = w.server.get(&format!("/api/v1/tickets/{}", w.ticket)).await;
+    assert_eq!(ticket["state"]["name"], "approved", "{ticket}");
+}
+
+/// Signs in over plain HTTP; the session cookie.
+async fn session(server: &Server, login: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let response = client
+        .post(format!("{}/console/sign-in", server.base))
+        .form(&[
+            ("login", login),
+            ("password", PASSWORD),
+            ("next", "/console/"),
+        ])
+        .send()
+        .await
+        .expect("signing in");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{login}");
+    let cookie = response.headers()[SET_COOKIE].to_str().expect("a cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().expect("name=value").to_string()
+}
+
+async fn get(server: &Server, cookie: Option<&str>, path: &str) -> (StatusCode, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let mut request = client.get(format!("{}{path}", server.base));
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    let response = request.send().await.expect("a page");
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        status,
+        format!("{location}{}", response.text().await.unwrap_or_default()),
+    )
+}
+
+#[tokio::test]
+async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
+    let w = world().await;
+    let server = &w.server;
+    let page = format!("/console/tickets/{}", w.ticket);
+    // Every page, for every role, without a 500.
+    let pages = [
+        "/console/",
+        "/console/?status=all&mine=on",
+        &page,
+        "/console/tickets/999999",
+        "/console/nowhere",
+        "/console/sign-in",
+    ];
+    let mut cookies = vec![None];
+    for login in ["requester", "member", "stranger"] {
+        cookies.push(Some(session(server, login).await));
+    }
+    for cookie in &cookies {
+        for path in pages {
+            let (status, body) = get(server, cookie.as_deref(), path).await;
+            assert!(
+                status.as_u16() < 500,
+                "{path} as {cookie:?}: {status}\n{body}"
+            );
+        }
+    }
+    // Without a session: to the sign-in page.
+    let (status, body) = get(server, None, &page).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(body.starts_with("/console/sign-in?next="), "{body}");
+    // The stranger: the ticket is as absent as one that does not exist,
+    // and not in their list.
+    let stranger = cookies[3].as_deref();
+    let (status, body) = get(server, stranger, &page).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(!body.contains("My birthday"));
+    let (_, list) = get(server, stranger, "/console/?status=all").await;
+    assert!(!list.contains("My birthday"), "{list}");
+    // A comment without its CSRF token, or with another session's, is
+    // refused and nothing is written.
+    let member = cookies[2].as_deref().expect("the member's session");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    for form in [
+        vec![("body", "sneaky")],
+        vec![("body", "sneaky"), ("csrf", "0000")],
+    ] {
+        let response = client
+            .post(format!("{}{page}/comments", server.base))
+            .header(COOKIE, member)
+            .form(&form)
+            .send()
+            .await
+            .expect("posting");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    let (_, comments) = server
+        .get(&format!("/api/v1/tickets/{}/comments", w.ticket))
+        .await;
+    let bodies: Vec<&Value> = comments["items"].as_array().into_iter().flatten().collect();
+    assert!(bodies.iter().all(|c| c["body"] != "sneaky"), "{comments}");
+    // Wrong passwords: refused, then rate-limited.
+    let bad = |password: &'static str| {
+        let client = client.clone();
+        let url = format!("{}/console/sign-in", server.base);
+        async move {
+            client
+                .post(url)
+                .form(&[("login", "member"), ("password", password)])
+                .send()
+                .await
+                .expect("signing in")
+                .status()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(bad("wrong password").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(bad(PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+}
