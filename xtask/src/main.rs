@@ -233,9 +233,10 @@ fn test(root: &Path) -> anyhow::Result<()> {
     // the validator, and the PostgreSQL tests the server, through these
     // variables.
     eprintln!(
-        "+ BATON_TEST_BOTS=target/test-bots BATON_TEST_OPENAPI_VALIDATOR={} BATON_TEST_ZABBIX_AGENTD={} BATON_TEST_POSTGRES={} {cargo} test --workspace",
+        "+ BATON_TEST_BOTS=target/test-bots BATON_TEST_OPENAPI_VALIDATOR={} BATON_TEST_ZABBIX_AGENTD={} BATON_TEST_CHROMEDRIVER={} BATON_TEST_POSTGRES={} {cargo} test --workspace",
         validator.display(),
         zabbix.display(),
+        chromedriver.display(),
         cluster.url
     );
     let mut child = Command::new(&cargo)
