@@ -251,3 +251,82 @@ async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
     }
     assert_eq!(bad(PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// The CSRF token in a page's forms.
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().expect("its value").to_string()
+}
+
+#[tokio::test]
+async fn people_change_their_own_password_and_their_sessions_end() {
+    let w = world().await;
+    let server = &w.server;
+    let old = session(server, "member").await;
+    let (status, page) = get(server, Some(&old), "/console/account").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_in(&page);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let post = |form: Vec<(&'static str, String)>| {
+        let request = client
+            .post(format!("{}/console/account", server.base))
+            .header(COOKIE, old.clone())
+            .form(&form);
+        async move { request.send().await.expect("posting") }
+    };
+    let new = "a brand new passphrase";
+    let wrong = post(vec![
+        ("csrf", csrf.clone()),
+        ("current", "not it at all".into()),
+        ("new", new.into()),
+        ("again", new.into()),
+    ])
+    .await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let short = post(vec![
+        ("csrf", csrf.clone()),
+        ("current", PASSWORD.into()),
+        ("new", "short".into()),
+        ("again", "short".into()),
+    ])
+    .await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let done = post(vec![
+        ("csrf", csrf),
+        ("current", PASSWORD.into()),
+        ("new", new.into()),
+        ("again", new.into()),
+    ])
+    .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let fresh = done.headers()[SET_COOKIE]
+        .to_str()
+        .expect("a new session")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    assert!(
+        done.text()
+            .await
+            .unwrap_or_default()
+            .contains("Your password is changed")
+    );
+    // The old session is over; the new one (this browser's) works.
+    let (status, _) = get(server, Some(&old), "/console/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = get(server, Some(&fresh), "/console/").await;
+    assert_eq!(status, StatusCode::OK);
+    // The old password no longer signs in; the new one does.
+    let sign_in = |password: &'static str| {
+        let request = client
+            .post(format!("{}/console/sign-in", server.base))
+            .form(&[("login", "member"), ("password", password)]);
+        async move { request.send().await.expect("signing in").status() }
+    };
+    assert_eq!(sign_in(PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(new).await, StatusCode::SEE_OTHER);
+}

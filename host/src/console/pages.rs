@@ -150,27 +150,62 @@ pub async fn sign_in(State(console): State<Console>, Form(form): Form<Credential
         return refuse(StatusCode::UNAUTHORIZED, "Wrong login or password.");
     };
     console.limiter.succeeded(&form.login);
+    match open_session(&console, &user).await {
+        Ok((cookie, _)) => {
+            tracing::info!(user = user.id, "signed in to the console");
+            with_cookie(Redirect::to(&next).into_response(), &cookie)
+        }
+        Err(page) => page,
+    }
+}
+
+/// A new session for `user`: its `Set-Cookie` value and CSRF token.
+async fn open_session(
+    console: &Console,
+    user: &crate::store::User,
+) -> Result<(String, String), Response> {
     let (secret, csrf) = match (session::random_token(), session::random_token()) {
         (Ok(s), Ok(c)) => (s, c),
-        (Err(e), _) | (_, Err(e)) => return failure(&e),
+        (Err(e), _) | (_, Err(e)) => return Err(failure(&e)),
     };
+    let engine = &console.engine;
     let now = engine.clock.now();
     let new = NewSession {
         id_hash: session::hash_secret(&secret),
         user_id: user.id,
-        csrf,
+        csrf: csrf.clone(),
         expires_at: now + SESSION_HOURS * 3_600_000,
     };
     if let Err(e) = engine.store.create_session(&new, now).await {
-        return failure(&e.to_string());
+        return Err(failure(&e.to_string()));
     }
-    tracing::info!(user = user.id, "signed in to the console");
     let cookie = format!(
         "{COOKIE}={secret}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{}",
         SESSION_HOURS * 3_600,
         if console.secure { "; Secure" } else { "" }
     );
-    with_cookie(Redirect::to(&next).into_response(), &cookie)
+    Ok((cookie, csrf))
+}
+
+/// After a password change (which ended every session): `page`, shown in
+/// a new session of this browser.
+pub async fn sign_in_again(
+    console: &Console,
+    user: &crate::store::User,
+    mut page: impl AccountPage,
+) -> Response {
+    match open_session(console, user).await {
+        Ok((cookie, csrf)) => {
+            page.set_csrf(csrf);
+            with_cookie(render(StatusCode::OK, &page), &cookie)
+        }
+        Err(failed) => failed,
+    }
+}
+
+/// A page that carries the session's CSRF token in its forms.
+pub trait AccountPage: Template {
+    fn set_csrf(&mut self, csrf: String);
 }
 
 /// A hash of a password nobody has, verified when the login is unknown so
