@@ -28,7 +28,7 @@ async fn world() -> World {
     let colleague = server.person("colleague").await;
     server.person("stranger").await;
     server.group("wrt", &[&member, &colleague]).await;
-    for login in ["requester", "member", "stranger"] {
+    for login in ["requester", "member", "stranger", "admin"] {
         let out =
             server.baton_with_input(&["admin", "set-password", login], &format!("{PASSWORD}\n"));
         assert!(
@@ -329,4 +329,77 @@ async fn people_change_their_own_password_and_their_sessions_end() {
     };
     assert_eq!(sign_in(PASSWORD).await, StatusCode::UNAUTHORIZED);
     assert_eq!(sign_in(new).await, StatusCode::SEE_OTHER);
+}
+
+/// Posts a console form with `cookie`; the status.
+async fn post_form(server: &Server, cookie: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client")
+        .post(format!("{}{path}", server.base))
+        .header(COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .expect("posting")
+        .status()
+}
+
+#[tokio::test]
+async fn the_inbox_marks_read_and_only_admins_restart_bots() {
+    let w = world().await;
+    let server = &w.server;
+    let member = session(server, "member").await;
+    // The acceptance request is in the member's inbox, unread.
+    let (status, inbox) = get(server, Some(&member), "/console/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        inbox.contains(&format!("/console/tickets/{}", w.ticket)),
+        "{inbox}"
+    );
+    assert!(inbox.contains("Mark read"), "{inbox}");
+    let at = inbox.find("/console/inbox/").expect("a mark-read form") + 15;
+    let id: String = inbox[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let csrf = csrf_in(&inbox);
+    let path = format!("/console/inbox/{id}/read");
+    assert_eq!(
+        post_form(server, &member, &path, &[]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post_form(server, &member, &path, &[("csrf", &csrf)]).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, inbox) = get(server, Some(&member), "/console/inbox").await;
+    assert!(!inbox.contains(&path), "marked read: {inbox}");
+
+    // The bots page: every bot with its status; only an admin restarts.
+    let bot = "wca-edit_person-1-open";
+    let (status, bots) = get(server, Some(&member), "/console/bots").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bots.contains(bot) && bots.contains("running"), "{bots}");
+    assert!(
+        !bots.contains("/restart\""),
+        "no restart form for a member: {bots}"
+    );
+    let restart = format!("/console/bots/{bot}/restart");
+    let member_csrf = csrf_in(&bots);
+    assert_eq!(
+        post_form(server, &member, &restart, &[("csrf", &member_csrf)]).await,
+        StatusCode::FORBIDDEN
+    );
+    let admin = session(server, "admin").await;
+    let (_, bots) = get(server, Some(&admin), "/console/bots").await;
+    assert!(bots.contains(&format!("{restart}\"")), "{bots}");
+    let before = server.bot(bot).await["restarts"].as_u64().unwrap_or(0);
+    let admin_csrf = csrf_in(&bots);
+    assert_eq!(
+        post_form(server, &admin, &restart, &[("csrf", &admin_csrf)]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(server.bot(bot).await["restarts"].as_u64(), Some(before + 1));
 }

@@ -11,12 +11,14 @@
 //! - `session.rs`: passwords, the session cookie, CSRF, the sign-in limit.
 //! - `pages.rs`: rendering, the error pages, sign-in and sign-out.
 //! - `account.rs`: changing one's own password.
+//! - `desk.rs`: the inbox, and the bots with their restart button.
 //! - `tickets.rs`: the ticket list with its filters.
 //! - `ticket.rs`: the ticket page and what its playground posts.
 //! - `diagram.rs`: a ticket type's state machine as SVG.
 //! - `forms.rs`: form fields from an action's payload JSON Schema.
 
 mod account;
+mod desk;
 mod diagram;
 mod forms;
 mod pages;
@@ -55,6 +57,10 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         .route("/sign-in", get(pages::sign_in_form).post(pages::sign_in))
         .route("/sign-out", post(pages::sign_out))
         .route("/account", get(account::form).post(account::change))
+        .route("/inbox", get(desk::inbox))
+        .route("/inbox/{id}/read", post(desk::mark_read))
+        .route("/bots", get(desk::bots))
+        .route("/bots/{name}/restart", post(desk::restart))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/comments", post(ticket::comment))
         .route("/tickets/{id}/actions/{name}", post(ticket::act))

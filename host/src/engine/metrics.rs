@@ -239,6 +239,25 @@ impl Metrics {
             .inc();
     }
 
+    /// Invocations of `bot` in this process: (succeeded, failed).
+    pub fn invocations_of(&self, bot: &str) -> (u64, u64) {
+        let mut ok = 0;
+        let mut failed = 0;
+        for outcome in ["ok", "bot_error", "timeout", "trap", "limit", "host_error"] {
+            let labels = BotOutcome {
+                bot: bot.to_string(),
+                outcome,
+            };
+            let n = self.invocations.get(&labels).map_or(0, |c| c.get());
+            if outcome == "ok" {
+                ok += n;
+            } else {
+                failed += n;
+            }
+        }
+        (ok, failed)
+    }
+
     pub fn reloaded(&self, bot: &str) {
         self.reloads
             .get_or_create(&BotLabel {
