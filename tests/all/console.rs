@@ -181,6 +181,10 @@ async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
         "/console/tickets/999999",
         "/console/nowhere",
         "/console/sign-in",
+        "/console/inbox",
+        "/console/bots",
+        "/console/errors",
+        "/console/account",
     ];
     let mut cookies = vec![None];
     for login in ["requester", "member", "stranger"] {
@@ -402,4 +406,60 @@ async fn the_inbox_marks_read_and_only_admins_restart_bots() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(server.bot(bot).await["restarts"].as_u64(), Some(before + 1));
+}
+
+#[tokio::test]
+async fn the_errors_page_shows_parked_events_and_retries_them() {
+    let server = crate::support::hostile::hostile().await;
+    let out = server.baton_with_input(
+        &["admin", "set-password", "admin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let failing = server
+        .create("fixture", "doomed", serde_json::json!({}))
+        .await;
+    server.parked(failing).await;
+    let admin = session(&server, "admin").await;
+    let (status, page) = get(&server, Some(&admin), "/console/errors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("/console/tickets/{failing}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("Parked events") && page.contains("attempts"),
+        "{page}"
+    );
+    let at = page.find("data-ticket=\"").expect("an error ticket") + 13;
+    let error: String = page[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let csrf = csrf_in(&page);
+    let retry = format!("/console/tickets/{error}/actions/retry");
+    assert_eq!(
+        post_form(&server, &admin, &retry, &[("csrf", &csrf)]).await,
+        StatusCode::SEE_OTHER
+    );
+    // The error ticket is resolved; the failed ticket's log says why its
+    // event runs again.
+    let error: i64 = error.parse().expect("an id");
+    server
+        .wait_for_ticket(error, "resolved", |t| t["status"] == "closed")
+        .await;
+    let logs = server.logs(failing).await;
+    assert!(
+        logs.iter().any(|l| l["action"] == "retry_requested"),
+        "{logs:?}"
+    );
+    let (_, page) = get(&server, Some(&admin), "/console/errors").await;
+    assert!(
+        !page.contains(&format!("data-ticket=\"{error}\"")),
+        "{page}"
+    );
 }

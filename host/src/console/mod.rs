@@ -14,12 +14,14 @@
 //! - `desk.rs`: the inbox, and the bots with their restart button.
 //! - `tickets.rs`: the ticket list with its filters.
 //! - `ticket.rs`: the ticket page and what its playground posts.
+//! - `errors.rs`: open error tickets, their parked events, Retry and Resolve.
 //! - `diagram.rs`: a ticket type's state machine as SVG.
 //! - `forms.rs`: form fields from an action's payload JSON Schema.
 
 mod account;
 mod desk;
 mod diagram;
+mod errors;
 mod forms;
 mod pages;
 pub mod session;
@@ -60,6 +62,7 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         .route("/inbox", get(desk::inbox))
         .route("/inbox/{id}/read", post(desk::mark_read))
         .route("/bots", get(desk::bots))
+        .route("/errors", get(errors::errors))
         .route("/bots/{name}/restart", post(desk::restart))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/comments", post(ticket::comment))
