@@ -185,6 +185,7 @@ async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
         "/console/bots",
         "/console/errors",
         "/console/account",
+        "/console/admin",
     ];
     let mut cookies = vec![None];
     for login in ["requester", "member", "stranger"] {
@@ -462,4 +463,89 @@ async fn the_errors_page_shows_parked_events_and_retries_them() {
         !page.contains(&format!("data-ticket=\"{error}\"")),
         "{page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_changes_a_lifetime_in_the_panel_and_it_is_in_force() {
+    let w = world().await;
+    let server = &w.server;
+    // Refused to a member, and a bad value is refused with its reason.
+    let member = session(server, "member").await;
+    let (status, _) = get(server, Some(&member), "/console/admin").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = session(server, "admin").await;
+    let (_, panel) = get(server, Some(&admin), "/console/admin").await;
+    let csrf = csrf_in(&panel);
+    let settings = "/console/admin/settings/wca/edit_person";
+    let bad = post_form(
+        server,
+        &admin,
+        settings,
+        &[("csrf", &csrf), ("lifetime", "soon")],
+    )
+    .await;
+    assert_eq!(bad, StatusCode::UNPROCESSABLE_ENTITY);
+    let member_csrf = csrf_in(&get(server, Some(&member), "/console/").await.1);
+    let not_admin = post_form(
+        server,
+        &member,
+        settings,
+        &[("csrf", &member_csrf), ("lifetime", "1d")],
+    )
+    .await;
+    assert_eq!(not_admin, StatusCode::FORBIDDEN);
+
+    // In the browser: 21 days instead of 14.
+    let browser = Browser::start().await;
+    browser.sign_in(&server.base, "admin", PASSWORD).await;
+    let ticket_page = format!("{}/console/tickets/{}", server.base, w.ticket);
+    browser.goto(&ticket_page).await;
+    let before = browser.text().await;
+    browser
+        .goto(&format!("{}/console/admin", server.base))
+        .await;
+    let form = "section[data-type='wca/edit_person'] ";
+    let lifetime = browser
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "{form}input[name=lifetime]"
+        )))
+        .await
+        .expect("the lifetime field");
+    lifetime.clear().await.expect("clearing");
+    lifetime.send_keys("21d").await.expect("typing");
+    browser.click(&format!("{form}button[type=submit]")).await;
+    browser.until_text("Administration").await;
+    browser.screenshot("admin").await;
+    let value = browser
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "{form}input[name=lifetime]"
+        )))
+        .await
+        .expect("the lifetime field")
+        .prop("value")
+        .await
+        .expect("its value");
+    // Shown as Baton writes durations: 21 days are three weeks.
+    assert_eq!(value.as_deref(), Some("3w"));
+    // In force: the API says so, and the waiting ticket's deadline moved.
+    let (_, types) = server.get("/api/v1/metaservices/wca/ticket-types").await;
+    let edit = types["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["name"] == "edit_person")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edit["settings"]["lifetime"], "3w", "{edit}");
+    browser.goto(&ticket_page).await;
+    let after = browser.text().await;
+    let deadline = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("the state's deadline"))
+            .map(String::from)
+    };
+    assert_ne!(deadline(&before), deadline(&after), "{after}");
+    assert!(deadline(&after).is_some(), "{after}");
 }

@@ -10,10 +10,9 @@ use super::auth::Caller;
 use super::error::{AppError, ProblemKind};
 use super::extract::{Body, PathParam};
 use super::views::Items;
-use crate::model::catalog::{OnRetention, TypeSettings};
-use crate::model::{TicketType, duration};
+use crate::engine::SettingsPatch;
+use crate::model::TicketType;
 use crate::runtime::Limits;
-use crate::store::SettingsChange;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MetaserviceView {
@@ -97,15 +96,7 @@ pub async fn metaservices(
     Ok(Json(Items { items }))
 }
 
-pub fn settings_json(s: &TypeSettings) -> Value {
-    json!({
-        "lifetime": s.lifetime.map(duration::format),
-        "notify_every": s.notify_every.map(duration::format),
-        "notify_repeats": s.notify_repeats,
-        "retention": s.retention.map(duration::format),
-        "on_retention": s.on_retention.as_str(),
-    })
-}
+pub use crate::engine::settings_json;
 
 fn type_view(tt: &TicketType) -> Value {
     json!({
@@ -197,53 +188,16 @@ pub async fn set_settings(
     Body(body): Body<SettingsBody>,
 ) -> Result<Json<Value>, AppError> {
     caller.require_admin()?;
-    let catalog = state.engine.catalog();
-    let current = catalog
-        .ticket_type(&ms, &tt)
-        .ok_or_else(|| AppError::new(ProblemKind::NotFound, format!("no ticket type {ms}/{tt}")))?
-        .settings
-        .clone();
-    let parse = |key: &str, v: Option<Option<String>>, old| -> Result<_, AppError> {
-        match v {
-            None => Ok(old),
-            Some(None) => Ok(None),
-            Some(Some(text)) => duration::parse(&text)
-                .map(Some)
-                .map_err(|e| AppError::new(ProblemKind::InvalidRequest, format!("{key}: {e}"))),
-        }
+    let patch = SettingsPatch {
+        lifetime: body.lifetime,
+        notify_every: body.notify_every,
+        notify_repeats: body.notify_repeats,
+        retention: body.retention,
+        on_retention: body.on_retention,
     };
-    let new = TypeSettings {
-        lifetime: parse("lifetime", body.lifetime, current.lifetime)?,
-        notify_every: parse("notify_every", body.notify_every, current.notify_every)?,
-        notify_repeats: body.notify_repeats.unwrap_or(current.notify_repeats),
-        retention: parse("retention", body.retention, current.retention)?,
-        on_retention: match body.on_retention.as_deref() {
-            None => current.on_retention,
-            Some("archive") => OnRetention::Archive,
-            Some("delete") => OnRetention::Delete,
-            Some(other) => {
-                return Err(AppError::new(
-                    ProblemKind::InvalidRequest,
-                    format!("on_retention: {other:?} is neither \"archive\" nor \"delete\""),
-                ));
-            }
-        },
-    };
-    new.check()
-        .map_err(|e| AppError::new(ProblemKind::InvalidRequest, e))?;
-    let change = SettingsChange {
-        metaservice: ms.clone(),
-        ticket_type: tt.clone(),
-        user_id: caller.user.id,
-        old: settings_json(&current),
-        new: settings_json(&new),
-    };
-    state
+    let new = state
         .engine
-        .store
-        .set_settings(&change, state.engine.clock.now())
+        .change_settings(&ms, &tt, caller.user.id, patch)
         .await?;
-    state.engine.settings_changed(&ms, &tt, new.clone()).await?;
-    tracing::info!(by = caller.user.id, metaservice = %ms, ticket_type = %tt, old = %change.old, new = %change.new, "settings changed");
     Ok(Json(settings_json(&new)))
 }

@@ -11,6 +11,7 @@
 //! - `session.rs`: passwords, the session cookie, CSRF, the sign-in limit.
 //! - `pages.rs`: rendering, the error pages, sign-in and sign-out.
 //! - `account.rs`: changing one's own password.
+//! - `admin.rs`: the administration panel: ticket types' settings.
 //! - `desk.rs`: the inbox, and the bots with their restart button.
 //! - `tickets.rs`: the ticket list with its filters.
 //! - `ticket.rs`: the ticket page and what its playground posts.
@@ -19,6 +20,7 @@
 //! - `forms.rs`: form fields from an action's payload JSON Schema.
 
 mod account;
+mod admin;
 mod desk;
 mod diagram;
 mod errors;
@@ -63,6 +65,8 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         .route("/inbox/{id}/read", post(desk::mark_read))
         .route("/bots", get(desk::bots))
         .route("/errors", get(errors::errors))
+        .route("/admin", get(admin::page))
+        .route("/admin/settings/{ms}/{tt}", post(admin::settings))
         .route("/bots/{name}/restart", post(desk::restart))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/comments", post(ticket::comment))

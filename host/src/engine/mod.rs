@@ -64,6 +64,7 @@ pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
 pub use policy::Involvement;
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
+pub use settings::{SettingsPatch, settings_json};
 pub use tickets::{CreateError, CreateTicket};
 pub use watcher::DirWatch;
 

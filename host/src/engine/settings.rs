@@ -5,11 +5,98 @@
 
 use std::sync::Arc;
 
-use super::Engine;
+use serde_json::{Value, json};
+
+use super::{ChangeError, Engine};
+use crate::model::catalog::OnRetention;
 use crate::model::{TypeSettings, duration};
-use crate::store::{StoreError, TimerKind};
+use crate::store::{SettingsChange, StoreError, TimerKind};
+
+/// A change to a ticket type's settings: `None` keeps a value, `Some(None)`
+/// clears a duration, `Some(Some("14d"))` sets it.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsPatch {
+    pub lifetime: Option<Option<String>>,
+    pub notify_every: Option<Option<String>>,
+    pub notify_repeats: Option<u32>,
+    pub retention: Option<Option<String>>,
+    /// `archive` or `delete`.
+    pub on_retention: Option<String>,
+}
+
+/// Settings as the API shows them and the history keeps them.
+pub fn settings_json(s: &TypeSettings) -> Value {
+    json!({
+        "lifetime": s.lifetime.map(duration::format),
+        "notify_every": s.notify_every.map(duration::format),
+        "notify_repeats": s.notify_repeats,
+        "retention": s.retention.map(duration::format),
+        "on_retention": s.on_retention.as_str(),
+    })
+}
+
+fn patched(current: &TypeSettings, patch: SettingsPatch) -> Result<TypeSettings, ChangeError> {
+    let parse = |key: &str, v: Option<Option<String>>, old| match v {
+        None => Ok(old),
+        Some(None) => Ok(None),
+        Some(Some(text)) => duration::parse(&text)
+            .map(Some)
+            .map_err(|e| ChangeError::Invalid(format!("{key}: {e}"))),
+    };
+    let new = TypeSettings {
+        lifetime: parse("lifetime", patch.lifetime, current.lifetime)?,
+        notify_every: parse("notify_every", patch.notify_every, current.notify_every)?,
+        notify_repeats: patch.notify_repeats.unwrap_or(current.notify_repeats),
+        retention: parse("retention", patch.retention, current.retention)?,
+        on_retention: match patch.on_retention.as_deref() {
+            None => current.on_retention,
+            Some("archive") => OnRetention::Archive,
+            Some("delete") => OnRetention::Delete,
+            Some(other) => {
+                return Err(ChangeError::Invalid(format!(
+                    "on_retention: {other:?} is neither \"archive\" nor \"delete\""
+                )));
+            }
+        },
+    };
+    new.check().map_err(ChangeError::Invalid)?;
+    Ok(new)
+}
 
 impl Engine {
+    /// An admin's change to a ticket type's settings (the caller checks
+    /// that `user` is an admin): validated, kept in the change history,
+    /// and put in force for the tickets already waiting too.
+    pub async fn change_settings(
+        &self,
+        metaservice: &str,
+        ticket_type: &str,
+        user: i64,
+        patch: SettingsPatch,
+    ) -> Result<TypeSettings, ChangeError> {
+        let catalog = self.catalog();
+        let current = catalog
+            .ticket_type(metaservice, ticket_type)
+            .ok_or_else(|| {
+                ChangeError::NotFound(format!("no ticket type {metaservice}/{ticket_type}"))
+            })?
+            .settings
+            .clone();
+        let new = patched(&current, patch)?;
+        let change = SettingsChange {
+            metaservice: metaservice.to_string(),
+            ticket_type: ticket_type.to_string(),
+            user_id: user,
+            old: settings_json(&current),
+            new: settings_json(&new),
+        };
+        self.store.set_settings(&change, self.clock.now()).await?;
+        self.settings_changed(metaservice, ticket_type, new.clone())
+            .await?;
+        tracing::info!(by = user, metaservice, ticket_type, old = %change.old, new = %change.new, "settings changed");
+        Ok(new)
+    }
+
     /// Puts new settings for one ticket type into the catalog in force;
     /// tickets already waiting see them at their next timer.
     pub fn apply_settings(&self, metaservice: &str, ticket_type: &str, settings: TypeSettings) {
