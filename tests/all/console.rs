@@ -186,6 +186,7 @@ async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
         "/console/errors",
         "/console/account",
         "/console/admin",
+        "/console/admin/people",
     ];
     let mut cookies = vec![None];
     for login in ["requester", "member", "stranger"] {
@@ -548,4 +549,125 @@ async fn an_admin_changes_a_lifetime_in_the_panel_and_it_is_in_force() {
     };
     assert_ne!(deadline(&before), deadline(&after), "{after}");
     assert!(deadline(&after).is_some(), "{after}");
+}
+
+#[tokio::test]
+async fn admins_add_users_groups_members_and_tokens_in_the_panel() {
+    let w = world().await;
+    let server = &w.server;
+    let member = session(server, "member").await;
+    let (status, _) = get(server, Some(&member), "/console/admin/people").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = session(server, "admin").await;
+    let (status, page) = get(server, Some(&admin), "/console/admin/people").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-login=\"member\""), "{page}");
+    let csrf = csrf_in(&page);
+    // A user with a first password, who then signs in.
+    let made = post_form(
+        server,
+        &admin,
+        "/console/admin/people/users",
+        &[
+            ("csrf", &csrf),
+            ("login", "newbie"),
+            ("name", "New Bie"),
+            ("email", "newbie@example.org"),
+            ("password", "a first long password"),
+        ],
+    )
+    .await;
+    assert_eq!(made, StatusCode::SEE_OTHER);
+    let taken = post_form(
+        server,
+        &admin,
+        "/console/admin/people/users",
+        &[("csrf", &csrf), ("login", "newbie"), ("name", "Again")],
+    )
+    .await;
+    assert_eq!(taken, StatusCode::UNPROCESSABLE_ENTITY);
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client")
+        .post(format!("{}/console/sign-in", server.base))
+        .form(&[("login", "newbie"), ("password", "a first long password")])
+        .send()
+        .await
+        .expect("signing in")
+        .status();
+    assert_eq!(signed_in, StatusCode::SEE_OTHER);
+    // A group, and the new user in it.
+    assert_eq!(
+        post_form(
+            server,
+            &admin,
+            "/console/admin/people/groups",
+            &[("csrf", &csrf), ("name", "reviewers")]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post_form(
+            server,
+            &admin,
+            "/console/admin/people/groups",
+            &[("csrf", &csrf), ("name", "Not A Name")]
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let joined = post_form(
+        server,
+        &admin,
+        "/console/admin/people/members",
+        &[("csrf", &csrf), ("login", "newbie"), ("group", "reviewers")],
+    )
+    .await;
+    assert_eq!(joined, StatusCode::SEE_OTHER);
+    let (_, groups) = server.get("/api/v1/groups").await;
+    let reviewers = groups["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["name"] == "reviewers")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        reviewers["members"].as_array().map(Vec::len),
+        Some(1),
+        "{groups}"
+    );
+    // A token, shown once, that works on the API.
+    let (_, users) = server.get("/api/v1/users").await;
+    let newbie = users["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["login"] == "newbie")
+        .and_then(|u| u["id"].as_i64())
+        .expect("the new user");
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/console/admin/people/{newbie}/tokens",
+            server.base
+        ))
+        .header(COOKIE, admin.clone())
+        .form(&[("csrf", csrf.as_str()), ("name", "laptop")])
+        .send()
+        .await
+        .expect("posting");
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap_or_default();
+    let at = page.find("id=\"token\">").expect("the token, once") + 11;
+    let token: String = page[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let (status, me) = server.call("GET", "/api/v1/me", None, Some(&token)).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["login"], "newbie");
+    let (_, again) = get(server, Some(&admin), "/console/admin/people").await;
+    assert!(!again.contains(&token), "the token is shown once");
 }

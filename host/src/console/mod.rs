@@ -12,6 +12,7 @@
 //! - `pages.rs`: rendering, the error pages, sign-in and sign-out.
 //! - `account.rs`: changing one's own password.
 //! - `admin.rs`: the administration panel: ticket types' settings.
+//! - `people.rs`: the panel's users, groups, members and new tokens.
 //! - `desk.rs`: the inbox, and the bots with their restart button.
 //! - `tickets.rs`: the ticket list with its filters.
 //! - `ticket.rs`: the ticket page and what its playground posts.
@@ -26,6 +27,7 @@ mod diagram;
 mod errors;
 mod forms;
 mod pages;
+mod people;
 pub mod session;
 mod ticket;
 mod tickets;
@@ -67,6 +69,11 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         .route("/errors", get(errors::errors))
         .route("/admin", get(admin::page))
         .route("/admin/settings/{ms}/{tt}", post(admin::settings))
+        .route("/admin/people", get(people::page))
+        .route("/admin/people/users", post(people::create_user))
+        .route("/admin/people/groups", post(people::create_group))
+        .route("/admin/people/members", post(people::membership))
+        .route("/admin/people/{id}/tokens", post(people::create_token))
         .route("/bots/{name}/restart", post(desk::restart))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/comments", post(ticket::comment))
