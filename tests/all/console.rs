@@ -120,22 +120,43 @@ async fn a_wrt_member_accepts_comments_and_approves() {
     assert_eq!(ticket["state"]["name"], "approved", "{ticket}");
 }
 
-/// Signs in over plain HTTP; the session cookie.
-async fn session(server: &Server, login: &str) -> String {
+/// Posts the sign-in form as a browser does: the form first (its token
+/// and cookie), then the credentials with them. The answer.
+async fn sign_in(server: &Server, login: &str, password: &str) -> reqwest::Response {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a client");
-    let response = client
+    let form = client
+        .get(format!("{}/console/sign-in", server.base))
+        .send()
+        .await
+        .expect("the sign-in page");
+    let cookie = form.headers()[SET_COOKIE]
+        .to_str()
+        .expect("the form's cookie")
+        .split(';')
+        .next()
+        .expect("name=value")
+        .to_string();
+    let csrf = csrf_in(&form.text().await.unwrap_or_default());
+    client
         .post(format!("{}/console/sign-in", server.base))
+        .header(COOKIE, cookie)
         .form(&[
             ("login", login),
-            ("password", PASSWORD),
+            ("password", password),
             ("next", "/console/"),
+            ("csrf", csrf.as_str()),
         ])
         .send()
         .await
-        .expect("signing in");
+        .expect("signing in")
+}
+
+/// Signs in over plain HTTP; the session cookie.
+async fn session(server: &Server, login: &str) -> String {
+    let response = sign_in(server, login, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{login}");
     let cookie = response.headers()[SET_COOKIE].to_str().expect("a cookie");
     assert!(
@@ -238,20 +259,22 @@ async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
         .await;
     let bodies: Vec<&Value> = comments["items"].as_array().into_iter().flatten().collect();
     assert!(bodies.iter().all(|c| c["body"] != "sneaky"), "{comments}");
-    // Wrong passwords: refused, then rate-limited.
-    let bad = |password: &'static str| {
-        let client = client.clone();
-        let url = format!("{}/console/sign-in", server.base);
-        async move {
-            client
-                .post(url)
-                .form(&[("login", "member"), ("password", password)])
-                .send()
-                .await
-                .expect("signing in")
-                .status()
-        }
-    };
+    // A sign-in posted from elsewhere (no form token, or no cookie) is
+    // refused; wrong passwords are refused, then rate-limited.
+    let forged = client
+        .post(format!("{}/console/sign-in", server.base))
+        .form(&[
+            ("login", "member"),
+            ("password", PASSWORD),
+            ("csrf", "0000"),
+        ])
+        .send()
+        .await
+        .expect("posting")
+        .status();
+    assert_eq!(forged, StatusCode::FORBIDDEN);
+    let bad =
+        |password: &'static str| async move { sign_in(server, "member", password).await.status() };
     for _ in 0..5 {
         assert_eq!(bad("wrong password").await, StatusCode::UNAUTHORIZED);
     }
@@ -327,14 +350,14 @@ async fn people_change_their_own_password_and_their_sessions_end() {
     let (status, _) = get(server, Some(&fresh), "/console/").await;
     assert_eq!(status, StatusCode::OK);
     // The old password no longer signs in; the new one does.
-    let sign_in = |password: &'static str| {
-        let request = client
-            .post(format!("{}/console/sign-in", server.base))
-            .form(&[("login", "member"), ("password", password)]);
-        async move { request.send().await.expect("signing in").status() }
-    };
-    assert_eq!(sign_in(PASSWORD).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(sign_in(new).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(server, "member", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        sign_in(server, "member", new).await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 /// Posts a console form with `cookie`; the status.
@@ -586,15 +609,8 @@ async fn admins_add_users_groups_members_and_tokens_in_the_panel() {
     )
     .await;
     assert_eq!(taken, StatusCode::UNPROCESSABLE_ENTITY);
-    let signed_in = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client")
-        .post(format!("{}/console/sign-in", server.base))
-        .form(&[("login", "newbie"), ("password", "a first long password")])
-        .send()
+    let signed_in = sign_in(server, "newbie", "a first long password")
         .await
-        .expect("signing in")
         .status();
     assert_eq!(signed_in, StatusCode::SEE_OTHER);
     // A group, and the new user in it.

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::Console;
-use super::session::{self, COOKIE, SESSION_HOURS, Signed};
+use super::session::{self, COOKIE, SESSION_HOURS, SIGN_IN_COOKIE, Signed};
 use crate::store::NewSession;
 
 /// The signed-in user as the layout shows them.
@@ -80,6 +80,30 @@ struct SignIn {
     error: Option<String>,
     login: String,
     next: String,
+    csrf: String,
+}
+
+/// The sign-in page with a fresh form token, and its cookie.
+fn sign_in_page(
+    status: StatusCode,
+    error: Option<String>,
+    login: String,
+    next: String,
+) -> Response {
+    let token = match session::random_token() {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let page = SignIn {
+        me: None,
+        error,
+        login,
+        next,
+        csrf: token.clone(),
+    };
+    let cookie =
+        format!("{SIGN_IN_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600");
+    with_cookie(render(status, &page), &cookie)
 }
 
 #[derive(Deserialize)]
@@ -98,13 +122,12 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 pub async fn sign_in_form(Query(q): Query<Next>) -> Response {
-    let page = SignIn {
-        me: None,
-        error: None,
-        login: String::new(),
-        next: safe_next(q.next.as_deref()),
-    };
-    render(StatusCode::OK, &page)
+    sign_in_page(
+        StatusCode::OK,
+        None,
+        String::new(),
+        safe_next(q.next.as_deref()),
+    )
 }
 
 #[derive(Deserialize)]
@@ -112,19 +135,31 @@ pub struct Credentials {
     login: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
-pub async fn sign_in(State(console): State<Console>, Form(form): Form<Credentials>) -> Response {
+pub async fn sign_in(
+    State(console): State<Console>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<Credentials>,
+) -> Response {
     let next = safe_next(form.next.as_deref());
     let refuse = |status: StatusCode, error: &str| {
-        let page = SignIn {
-            me: None,
-            error: Some(error.to_string()),
-            login: form.login.clone(),
-            next: next.clone(),
-        };
-        render(status, &page)
+        sign_in_page(
+            status,
+            Some(error.to_string()),
+            form.login.clone(),
+            next.clone(),
+        )
     };
+    let expected = session::named_cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !session::same(&form.csrf, &expected) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "This form was not sent from Baton's sign-in page: sign in from this page.",
+        );
+    }
     if !console.limiter.allows(&form.login) {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,

@@ -25,6 +25,11 @@ use crate::store::User;
 /// The cookie's name.
 pub const COOKIE: &str = "baton_session";
 
+/// The sign-in form's own CSRF cookie: the form carries the same random
+/// value, so another site cannot post the form (and sign a browser into
+/// an account of its choosing).
+pub const SIGN_IN_COOKIE: &str = "baton_sign_in";
+
 /// A working day and then some: people sign in once a day.
 pub const SESSION_HOURS: i64 = 12;
 
@@ -125,14 +130,18 @@ pub struct Signed {
 
 /// The session cookie's value, if the request has one.
 pub fn cookie_of(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    named_cookie(&parts.headers, COOKIE)
+}
+
+/// The value of cookie `name`, if the request has one.
+pub fn named_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
 
