@@ -30,7 +30,7 @@ mod extract;
 mod handover;
 mod health;
 mod metrics;
-mod notifications;
+pub(crate) mod notifications;
 mod openapi;
 mod people;
 mod stakeholders;

@@ -259,7 +259,7 @@ async fn still_visible(engine: &crate::engine::Engine, viewer: Viewer, n: &Notif
 
 /// A stream fed by a task through a channel; the task ends when the client
 /// goes away.
-fn async_stream<F, Fut>(produce: F) -> impl Stream<Item = Result<Event, Infallible>>
+pub(crate) fn async_stream<F, Fut>(produce: F) -> impl Stream<Item = Result<Event, Infallible>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,

@@ -176,6 +176,15 @@ pub struct ListParams {
     stakeholder_group: Option<String>,
     created_after: Option<String>,
     created_before: Option<String>,
+    /// Only tickets whose title contains this (ASCII case ignored).
+    q: Option<String>,
+    /// Only tickets a group of the caller's is an active stakeholder of.
+    #[serde(default)]
+    my_groups: bool,
+    /// Only open tickets assigned to the caller, or to a group of theirs
+    /// that no member has accepted yet.
+    #[serde(default)]
+    waiting_for_me: bool,
     cursor: Option<String>,
     limit: Option<u32>,
 }
@@ -257,6 +266,9 @@ pub async fn list(
         before: q.cursor.as_deref().map(parse_cursor).transpose()?,
         // One more than asked tells whether there is a next page.
         limit: limit + 1,
+        title_contains: q.q.filter(|s| !s.trim().is_empty()),
+        my_groups: q.my_groups.then_some(caller.user.id),
+        waiting_for: q.waiting_for_me.then_some(caller.user.id),
     };
     let mut tickets = state
         .engine

@@ -17,6 +17,7 @@
 //! - `tickets.rs`: the ticket list with its filters.
 //! - `ticket.rs`: the ticket page and what its playground posts.
 //! - `errors.rs`: open error tickets, their parked events, Retry and Resolve.
+//! - `live.rs`: the event stream that keeps an open page up to date.
 //! - `diagram.rs`: a ticket type's state machine as SVG.
 //! - `forms.rs`: form fields from an action's payload JSON Schema.
 
@@ -26,6 +27,7 @@ mod desk;
 mod diagram;
 mod errors;
 mod forms;
+mod live;
 mod pages;
 mod people;
 pub mod session;
@@ -79,9 +81,34 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         .route("/tickets/{id}/comments", post(ticket::comment))
         .route("/tickets/{id}/actions/{name}", post(ticket::act))
         .route("/tickets/{id}/accept", post(ticket::accept))
+        .route("/live", get(live::stream))
         .route("/assets/console.css", get(stylesheet))
+        .route("/assets/console.js", get(script))
         .fallback(pages::not_found)
         .with_state(console)
+        .layer(axum::middleware::map_response(guarded))
+}
+
+/// Headers on every console response. The policy allows only this
+/// origin's stylesheet and script (none inline), forms posted back here,
+/// and no framing (clickjacking); `style-src` allows the inline SVG
+/// diagram's attributes.
+async fn guarded(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
 }
 
 async fn stylesheet() -> impl axum::response::IntoResponse {
@@ -91,5 +118,15 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../assets/console.css"),
+    )
+}
+
+async fn script() -> impl axum::response::IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/console.js"),
     )
 }

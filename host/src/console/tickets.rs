@@ -1,6 +1,8 @@
 //! The ticket list: the tickets the signed-in user may see, newest first,
-//! filtered by metaservice, type, state, open or closed, and "mine", a page
-//! at a time, with the count of each state on the page.
+//! filtered by metaservice, type, state, open or closed, "mine", "my
+//! groups'", "waiting for me" and words in the title, a page at a time,
+//! with the count of each state on the page. The page follows changes
+//! live (`live.rs`).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,8 @@ pub struct Filters {
     state: Option<String>,
     status: Option<String>,
     mine: Option<String>,
+    groups: Option<String>,
+    waiting: Option<String>,
     q: Option<String>,
     before: Option<String>,
 }
@@ -50,6 +54,8 @@ struct List {
     state: String,
     status: String,
     mine: bool,
+    groups: bool,
+    waiting: bool,
     q: String,
     next: Option<String>,
 }
@@ -76,6 +82,9 @@ pub async fn list(
     let engine = &console.engine;
     let catalog = engine.catalog();
     let mine = f.mine.as_deref() == Some("on");
+    let groups = f.groups.as_deref() == Some("on");
+    let waiting = f.waiting.as_deref() == Some("on");
+    let q = some(&f.q).unwrap_or_default();
     let status = match f.status.as_deref() {
         Some("closed") => Some(Status::Closed),
         Some("all") => None,
@@ -87,6 +96,9 @@ pub async fn list(
         state: some(&f.state).and_then(|s| s.parse().ok()),
         status,
         mine: mine.then_some(signed.user.id),
+        my_groups: groups.then_some(signed.user.id),
+        waiting_for: waiting.then_some(signed.user.id),
+        title_contains: (!q.is_empty()).then(|| q.clone()),
         before: some(&f.before).and_then(|s| s.parse().ok()),
         limit: PAGE + 1,
         ..TicketFilter::default()
@@ -97,12 +109,6 @@ pub async fn list(
     };
     let more = tickets.len() > PAGE as usize;
     tickets.truncate(PAGE as usize);
-    // Search in titles: within the page the filters chose.
-    let q = some(&f.q).unwrap_or_default();
-    if !q.is_empty() {
-        let needle = q.to_lowercase();
-        tickets.retain(|t| t.title.to_lowercase().contains(&needle));
-    }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let rows: Vec<Row> = tickets
         .iter()
@@ -122,7 +128,7 @@ pub async fn list(
             }
         })
         .collect();
-    let next = (more && q.is_empty()).then(|| {
+    let next = more.then(|| {
         let last = tickets.last().map_or(0, |t| t.id);
         let mut query = vec![format!("before={last}")];
         for (k, v) in [
@@ -130,13 +136,16 @@ pub async fn list(
             ("ticket_type", &f.ticket_type),
             ("state", &f.state),
             ("status", &f.status),
+            ("q", &f.q),
         ] {
             if let Some(v) = some(v) {
                 query.push(format!("{k}={}", super::session::url_escape(&v)));
             }
         }
-        if mine {
-            query.push("mine=on".into());
+        for (flag, on) in [("mine", mine), ("groups", groups), ("waiting", waiting)] {
+            if on {
+                query.push(format!("{flag}=on"));
+            }
         }
         format!("/console/?{}", query.join("&"))
     });
@@ -149,6 +158,8 @@ pub async fn list(
         state: some(&f.state).unwrap_or_default(),
         status: f.status.clone().unwrap_or_else(|| "open".into()),
         mine,
+        groups,
+        waiting,
         q,
         next,
     };

@@ -91,6 +91,7 @@ impl Engine {
                 Ok(found) => self.publish(&found),
                 Err(e) => tracing::error!("reading another node's notifications failed: {e}"),
             },
+            Signal::Tickets(ids) => self.hear_touched(ids),
             Signal::Settings => self.reload_settings().await,
             Signal::RestartBot(name) => self.restart_here(&name).await,
             Signal::TokenRevoked(id) => self.streams.revoke(id),
@@ -99,10 +100,11 @@ impl Engine {
         }
     }
 
-    /// After missed signals: look at the queue, and read the settings
-    /// again. (Streams re-check their tokens on their own.)
+    /// After missed signals: look at the queue, tell live pages to look
+    /// again, and read the settings again. (Streams re-check their tokens on their own.)
     async fn caught_up(&self) {
         self.poke();
+        self.hear_all_changed();
         self.reload_settings().await;
     }
 

@@ -19,6 +19,7 @@
 //! - `acceptance.rs`: taking a ticket assigned to one's group, handing it
 //!   over to another member, giving it back to the group.
 //! - `streams.rs`: the event streams open in this process.
+//! - `live.rs`: which tickets changed, for pages that follow them live.
 //! - `watcher.rs`: hot reload of the bots directory.
 //! - `retention.rs`: archiving or deleting closed tickets.
 //! - `reminders.rs`: reminders and repeated acceptance requests.
@@ -40,6 +41,7 @@ mod commit;
 pub mod delivery;
 mod dispatch;
 mod errors;
+mod live;
 mod loading;
 pub mod metrics;
 pub mod policy;
@@ -61,6 +63,7 @@ use tokio::sync::Notify;
 
 pub use changes::{CONNECTIONS, ChangeError, Edit, ROLES, merge_patch};
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
+pub use live::Changed;
 pub use loading::{RestartError, ScanReport, manifest_files, read_manifest};
 pub use policy::Involvement;
 pub use registry::{BotSlot, BotStatus, Registry, Unavailable};
@@ -189,6 +192,8 @@ pub struct Engine {
     worker_id: String,
     /// New notifications, for the server-sent event streams of this process.
     notifications: tokio::sync::broadcast::Sender<crate::store::Notification>,
+    /// Tickets changed, for live pages (`live.rs`).
+    changes: tokio::sync::broadcast::Sender<live::Changed>,
     /// The event streams open in this process.
     pub streams: Arc<streams::Streams>,
     /// Whose turn it is to claim events.
@@ -231,6 +236,7 @@ impl Engine {
             wake: Notify::new(),
             worker_id,
             notifications: tokio::sync::broadcast::channel(1024).0,
+            changes: live::channel(),
             streams: Arc::new(streams::Streams::default()),
             claims: claims::ClaimState::default(),
             running: Arc::new(tokio::sync::Semaphore::new(
@@ -291,6 +297,7 @@ impl Engine {
             self.outbox_wake.notify_one();
         }
         self.publish(&committed.notifications);
+        self.touched(live::touched_by(commit));
         if !committed.notifications.is_empty() {
             // In the inbox, durable: delivered on the one channel built so
             // far. (Channels that leave the building count their own.)

@@ -18,6 +18,9 @@ pub enum Signal {
     /// Notifications were committed, by id: nodes with open event streams
     /// read them and pass them on.
     Notifications(Vec<i64>),
+    /// These tickets changed (by id): nodes with live console pages tell
+    /// them.
+    Tickets(Vec<i64>),
     /// A ticket type's settings were changed through the admin API.
     Settings,
     /// An administrator restarted this bot (its name): every node that
@@ -56,6 +59,7 @@ mod tests {
         let all = [
             Signal::Work,
             Signal::Notifications(vec![1, 2]),
+            Signal::Tickets(vec![3]),
             Signal::Settings,
             Signal::RestartBot("a-b-1-c".into()),
             Signal::TokenRevoked(7),

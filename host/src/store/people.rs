@@ -85,6 +85,14 @@ pub struct TicketFilter {
     pub created_before: Option<Timestamp>,
     pub before: Option<TicketId>,
     pub limit: u32,
+    /// Only tickets whose title contains this, ignoring ASCII case.
+    pub title_contains: Option<String>,
+    /// Only tickets a group this user belongs to is an active
+    /// stakeholder of.
+    pub my_groups: Option<i64>,
+    /// Only open tickets waiting for this user: assigned to them, or to a
+    /// group of theirs that no member has accepted yet.
+    pub waiting_for: Option<i64>,
 }
 
 /// A change to a stakeholder row; the row is never deleted (history).

@@ -11,6 +11,7 @@ use super::{Db, create_with, new_ticket, step};
 both!(
     people_see_the_tickets_they_or_their_groups_are_involved_in,
     listings_filter_and_page_newest_first,
+    listings_search_titles_and_find_what_waits_for_someone,
     comments_come_back_in_order,
     the_inbox_shows_unread_first_and_pages,
 );
@@ -103,6 +104,92 @@ async fn people_see_the_tickets_they_or_their_groups_are_involved_in(db: Db) {
 }
 
 /// The ids a listing gives.
+/// A ticket titled `title`, with stakeholders.
+async fn titled(db: &Db, title: &str, with: Vec<NewStakeholder>) -> i64 {
+    let id = db.next_ticket_id().await.expect("id");
+    let mut t = new_ticket(id);
+    t.title = title.into();
+    t.stakeholders = with;
+    let commit = Commit {
+        inserts: vec![t],
+        ..Commit::default()
+    };
+    db.commit(&commit, 10).await.expect("commit");
+    id
+}
+
+async fn listings_search_titles_and_find_what_waits_for_someone(db: Db) {
+    let ann = db.person("ann", false).await;
+    let bob = db.person("bob", false).await;
+    let crew = db.create_group("crew", 0).await.expect("group");
+    db.set_member(crew.id, bob.id, true).await.expect("member");
+    let assigned_crew = || NewStakeholder {
+        principal: Principal::Group("crew".into()),
+        connection: "assigned",
+        role: "actioner",
+    };
+    // Assigned to bob's group, nobody took it: waits for bob.
+    let unclaimed = titled(&db, "Fix the Results", vec![assigned_crew()]).await;
+    // Assigned to bob himself: waits for him.
+    let his = titled(&db, "Refund", vec![user(bob.id)]).await;
+    // His group's, but ann took it: not waiting for bob.
+    let taken = titled(&db, "fix a typo", vec![assigned_crew(), user(ann.id)]).await;
+    // Assigned to him but closed: not waiting.
+    let done = titled(&db, "Old FIX", vec![user(bob.id)]).await;
+    db.commit(&step(done, 1, "Old FIX"), 20)
+        .await
+        .expect("close");
+    // Copied to the group only.
+    let copied = titled(&db, "Copy", vec![group("crew")]).await;
+
+    let all = |f: TicketFilter| TicketFilter { limit: 10, ..f };
+    let search = all(TicketFilter {
+        title_contains: Some("fix".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        ids(&db, Viewer::Admin, search.clone()).await,
+        vec![done, taken, unclaimed]
+    );
+    // Search stays within what the viewer sees.
+    assert_eq!(ids(&db, Viewer::User(ann.id), search).await, vec![taken]);
+    // Wildcards are text, not patterns.
+    let percent = all(TicketFilter {
+        title_contains: Some("%".into()),
+        ..Default::default()
+    });
+    assert!(ids(&db, Viewer::Admin, percent).await.is_empty());
+
+    let waiting = all(TicketFilter {
+        waiting_for: Some(bob.id),
+        ..Default::default()
+    });
+    assert_eq!(
+        ids(&db, Viewer::User(bob.id), waiting.clone()).await,
+        vec![his, unclaimed]
+    );
+    assert_eq!(ids(&db, Viewer::Admin, waiting).await, vec![his, unclaimed]);
+    let ann_waits = all(TicketFilter {
+        waiting_for: Some(ann.id),
+        ..Default::default()
+    });
+    assert_eq!(ids(&db, Viewer::User(ann.id), ann_waits).await, vec![taken]);
+
+    let groups = all(TicketFilter {
+        my_groups: Some(bob.id),
+        ..Default::default()
+    });
+    assert_eq!(
+        ids(&db, Viewer::User(bob.id), groups).await,
+        vec![copied, taken, unclaimed]
+    );
+    let none = all(TicketFilter {
+        my_groups: Some(ann.id),
+        ..Default::default()
+    });
+    assert!(ids(&db, Viewer::User(ann.id), none).await.is_empty());
+}
+
 async fn ids(db: &Db, viewer: Viewer, filter: TicketFilter) -> Vec<i64> {
     db.list_tickets(viewer, &filter)
         .await

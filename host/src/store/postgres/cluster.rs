@@ -105,13 +105,15 @@ async fn send(pool: PgPool, node: String, mut queue: mpsc::UnboundedReceiver<Sig
 }
 
 /// The messages for a pile of signals: duplicates merged, notification
-/// ids in messages small enough for `NOTIFY`.
+/// and ticket ids in messages small enough for `NOTIFY`.
 fn gather(node: &str, signals: Vec<Signal>) -> Vec<String> {
     let mut ids = Vec::new();
+    let mut tickets = std::collections::BTreeSet::new();
     let mut rest: Vec<Signal> = Vec::new();
     for signal in signals {
         match signal {
             Signal::Notifications(some) => ids.extend(some),
+            Signal::Tickets(some) => tickets.extend(some),
             other if !rest.contains(&other) => rest.push(other),
             _ => {}
         }
@@ -119,6 +121,12 @@ fn gather(node: &str, signals: Vec<Signal>) -> Vec<String> {
     rest.extend(
         ids.chunks(IDS_PER_MESSAGE)
             .map(|chunk| Signal::Notifications(chunk.to_vec())),
+    );
+    let tickets: Vec<i64> = tickets.into_iter().collect();
+    rest.extend(
+        tickets
+            .chunks(IDS_PER_MESSAGE)
+            .map(|chunk| Signal::Tickets(chunk.to_vec())),
     );
     rest.into_iter()
         .filter_map(|signal| {
@@ -331,9 +339,12 @@ mod tests {
     fn piled_up_signals_go_as_few_small_messages() {
         let mut pile = vec![Signal::Work, Signal::Work, Signal::Settings];
         pile.extend((0..700).map(|id| Signal::Notifications(vec![id, i64::MAX - id])));
+        // The same ticket in many commits goes once.
+        pile.extend((0..700).map(|_| Signal::Tickets(vec![7, 8])));
         let messages = gather("node-a", pile);
-        // Work and Settings once each, 1,400 ids in five messages.
-        assert_eq!(messages.len(), 2 + 5);
+        // Work and Settings once each, 1,400 ids in five messages, the
+        // two tickets in one.
+        assert_eq!(messages.len(), 2 + 5 + 1);
         let mut ids = 0;
         for message in &messages {
             assert!(message.len() < 8000, "{} bytes", message.len());

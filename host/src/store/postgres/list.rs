@@ -61,7 +61,20 @@ pub(super) async fn list_tickets(
            AND ($8::bigint IS NULL OR t.id IN \
                 (SELECT ticket_id FROM ticket_stakeholders WHERE user_id = $8)) \
            AND ($9::text IS NULL OR t.id IN (SELECT s.ticket_id FROM ticket_stakeholders s \
-                JOIN groups g ON g.id = s.group_id WHERE g.name = $9))"
+                JOIN groups g ON g.id = s.group_id WHERE g.name = $9)) \
+           AND ($13::text IS NULL OR strpos(lower(t.title), lower($13)) > 0) \
+           AND ($14::bigint IS NULL OR t.id IN (SELECT s.ticket_id FROM group_members m \
+                JOIN ticket_stakeholders s ON s.group_id = m.group_id \
+                WHERE m.user_id = $14 AND s.is_active)) \
+           AND ($15::bigint IS NULL OR (t.status = 'open' AND ( \
+                t.id IN (SELECT ticket_id FROM ticket_stakeholders \
+                         WHERE user_id = $15 AND is_active AND connection = 'assigned') \
+                OR (t.id IN (SELECT s.ticket_id FROM group_members m \
+                             JOIN ticket_stakeholders s ON s.group_id = m.group_id \
+                             WHERE m.user_id = $15 AND s.is_active AND s.connection = 'assigned') \
+                    AND NOT EXISTS (SELECT 1 FROM ticket_stakeholders x WHERE x.ticket_id = t.id \
+                         AND x.user_id IS NOT NULL AND x.is_active \
+                         AND x.connection = 'assigned')))))"
     );
     match viewer {
         // For a user, "mine" is what they may see (a ticket they created
@@ -97,6 +110,9 @@ pub(super) async fn list_tickets(
         .bind(f.mine)
         .bind(viewer_id)
         .bind(i64::from(f.limit))
+        .bind(&f.title_contains)
+        .bind(f.my_groups)
+        .bind(f.waiting_for)
         .fetch_all(pool)
         .await?;
     rows.iter().map(decode_ticket).collect()

@@ -48,7 +48,19 @@ const FILTERS: &str = "(?1 IS NULL OR t.metaservice = ?1) AND (?2 IS NULL OR t.t
      AND (?7 IS NULL OR t.id < ?7) \
      AND (?8 IS NULL OR t.id IN (SELECT ticket_id FROM ticket_stakeholders WHERE user_id = ?8)) \
      AND (?9 IS NULL OR t.id IN (SELECT s.ticket_id FROM ticket_stakeholders s \
-          JOIN groups g ON g.id = s.group_id WHERE g.name = ?9))";
+          JOIN groups g ON g.id = s.group_id WHERE g.name = ?9)) \
+     AND (?13 IS NULL OR instr(lower(t.title), lower(?13)) > 0) \
+     AND (?14 IS NULL OR t.id IN (SELECT s.ticket_id FROM group_members m \
+          JOIN ticket_stakeholders s ON s.group_id = m.group_id \
+          WHERE m.user_id = ?14 AND s.is_active = 1)) \
+     AND (?15 IS NULL OR (t.status = 'open' AND ( \
+          t.id IN (SELECT ticket_id FROM ticket_stakeholders \
+                   WHERE user_id = ?15 AND is_active = 1 AND connection = 'assigned') \
+          OR (t.id IN (SELECT s.ticket_id FROM group_members m \
+                       JOIN ticket_stakeholders s ON s.group_id = m.group_id \
+                       WHERE m.user_id = ?15 AND s.is_active = 1 AND s.connection = 'assigned') \
+              AND NOT EXISTS (SELECT 1 FROM ticket_stakeholders x WHERE x.ticket_id = t.id \
+                   AND x.user_id IS NOT NULL AND x.is_active = 1 AND x.connection = 'assigned')))))";
 
 /// Visible tickets matching the filter, newest first. On a read
 /// connection.
@@ -78,7 +90,10 @@ pub(super) fn list_tickets(
         f.stakeholder_group,
         f.mine,
         viewer_id,
-        f.limit
+        f.limit,
+        f.title_contains,
+        f.my_groups,
+        f.waiting_for
     ])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
