@@ -11,17 +11,19 @@ use serde_json::Value;
 use crate::support::browser::Browser;
 use crate::support::{Person, Server, copy_dir, example_bots};
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// The example server with a requester, two WRT members and a stranger,
 /// each with a console password, and the requester's ticket in review.
-struct World {
-    server: Server,
-    requester: Person,
-    ticket: i64,
+pub struct World {
+    pub server: Server,
+    pub requester: Person,
+    /// A WRT member with no console password (acts through the API).
+    pub colleague: Person,
+    pub ticket: i64,
 }
 
-async fn world() -> World {
+pub async fn world() -> World {
     let server = Server::start(|bots| copy_dir(&example_bots(), bots)).await;
     let requester = server.person("requester").await;
     let member = server.person("member").await;
@@ -42,6 +44,7 @@ async fn world() -> World {
     World {
         server,
         requester,
+        colleague,
         ticket,
     }
 }
@@ -122,7 +125,7 @@ async fn a_wrt_member_accepts_comments_and_approves() {
 
 /// Posts the sign-in form as a browser does: the form first (its token
 /// and cookie), then the credentials with them. The answer.
-async fn sign_in(server: &Server, login: &str, password: &str) -> reqwest::Response {
+pub async fn sign_in(server: &Server, login: &str, password: &str) -> reqwest::Response {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -155,7 +158,7 @@ async fn sign_in(server: &Server, login: &str, password: &str) -> reqwest::Respo
 }
 
 /// Signs in over plain HTTP; the session cookie.
-async fn session(server: &Server, login: &str) -> String {
+pub async fn session(server: &Server, login: &str) -> String {
     let response = sign_in(server, login, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{login}");
     let cookie = response.headers()[SET_COOKIE].to_str().expect("a cookie");
@@ -166,7 +169,7 @@ async fn session(server: &Server, login: &str) -> String {
     cookie.split(';').next().expect("name=value").to_string()
 }
 
-async fn get(server: &Server, cookie: Option<&str>, path: &str) -> (StatusCode, String) {
+pub async fn get(server: &Server, cookie: Option<&str>, path: &str) -> (StatusCode, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

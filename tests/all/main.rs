@@ -56,6 +56,7 @@ mod bounds;
 mod cluster;
 mod concurrency;
 mod console;
+mod console_live;
 mod contract;
 mod conversation;
 mod durability;

@@ -105,6 +105,18 @@ pub async fn stream(
         .into_response()
 }
 
+impl What {
+    /// The `changed` event's data. (A browser drops an event whose data
+    /// is empty, so it says what changed.)
+    fn name(self) -> &'static str {
+        match self {
+            What::Ticket(_) => "ticket",
+            What::Tickets => "tickets",
+            What::Inbox => "inbox",
+        }
+    }
+}
+
 struct Watch {
     console: Console,
     signed: Signed,
@@ -134,7 +146,7 @@ impl Watch {
                 () = &mut stopping => break,
                 _ = recheck.tick() => {
                     if !self.session_stands().await {
-                        let _ = tx.send(Event::default().event("ended").data("")).await;
+                        let _ = tx.send(Event::default().event("ended").data("session")).await;
                         break;
                     }
                     false
@@ -166,7 +178,7 @@ impl Watch {
             };
             if changed
                 && tx
-                    .send(Event::default().event("changed").data(""))
+                    .send(Event::default().event("changed").data(self.what.name()))
                     .await
                     .is_err()
             {

@@ -122,6 +122,42 @@ impl Browser {
         }
     }
 
+    /// Waits until the page's text contains `what` without reloading it:
+    /// a live page must change by itself.
+    pub async fn until_live_text(&self, what: &str) {
+        let start = Instant::now();
+        loop {
+            let text = self.text().await;
+            if text.contains(what) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the page never said {what:?} by itself:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("running {script:?}: {e}"))
+    }
+
+    /// Marks the page in view, so that [`Browser::marked`] tells whether
+    /// it is still the same page (not reloaded, not left).
+    pub async fn mark(&self) {
+        self.eval("window.batonMark = 'still here'; return true;")
+            .await;
+    }
+
+    pub async fn marked(&self) -> bool {
+        self.eval("return window.batonMark === 'still here';").await == serde_json::json!(true)
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
         let field = self
             .client
