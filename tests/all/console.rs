@@ -211,9 +211,16 @@ async fn strangers_see_nothing_and_forms_need_their_csrf_token() {
         "/console/account",
         "/console/admin",
         "/console/admin/people",
+        "/console/admin/people/2",
+        "/console/admin/people/999999",
+        "/console/admin/people/nobody",
+        "/console/?q=birth&groups=on&waiting=on",
+        "/console/?state=abc&before=zz&status=what",
     ];
     let mut cookies = vec![None];
-    for login in ["requester", "member", "stranger"] {
+    // Roles: nobody, the requester, a WRT member, a stranger, an admin
+    // (the admin last: index 4).
+    for login in ["requester", "member", "stranger", "admin"] {
         cookies.push(Some(session(server, login).await));
     }
     for cookie in &cookies {
@@ -556,6 +563,14 @@ async fn an_admin_changes_a_lifetime_in_the_panel_and_it_is_in_force() {
         .expect("its value");
     // Shown as Baton writes durations: 21 days are three weeks.
     assert_eq!(value.as_deref(), Some("3w"));
+    // The history says who changed what, from and to (the refused
+    // attempts left no row).
+    let history = browser.text().await;
+    assert!(
+        history.contains("admin wca/edit_person lifetime: 2w → 3w"),
+        "{history}"
+    );
+    assert_eq!(history.matches("wca/edit_person lifetime:").count(), 1);
     // In force: the API says so, and the waiting ticket's deadline moved.
     let (_, types) = server.get("/api/v1/metaservices/wca/ticket-types").await;
     let edit = types["items"]
@@ -687,6 +702,50 @@ async fn admins_add_users_groups_members_and_tokens_in_the_panel() {
     let (status, me) = server.call("GET", "/api/v1/me", None, Some(&token)).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["login"], "newbie");
-    let (_, again) = get(server, Some(&admin), "/console/admin/people").await;
+    let user_page = format!("/console/admin/people/{newbie}");
+    let (_, again) = get(server, Some(&admin), &user_page).await;
     assert!(!again.contains(&token), "the token is shown once");
+    assert!(again.contains("laptop"), "listed by name: {again}");
+
+    // Revoked from the panel: the API refuses it at once; a second
+    // revocation says it is not live; members may not revoke.
+    let id = again
+        .split("data-token=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a token row")
+        .to_string();
+    let revoke = format!("/console/admin/tokens/{id}/revoke");
+    let member = session(server, "member").await;
+    let member_csrf = csrf_in(&get(server, Some(&member), "/console/").await.1);
+    let refused = post_form(
+        server,
+        &member,
+        &revoke,
+        &[("csrf", &member_csrf), ("user", &newbie.to_string())],
+    )
+    .await;
+    assert_eq!(refused, StatusCode::FORBIDDEN);
+    let (status, _) = server.call("GET", "/api/v1/me", None, Some(&token)).await;
+    assert_eq!(status, 200, "still live after the member's attempt");
+    let done = post_form(
+        server,
+        &admin,
+        &revoke,
+        &[("csrf", &csrf), ("user", &newbie.to_string())],
+    )
+    .await;
+    assert_eq!(done, StatusCode::SEE_OTHER);
+    let (status, _) = server.call("GET", "/api/v1/me", None, Some(&token)).await;
+    assert_eq!(status, 401);
+    let (_, after) = get(server, Some(&admin), &user_page).await;
+    assert!(after.contains("revoked 20"), "{after}");
+    let twice = post_form(
+        server,
+        &admin,
+        &revoke,
+        &[("csrf", &csrf), ("user", &newbie.to_string())],
+    )
+    .await;
+    assert_eq!(twice, StatusCode::CONFLICT, "the page says it is not live");
 }

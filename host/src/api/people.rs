@@ -198,20 +198,8 @@ pub async fn revoke_token(
     PathParam(id): PathParam<i64>,
 ) -> Result<StatusCode, AppError> {
     caller.require_admin()?;
-    if state
-        .engine
-        .store
-        .revoke_token(id, state.engine.clock.now())
-        .await?
-    {
+    if state.engine.revoke_token(id).await? {
         tracing::info!(by = caller.user.id, token = id, "token revoked");
-        // What the token opened ends with it.
-        state.engine.streams.revoke(id);
-        // Streams open on other nodes end too.
-        state
-            .engine
-            .store
-            .announce(crate::store::Signal::TokenRevoked(id));
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::new(

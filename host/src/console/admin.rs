@@ -1,7 +1,8 @@
 //! The administration panel (admins only): each ticket type's settings
 //! (lifetime, notification frequency and repeats, retention) edited with
 //! the engine's own validation, and put in force at once, for the tickets
-//! already waiting too.
+//! already waiting too; and the history of those changes, who made them
+//! and what each changed.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use super::pages::{Me, failure, forbidden_form, message, render};
 use super::session::{Signed, same};
 use crate::engine::{ChangeError, SettingsPatch};
 use crate::model::duration;
+use serde_json::Value;
 
 pub struct TypeRow {
     pub metaservice: String,
@@ -26,13 +28,68 @@ pub struct TypeRow {
     pub archive: bool,
 }
 
+/// One settings change, as the history shows it.
+pub struct ChangeRow {
+    pub when: String,
+    pub who: String,
+    pub ticket_type: String,
+    pub what: String,
+}
+
+/// Changes the history shows (the newest).
+const HISTORY: u32 = 50;
+
 #[derive(Template)]
 #[template(path = "console/admin.html")]
 struct Panel {
     me: Option<Me>,
     csrf: String,
     types: Vec<TypeRow>,
+    history: Vec<ChangeRow>,
     notice: Option<String>,
+}
+
+/// What a change changed, field by field: `lifetime: 14d → 7d`
+/// (`off` for a setting turned off).
+fn differences(old: &Value, new: &Value) -> String {
+    let show = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => "off".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let Some(fields) = new.as_object() else {
+        return format!("{old} → {new}");
+    };
+    let changed: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| old.get(k.as_str()) != Some(*v))
+        .map(|(k, v)| format!("{k}: {} → {}", show(old.get(k.as_str())), show(Some(v))))
+        .collect();
+    if changed.is_empty() {
+        "nothing (saved as it was)".into()
+    } else {
+        changed.join("; ")
+    }
+}
+
+async fn history(console: &Console) -> Result<Vec<ChangeRow>, Response> {
+    let store = &console.engine.store;
+    let fail = |e: crate::store::StoreError| failure(&e.to_string());
+    let records = store.settings_history(HISTORY).await.map_err(fail)?;
+    let users = store.users().await.map_err(fail)?;
+    let login: HashMap<i64, String> = users.into_iter().map(|u| (u.id, u.login)).collect();
+    Ok(records
+        .into_iter()
+        .map(|r| ChangeRow {
+            when: crate::model::rfc3339(r.at),
+            who: login
+                .get(&r.change.user_id)
+                .cloned()
+                .unwrap_or_else(|| format!("user {}", r.change.user_id)),
+            ticket_type: format!("{}/{}", r.change.metaservice, r.change.ticket_type),
+            what: differences(&r.change.old, &r.change.new),
+        })
+        .collect())
 }
 
 fn admins_only(signed: &Signed) -> Option<Response> {
@@ -46,7 +103,11 @@ fn admins_only(signed: &Signed) -> Option<Response> {
     })
 }
 
-fn panel(console: &Console, signed: &Signed, notice: Option<String>) -> Panel {
+async fn panel(
+    console: &Console,
+    signed: &Signed,
+    notice: Option<String>,
+) -> Result<Panel, Response> {
     let catalog = console.engine.catalog();
     let show = |d: Option<std::time::Duration>| d.map(duration::format).unwrap_or_default();
     let types = catalog
@@ -63,11 +124,25 @@ fn panel(console: &Console, signed: &Signed, notice: Option<String>) -> Panel {
             })
         })
         .collect();
-    Panel {
+    Ok(Panel {
         me: Me::of(signed),
         csrf: signed.csrf.clone(),
         types,
+        history: history(console).await?,
         notice,
+    })
+}
+
+/// The panel, with `notice` on it when there is one.
+async fn show(
+    console: &Console,
+    signed: &Signed,
+    status: StatusCode,
+    notice: Option<String>,
+) -> Response {
+    match panel(console, signed, notice).await {
+        Ok(page) => render(status, &page),
+        Err(page) => page,
     }
 }
 
@@ -75,7 +150,7 @@ pub async fn page(State(console): State<Console>, signed: Signed) -> Response {
     if let Some(refused) = admins_only(&signed) {
         return refused;
     }
-    render(StatusCode::OK, &panel(&console, &signed, None))
+    show(&console, &signed, StatusCode::OK, None).await
 }
 
 /// An emptied field clears a duration; a filled one sets it.
@@ -103,10 +178,13 @@ pub async fn settings(
         Some(Ok(n)) => Some(n),
         Some(Err(_)) => {
             let notice = "notify_repeats must be a whole number".to_string();
-            return render(
+            return show(
+                &console,
+                &signed,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &panel(&console, &signed, Some(notice)),
-            );
+                Some(notice),
+            )
+            .await;
         }
     };
     let patch = SettingsPatch {
@@ -125,10 +203,30 @@ pub async fn settings(
         Err(ChangeError::Store(e)) => failure(&e.to_string()),
         Err(e) => {
             let notice = format!("{ms}/{tt} not changed: {e}");
-            render(
+            show(
+                &console,
+                &signed,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &panel(&console, &signed, Some(notice)),
+                Some(notice),
             )
+            .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::differences;
+    use serde_json::json;
+
+    #[test]
+    fn a_change_reads_field_by_field() {
+        let old = json!({"lifetime": "14d", "notify_every": "1d", "notify_repeats": 3});
+        let new = json!({"lifetime": "7d", "notify_every": null, "notify_repeats": 3});
+        assert_eq!(
+            differences(&old, &new),
+            "lifetime: 14d → 7d; notify_every: 1d → off"
+        );
+        assert_eq!(differences(&old, &old), "nothing (saved as it was)");
     }
 }

@@ -12,7 +12,8 @@
 //! - `pages.rs`: rendering, the error pages, sign-in and sign-out.
 //! - `account.rs`: changing one's own password.
 //! - `admin.rs`: the administration panel: ticket types' settings.
-//! - `people.rs`: the panel's users, groups, members and new tokens.
+//! - `people.rs`: the panel's users, groups and members.
+//! - `tokens.rs`: a user's page: their API tokens, new and revoked.
 //! - `desk.rs`: the inbox, and the bots with their restart button.
 //! - `tickets.rs`: the ticket list with its filters.
 //! - `ticket.rs`: the ticket page and what its playground posts.
@@ -33,6 +34,7 @@ mod people;
 pub mod session;
 mod ticket;
 mod tickets;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -75,7 +77,9 @@ pub fn router(engine: Arc<Engine>, secure_cookies: bool) -> Router {
         .route("/admin/people/users", post(people::create_user))
         .route("/admin/people/groups", post(people::create_group))
         .route("/admin/people/members", post(people::membership))
-        .route("/admin/people/{id}/tokens", post(people::create_token))
+        .route("/admin/people/{id}", get(tokens::page))
+        .route("/admin/people/{id}/tokens", post(tokens::create))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/bots/{name}/restart", post(desk::restart))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/comments", post(ticket::comment))

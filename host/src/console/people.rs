@@ -1,11 +1,11 @@
 //! The administration panel's people (admins only): users with their
-//! groups, a new user (with a first password), groups and their members,
-//! and a new API token for a user, shown once.
+//! groups, a new user (with a first password), groups and their members.
+//! Each user's tokens are on their own page (`tokens.rs`).
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -36,14 +36,12 @@ struct People {
     users: Vec<UserRow>,
     groups: Vec<GroupRow>,
     notice: Option<String>,
-    token: Option<String>,
 }
 
 async fn people(
     console: &Console,
     signed: &Signed,
     notice: Option<String>,
-    token: Option<String>,
 ) -> Result<People, Response> {
     let store = &console.engine.store;
     let fail = |e: StoreError| failure(&e.to_string());
@@ -86,11 +84,10 @@ async fn people(
         users,
         groups,
         notice,
-        token,
     })
 }
 
-fn refused(signed: &Signed, form: &HashMap<String, String>) -> Option<Response> {
+pub fn refused(signed: &Signed, form: &HashMap<String, String>) -> Option<Response> {
     if !form.get("csrf").is_some_and(|c| same(c, &signed.csrf)) {
         return Some(forbidden_form(signed));
     }
@@ -109,9 +106,8 @@ async fn show(
     signed: &Signed,
     status: StatusCode,
     notice: Option<String>,
-    token: Option<String>,
 ) -> Response {
-    match people(console, signed, notice, token).await {
+    match people(console, signed, notice).await {
         Ok(page) => render(status, &page),
         Err(page) => page,
     }
@@ -126,7 +122,7 @@ pub async fn page(State(console): State<Console>, signed: Signed) -> Response {
             "Only administrators manage people.",
         );
     }
-    show(&console, &signed, StatusCode::OK, None, None).await
+    show(&console, &signed, StatusCode::OK, None).await
 }
 
 pub async fn create_user(
@@ -155,7 +151,6 @@ pub async fn create_user(
             &signed,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(why),
-            None,
         )
     };
     if let Err(why) = crate::api::check_new_user(&login, &name, email.as_deref()) {
@@ -219,7 +214,6 @@ pub async fn create_group(
             &signed,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(why),
-            None,
         )
         .await;
     }
@@ -232,7 +226,6 @@ pub async fn create_group(
                 &signed,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(format!("Group {name} exists.")),
-                None,
             )
             .await
         }
@@ -263,55 +256,11 @@ pub async fn membership(
             &signed,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(why),
-            None,
         )
         .await;
     };
     match store.set_member(group.id, user.id, member).await {
         Ok(_) => Redirect::to("/console/admin/people").into_response(),
-        Err(e) => failure(&e.to_string()),
-    }
-}
-
-pub async fn create_token(
-    State(console): State<Console>,
-    signed: Signed,
-    Path(user): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    if let Some(page) = refused(&signed, &form) {
-        return page;
-    }
-    let name = form
-        .get("name")
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "console".into());
-    let engine = &console.engine;
-    let (token, hash) = match crate::api::auth::new_token() {
-        Ok(t) => t,
-        Err(_) => return failure("no randomness for a token"),
-    };
-    match engine
-        .store
-        .create_token(user, &name, &hash, engine.clock.now())
-        .await
-    {
-        Ok(_) => {
-            tracing::info!(by = signed.user.id, user, "token created from the console");
-            // Shown once: this page, not a redirect to it.
-            show(&console, &signed, StatusCode::OK, None, Some(token)).await
-        }
-        Err(StoreError::NotFound(_)) => {
-            show(
-                &console,
-                &signed,
-                StatusCode::NOT_FOUND,
-                Some("No such user.".into()),
-                None,
-            )
-            .await
-        }
         Err(e) => failure(&e.to_string()),
     }
 }

@@ -1,4 +1,5 @@
-//! The event streams (`GET /notifications/stream`) this process holds:
+//! The event streams (`GET /notifications/stream`) this process holds, and
+//! revoking a token, which ends its streams. The streams are
 //! bounded per user, and told when a token is revoked so that a stream
 //! opened with it ends at once instead of outliving the right to it (each
 //! stream also re-checks its token every 30 s, for revocations it did not
@@ -78,6 +79,19 @@ impl Drop for StreamSlot {
                 open.remove(&self.user);
             }
         }
+    }
+}
+
+impl super::Engine {
+    /// Revokes API token `id` (`false`: no live token has that id), and
+    /// ends the event streams it opened, on this node and the others.
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, crate::store::StoreError> {
+        if !self.store.revoke_token(id, self.clock.now()).await? {
+            return Ok(false);
+        }
+        self.streams.revoke(id);
+        self.store.announce(crate::store::Signal::TokenRevoked(id));
+        Ok(true)
     }
 }
 

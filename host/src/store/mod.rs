@@ -236,6 +236,9 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Token>;
+    /// A user's tokens, live and revoked, newest first (never their
+    /// secret, which is not kept).
+    async fn tokens_of(&self, user_id: i64) -> Result<Vec<Token>>;
     /// Revokes a token; `false` if there is none (or it was revoked).
     async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<bool>;
     /// The user a live token belongs to; records its use.
@@ -338,6 +341,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Settings changed through the admin API.
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()>;
+    /// The last `limit` settings changes, newest first.
+    async fn settings_history(&self, limit: u32) -> Result<Vec<SettingsRecord>>;
     /// Every override: (metaservice, ticket type, settings).
     async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>>;
 

@@ -145,6 +145,14 @@ pub struct Notification {
     pub created_at: Timestamp,
 }
 
+/// A settings change as kept in the history, newest first.
+#[derive(Debug, Clone)]
+pub struct SettingsRecord {
+    pub id: i64,
+    pub change: SettingsChange,
+    pub at: Timestamp,
+}
+
 /// A settings override and who made it.
 #[derive(Debug, Clone)]
 pub struct SettingsChange {

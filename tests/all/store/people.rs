@@ -67,7 +67,26 @@ async fn a_token_authenticates_until_revoked_and_its_use_is_recorded_once_a_minu
     let got = db.create_token(4_242, "nobody", "hash-3", 200).await;
     assert!(matches!(got, Err(StoreError::NotFound(_))), "{got:?}");
 
+    let other = db
+        .create_token(ann.id, "ci", "hash-4", 300)
+        .await
+        .expect("token");
     assert!(db.revoke_token(token.id, 80_000).await.expect("revoke"));
+    // A user's tokens, newest first, revoked ones included.
+    let listed: Vec<_> = db
+        .tokens_of(ann.id)
+        .await
+        .expect("tokens")
+        .into_iter()
+        .map(|t| (t.id, t.name, t.revoked_at, t.last_used_at))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (other.id, "ci".to_string(), None, None),
+            (token.id, "cli".to_string(), Some(80_000), Some(70_000)),
+        ]
+    );
     assert!(!db.revoke_token(token.id, 90_000).await.expect("revoke"));
     assert!(
         db.authenticate("hash-1", 80_001)
@@ -146,6 +165,28 @@ async fn settings_overrides_are_kept_with_their_history(db: Db) {
         vec![("shop".into(), "order".into(), json!({"lifetime": "3h"}))]
     );
     assert_eq!(db.count("settings_changes").await, 2);
+    // Read back newest first, each with who, when, before and after.
+    let history = db.settings_history(10).await.expect("history");
+    let seen: Vec<_> = history
+        .iter()
+        .map(|r| {
+            (
+                r.at,
+                r.change.user_id,
+                r.change.old.clone(),
+                r.change.new.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (200, admin.id, newer.old.clone(), newer.new.clone()),
+            (100, admin.id, change.old.clone(), change.new.clone()),
+        ]
+    );
+    assert_eq!(history[0].change.ticket_type, "order");
+    assert_eq!(db.settings_history(1).await.expect("history").len(), 1);
     let missing = SettingsChange {
         ticket_type: "nothing".into(),
         ..change

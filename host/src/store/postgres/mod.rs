@@ -21,6 +21,7 @@
 //!   (`FOR UPDATE SKIP LOCKED`), releases, parking.
 //! - `list.rs`: visibility, listings and comments.
 //! - `people.rs`: users, groups, tokens, notifications, settings overrides.
+//! - `records.rs`: a user's tokens and the settings history, read back.
 //! - `timers.rs`: waits, lifetimes and reminders; firing them exactly once
 //!   across nodes.
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed
@@ -39,6 +40,7 @@ mod people;
 mod queue;
 mod quotas;
 mod read;
+mod records;
 mod retention;
 mod rows;
 mod sessions;
@@ -545,6 +547,14 @@ impl Store for PgStore {
 
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()> {
         people::set_settings(&self.pool, change, now).await
+    }
+
+    async fn settings_history(&self, limit: u32) -> Result<Vec<crate::store::SettingsRecord>> {
+        records::settings_history(&self.pool, limit).await
+    }
+
+    async fn tokens_of(&self, user_id: i64) -> Result<Vec<crate::store::Token>> {
+        records::tokens_of(&self.pool, user_id).await
     }
 
     async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>> {

@@ -14,6 +14,7 @@
 //! - `queue.rs`: the event queue: claims, leases, releases, parking.
 //! - `list.rs`: visibility, listings and comments.
 //! - `people.rs`: users, groups, tokens, notifications, settings overrides.
+//! - `records.rs`: a user's tokens and the settings history, read back.
 //! - `timers.rs`: waits and lifetimes.
 //! - `sweep.rs`, `retention.rs`: sweeps; archiving and deleting closed tickets.
 //! - `quotas.rs`: what the per-metaservice quotas count.
@@ -29,6 +30,7 @@ mod queue;
 mod quotas;
 mod read;
 mod readers;
+mod records;
 mod retention;
 mod sessions;
 mod sweep;
@@ -554,6 +556,14 @@ impl Store for SqliteStore {
     async fn set_settings(&self, change: &SettingsChange, now: Timestamp) -> Result<()> {
         let _quiet = self.writer.quiet().await?;
         people::set_settings(&self.pool, change, now).await
+    }
+
+    async fn settings_history(&self, limit: u32) -> Result<Vec<crate::store::SettingsRecord>> {
+        records::settings_history(&self.pool, limit).await
+    }
+
+    async fn tokens_of(&self, user_id: i64) -> Result<Vec<crate::store::Token>> {
+        records::tokens_of(&self.pool, user_id).await
     }
 
     async fn settings_overrides(&self) -> Result<Vec<(String, String, serde_json::Value)>> {
