@@ -33,6 +33,8 @@
 //!   package, installed if missing). The tickets are written straight into
 //!   the SQLite file by `python3`'s `sqlite3` module, in one transaction,
 //!   since 100,000 API calls would measure the seeding, not the reads.
+//! - `console`: the console's ticket page: its weight (HTML, stylesheet,
+//!   script) and its render time with 1,000 log rows (`console.rs`).
 //!
 //! # Layout
 //! `mod.rs`: the server, the runner, `e2e`, `reload`, `compile` and
@@ -49,6 +51,7 @@ use crate::bots::{self, Kind};
 use crate::http::request;
 
 mod api;
+mod console;
 mod floor;
 mod hostile;
 mod invocation;
@@ -58,6 +61,7 @@ mod throughput;
 mod waits;
 
 use api::api;
+use console::console;
 use hostile::hostile;
 use invocation::invocation;
 use postgres::postgres;
@@ -266,7 +270,7 @@ pub(super) fn name_fixes(server: &Server, n: usize, within: Duration) -> anyhow:
 }
 
 /// Every benchmark, in the order `all` runs them.
-const ALL: [&str; 12] = [
+const ALL: [&str; 13] = [
     "floor",
     "invocation",
     "throughput",
@@ -274,6 +278,7 @@ const ALL: [&str; 12] = [
     "waits",
     "sweep",
     "api",
+    "console",
     "e2e",
     "reload",
     "compile",
@@ -344,6 +349,7 @@ impl Bench<'_> {
             "waits" => waits(root, fixtures, quick),
             "sweep" => sweep(root, quick),
             "api" => api(root, examples, quick),
+            "console" => console(root, examples, quick),
             "e2e" => e2e(root, examples, if quick { 50 } else { 200 }),
             "reload" => reload(root, fixtures, if quick { 6 } else { 20 }),
             "compile" => compile(root, examples, fixtures),
