@@ -57,6 +57,7 @@ mod cluster;
 mod concurrency;
 mod console;
 mod console_live;
+mod console_tickets;
 mod contract;
 mod conversation;
 mod durability;

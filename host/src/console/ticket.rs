@@ -33,6 +33,17 @@ pub struct Line {
     pub what: String,
 }
 
+/// A child ticket as the page lists it.
+pub struct Child {
+    pub id: TicketId,
+    pub title: String,
+    pub state: String,
+    pub closed: bool,
+}
+
+/// Child tickets a page lists (the oldest).
+const CHILDREN: u32 = 50;
+
 pub struct Change {
     pub field: String,
     pub old: String,
@@ -62,6 +73,7 @@ struct Page {
     people: Vec<String>,
     comments: Vec<Line>,
     timeline: Vec<Line>,
+    children: Vec<Child>,
 }
 
 /// The ticket, if the signed-in user may see it.
@@ -204,6 +216,21 @@ async fn build(console: &Console, signed: &Signed, ticket: Ticket) -> Result<Pag
         })
         .collect();
     let acting = acting_choices(&involvement, &rows, &who);
+    let children = store
+        .children(viewer_of(signed), ticket.id, CHILDREN)
+        .await
+        .map_err(text)?
+        .into_iter()
+        .map(|c| Child {
+            state: catalog
+                .ticket_type(&c.metaservice, &c.ticket_type)
+                .and_then(|t| t.state(c.state_code))
+                .map_or_else(|| c.state_code.to_string(), |s| s.name.clone()),
+            closed: c.status == Status::Closed,
+            id: c.id,
+            title: c.title,
+        })
+        .collect();
     Ok(Page {
         me: Me::of(signed),
         csrf: signed.csrf.clone(),
@@ -227,6 +254,7 @@ async fn build(console: &Console, signed: &Signed, ticket: Ticket) -> Result<Pag
         people,
         comments,
         timeline,
+        children,
     })
 }
 

@@ -50,6 +50,8 @@ pub fn channel() -> broadcast::Sender<Changed> {
 pub fn touched_by(commit: &Commit) -> Vec<TicketId> {
     let mut ids = BTreeSet::new();
     ids.extend(commit.inserts.iter().map(|t| t.id));
+    // A new child shows on its parent's page.
+    ids.extend(commit.inserts.iter().filter_map(|t| t.parent_id));
     ids.extend(commit.updates.iter().map(|u| u.id));
     ids.extend(commit.logs.iter().map(|l| l.ticket_id));
     ids.extend(commit.comments.iter().map(|c| c.ticket_id));

@@ -259,6 +259,9 @@ pub trait Store: Send + Sync + 'static {
     async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool>;
     /// Visible tickets matching `filter`, newest first, at most `filter.limit`.
     async fn list_tickets(&self, viewer: Viewer, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    /// The children of `parent` the viewer may see, oldest first, at
+    /// most `limit`.
+    async fn children(&self, viewer: Viewer, parent: TicketId, limit: u32) -> Result<Vec<Ticket>>;
     async fn comments(&self, ticket: TicketId) -> Result<Vec<Comment>>;
 
     // The inbox: unread first, then newest first; `after` is the cursor

@@ -12,6 +12,7 @@ both!(
     people_see_the_tickets_they_or_their_groups_are_involved_in,
     listings_filter_and_page_newest_first,
     listings_search_titles_and_find_what_waits_for_someone,
+    children_are_listed_as_their_reader_may_see_them,
     comments_come_back_in_order,
     the_inbox_shows_unread_first_and_pages,
 );
@@ -188,6 +189,55 @@ async fn listings_search_titles_and_find_what_waits_for_someone(db: Db) {
         ..Default::default()
     });
     assert!(ids(&db, Viewer::User(ann.id), none).await.is_empty());
+}
+
+async fn children_are_listed_as_their_reader_may_see_them(db: Db) {
+    let ann = db.person("ann", false).await;
+    let parent = titled(&db, "parent", vec![user(ann.id)]).await;
+    let child = |with: Vec<NewStakeholder>| {
+        let db = &db;
+        async move {
+            let id = db.next_ticket_id().await.expect("id");
+            let mut t = new_ticket(id);
+            t.parent_id = Some(parent);
+            t.stakeholders = with;
+            let commit = Commit {
+                inserts: vec![t],
+                ..Commit::default()
+            };
+            db.commit(&commit, 20).await.expect("commit");
+            id
+        }
+    };
+    let hers = child(vec![user(ann.id)]).await;
+    let hidden = child(vec![]).await;
+    let unrelated = titled(&db, "other", vec![user(ann.id)]).await;
+    let of = |viewer| {
+        let db = &db;
+        async move {
+            db.children(viewer, parent, 10)
+                .await
+                .expect("children")
+                .into_iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(of(Viewer::Admin).await, vec![hers, hidden]);
+    assert_eq!(of(Viewer::User(ann.id)).await, vec![hers]);
+    assert!(
+        db.children(Viewer::Admin, unrelated, 10)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    assert_eq!(
+        db.children(Viewer::Admin, parent, 1)
+            .await
+            .expect("one")
+            .len(),
+        1
+    );
 }
 
 async fn ids(db: &Db, viewer: Viewer, filter: TicketFilter) -> Vec<i64> {

@@ -118,6 +118,32 @@ pub(super) async fn list_tickets(
     rows.iter().map(decode_ticket).collect()
 }
 
+/// The children of ticket `parent` the viewer may see, oldest first (by
+/// the parent index).
+pub(super) async fn children(
+    pool: &PgPool,
+    viewer: Viewer,
+    parent: TicketId,
+    limit: u32,
+) -> Result<Vec<Ticket>> {
+    let viewer_id = match viewer {
+        Viewer::Admin => None,
+        Viewer::User(id) => Some(id),
+    };
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.parent_id = $1 \
+           AND ($2::bigint IS NULL OR t.id IN ({})) ORDER BY t.id LIMIT $3",
+        visible_to(2)
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(parent)
+        .bind(viewer_id)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(decode_ticket).collect()
+}
+
 pub(super) async fn comments(pool: &PgPool, ticket: TicketId) -> Result<Vec<Comment>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, body, acting_user_id, acting_stakeholder_id, created_at \

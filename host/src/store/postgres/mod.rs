@@ -433,6 +433,10 @@ impl Store for PgStore {
         list::list_tickets(&self.pool, viewer, filter).await
     }
 
+    async fn children(&self, viewer: Viewer, parent: TicketId, limit: u32) -> Result<Vec<Ticket>> {
+        list::children(&self.pool, viewer, parent, limit).await
+    }
+
     async fn comments(&self, ticket: TicketId) -> Result<Vec<Comment>> {
         list::comments(&self.pool, ticket).await
     }

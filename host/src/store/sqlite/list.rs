@@ -143,6 +143,32 @@ fn admins_listing(mine: bool) -> String {
     sql
 }
 
+/// The children of ticket `parent` the viewer may see, oldest first (by
+/// the parent index, so a ticket without children costs one probe).
+pub(super) fn children(
+    conn: &Connection,
+    viewer: Viewer,
+    parent: TicketId,
+    limit: u32,
+) -> Result<Vec<Ticket>> {
+    let viewer_id = match viewer {
+        Viewer::Admin => None,
+        Viewer::User(id) => Some(id),
+    };
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.parent_id = ?1 \
+           AND (?2 IS NULL OR t.id IN ({})) ORDER BY t.id LIMIT ?3",
+        visible_to(2)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![parent, viewer_id, limit])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode_ticket(row)?);
+    }
+    Ok(out)
+}
+
 pub(super) async fn comments(pool: &SqlitePool, ticket: TicketId) -> Result<Vec<Comment>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, body, acting_user_id, acting_stakeholder_id, created_at \

@@ -435,6 +435,11 @@ impl Store for SqliteStore {
         self.readers.read(|c| list::list_tickets(c, viewer, filter))
     }
 
+    async fn children(&self, viewer: Viewer, parent: TicketId, limit: u32) -> Result<Vec<Ticket>> {
+        self.readers
+            .read(|c| list::children(c, viewer, parent, limit))
+    }
+
     async fn comments(&self, ticket: TicketId) -> Result<Vec<Comment>> {
         list::comments(&self.pool, ticket).await
     }
