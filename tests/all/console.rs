@@ -81,6 +81,27 @@ async fn a_requester_sees_their_ticket_with_an_empty_playground() {
         "the diagram marks the state"
     );
     browser.screenshot("ticket-requester").await;
+    // On a phone: one column, nothing wider than the screen.
+    browser
+        .client
+        .set_window_size(390, 844)
+        .await
+        .expect("a phone-sized window");
+    for path in [format!("/console/tickets/{}", w.ticket), "/console/".into()] {
+        browser.goto(&format!("{}{path}", w.server.base)).await;
+        let overflow = browser
+            .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await;
+        assert!(
+            overflow.as_i64().is_some_and(|px| px <= 0),
+            "{path}: {overflow} px too wide"
+        );
+    }
+    browser.screenshot("tickets-phone").await;
+    browser
+        .goto(&format!("{}/console/tickets/{}", w.server.base, w.ticket))
+        .await;
+    browser.screenshot("ticket-phone").await;
     let _ = w.requester;
 }
 
