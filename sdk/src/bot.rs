@@ -1,11 +1,17 @@
-//! The [`Bot`] trait: what a bot author implements.
+//! The [`Bot`] trait: what a bot author implements, and the [`Outcome`]
+//! of the calls for which Baton has a default.
 
 use crate::{Ctx, Event, Reason, Result, Ticket};
 
 /// A bot serves the tickets of one ticket type while they are in one of
 /// [`Bot::STATES`].
 ///
-/// Only [`Bot::proceed_ticket`] is required. The host creates a fresh
+/// Only [`Bot::proceed_ticket`] is required. What the platform does for
+/// every bot (the timeout's out-of-service message and error ticket,
+/// logging events nobody handles, refusing a file whose states do not
+/// match its name, parking tickets in states the manifest no longer
+/// declares) happens in Baton itself, whatever language a bot is written
+/// in; this trait only chooses, call by call, whether to leave it to Baton. The host creates a fresh
 /// instance of the component for every invocation, so a bot keeps no state
 /// in memory between calls: what must last goes into the ticket's metadata.
 pub trait Bot {
@@ -26,60 +32,33 @@ pub trait Bot {
     /// Something happened to a ticket in the bot's state, e.g. a person
     /// pressed one of the state's action buttons.
     ///
-    /// The default writes a log line saying the event was not handled, so
-    /// that a button nobody implemented does not vanish silently.
-    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
-        ctx.log(
-            ticket.id,
-            &format!("event {} is not handled in this state", event.describe()),
-        )
+    /// The default leaves it to Baton ([`Outcome::Unhandled`]), which logs
+    /// that the event is not handled in this state, so that a button
+    /// nobody implemented does not vanish silently.
+    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<Outcome> {
+        let _ = (ctx, ticket, event);
+        Ok(Outcome::Unhandled)
     }
 
-    /// The ticket outlived its state's `lifetime`. The default does what
-    /// the lifetime is for: it tells the person who created the ticket that
-    /// it is out of service, and files an error ticket so that someone
-    /// handles it by hand.
-    fn ticket_timeout(ctx: &Ctx, ticket: Ticket) -> Result<()> {
-        let what = format!(
-            "ticket {} ({}) is out of service: nothing moved it out of state {} {} in time",
-            ticket.id, ticket.title, ticket.state.code, ticket.state.name
-        );
-        if let Some(creator) = ticket.created_by {
-            ctx.notify_user(ticket.id, creator, &what)?;
-        }
-        ctx.report_error(ticket.id, &what)?;
-        ctx.log(ticket.id, &what)
+    /// The ticket outlived its state's `lifetime`. The default leaves it to
+    /// Baton ([`Outcome::Unhandled`]), which does what the lifetime is for:
+    /// it tells the person who created the ticket that it is out of
+    /// service, and files an error ticket so that someone handles it by
+    /// hand. Override it to do something else (and return
+    /// [`Outcome::Handled`]), or to do something first (and return
+    /// [`Outcome::Unhandled`] to have the default too).
+    fn ticket_timeout(ctx: &Ctx, ticket: Ticket) -> Result<Outcome> {
+        let _ = (ctx, ticket);
+        Ok(Outcome::Unhandled)
     }
 }
 
-/// Runs `f` if the ticket is one the bot's code serves. If it is not (the
-/// database holds the ticket in a state this build does not list, or of
-/// another type), the code and the database do not match: retrying cannot
-/// help, so the bot files an error ticket for a person and logs it, and
-/// the invocation succeeds.
-pub(crate) fn guarded<B: Bot>(
-    ctx: &Ctx,
-    ticket: Ticket,
-    f: impl FnOnce(&Ctx, Ticket) -> Result<()>,
-) -> Result<()> {
-    let ours = ticket.metaservice == B::METASERVICE
-        && ticket.ticket_type == B::TICKET_TYPE
-        && B::STATES.contains(&ticket.state.code);
-    if ours {
-        return f(ctx, ticket);
-    }
-    let what = format!(
-        "code and database don't match: this bot serves {}/{} in states {:?}, \
-         but ticket {} is {}/{} in state {} {}",
-        B::METASERVICE,
-        B::TICKET_TYPE,
-        B::STATES,
-        ticket.id,
-        ticket.metaservice,
-        ticket.ticket_type,
-        ticket.state.code,
-        ticket.state.name
-    );
-    ctx.report_error(ticket.id, &what)?;
-    ctx.log(ticket.id, &what)
+/// What a bot did with an event or a timeout, for which Baton has a
+/// default. Whatever the bot asked for is committed either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The bot dealt with it; Baton adds nothing.
+    Handled,
+    /// Baton applies its default, in the same commit as the bot's changes.
+    Unhandled,
 }

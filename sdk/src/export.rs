@@ -7,7 +7,7 @@
 
 use crate::bindings::baton::bot::types;
 use crate::wasm::WasmHost;
-use crate::{Bot, Ctx, SDK_VERSION};
+use crate::{Bot, Ctx, Outcome, TOOLCHAIN};
 
 #[doc(hidden)]
 pub fn describe<B: Bot>() -> types::BotInfo {
@@ -15,31 +15,39 @@ pub fn describe<B: Bot>() -> types::BotInfo {
         metaservice: B::METASERVICE.to_string(),
         ticket_type: B::TICKET_TYPE.to_string(),
         states: B::STATES.to_vec(),
-        sdk_version: SDK_VERSION.to_string(),
+        toolchain: TOOLCHAIN.to_string(),
     }
 }
 
 #[doc(hidden)]
 pub fn proceed_ticket<B: Bot>(ticket: types::Ticket, reason: types::Reason) -> Result<(), String> {
     let ctx = Ctx::new(&WasmHost);
-    let reason = reason.into();
-    crate::bot::guarded::<B>(&ctx, ticket.into(), |ctx, t| {
-        B::proceed_ticket(ctx, t, reason)
-    })
-    .map_err(|e| e.to_string())
+    B::proceed_ticket(&ctx, ticket.into(), reason.into()).map_err(|e| e.to_string())
+}
+
+fn outcome(o: Outcome) -> types::Outcome {
+    match o {
+        Outcome::Handled => types::Outcome::Handled,
+        Outcome::Unhandled => types::Outcome::Unhandled,
+    }
 }
 
 #[doc(hidden)]
-pub fn ticket_timeout<B: Bot>(ticket: types::Ticket) -> Result<(), String> {
+pub fn ticket_timeout<B: Bot>(ticket: types::Ticket) -> Result<types::Outcome, String> {
     let ctx = Ctx::new(&WasmHost);
-    crate::bot::guarded::<B>(&ctx, ticket.into(), B::ticket_timeout).map_err(|e| e.to_string())
+    B::ticket_timeout(&ctx, ticket.into())
+        .map(outcome)
+        .map_err(|e| e.to_string())
 }
 
 #[doc(hidden)]
-pub fn on_event<B: Bot>(ticket: types::Ticket, event: types::Event) -> Result<(), String> {
+pub fn on_event<B: Bot>(
+    ticket: types::Ticket,
+    event: types::Event,
+) -> Result<types::Outcome, String> {
     let ctx = Ctx::new(&WasmHost);
-    let event = event.into();
-    crate::bot::guarded::<B>(&ctx, ticket.into(), |ctx, t| B::on_event(ctx, t, event))
+    B::on_event(&ctx, ticket.into(), event.into())
+        .map(outcome)
         .map_err(|e| e.to_string())
 }
 
@@ -67,13 +75,19 @@ macro_rules! export_bot {
                 fn on_event(
                     ticket: $crate::bindings::baton::bot::types::Ticket,
                     event: $crate::bindings::baton::bot::types::Event,
-                ) -> ::core::result::Result<(), ::std::string::String> {
+                ) -> ::core::result::Result<
+                    $crate::bindings::baton::bot::types::Outcome,
+                    ::std::string::String,
+                > {
                     $crate::__private::on_event::<$bot>(ticket, event)
                 }
 
                 fn ticket_timeout(
                     ticket: $crate::bindings::baton::bot::types::Ticket,
-                ) -> ::core::result::Result<(), ::std::string::String> {
+                ) -> ::core::result::Result<
+                    $crate::bindings::baton::bot::types::Outcome,
+                    ::std::string::String,
+                > {
                     $crate::__private::ticket_timeout::<$bot>(ticket)
                 }
             }

@@ -33,7 +33,7 @@
 //! [`testing::TestHost`].
 //!
 //! # Layout
-//! - [`Bot`] (`bot.rs`): the trait a bot implements, with defaults.
+//! - [`Bot`] (`bot.rs`): the trait a bot implements; [`Outcome`].
 //! - [`Ctx`] (`ctx.rs`): the typed calls a bot makes, over the [`Host`] seam.
 //! - `ticket.rs`: [`Ticket`], [`State`], [`Reason`], [`Event`] as bots see them.
 //! - `error.rs`: [`Error`], what host calls and bots return.
@@ -75,14 +75,17 @@ pub mod bindings {
     });
 }
 
-pub use bot::Bot;
+pub use bot::{Bot, Outcome};
 pub use ctx::{Ctx, Host};
 pub use error::{Error, HostError, HostErrorKind, Result};
 pub use people::{Connection, Principal, Role, Settings};
 pub use ticket::{Action, BotInfo, Comment, Event, Reason, State, Status, Ticket, TicketId};
 
-/// The version of this SDK, reported to the host by `describe()`.
+/// The version of this SDK.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What `describe()` reports as the bot's toolchain.
+pub const TOOLCHAIN: &str = concat!("baton-sdk ", env!("CARGO_PKG_VERSION"), " (rust)");
 
 #[doc(hidden)]
 pub mod __private {

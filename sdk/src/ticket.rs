@@ -134,5 +134,5 @@ pub struct BotInfo {
     pub metaservice: String,
     pub ticket_type: String,
     pub states: Vec<u32>,
-    pub sdk_version: String,
+    pub toolchain: String,
 }

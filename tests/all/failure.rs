@@ -79,6 +79,8 @@ async fn a_failing_bot_commits_nothing_and_an_error_ticket_is_filed() {
         .cloned();
     let bot = bot.expect("the bot is listed");
     assert_eq!(bot["status"], "crashing");
+    // What built it, as its `describe()` says.
+    assert_eq!(bot["toolchain"], "baton-sdk 0.1.0 (rust)", "{bot}");
     assert!(
         bot["last_error"]
             .as_str()

@@ -404,3 +404,80 @@ async fn a_settings_change_retimes_the_reminders_of_waiting_tickets() {
     );
     r.dispatcher.abort();
 }
+
+/// What Baton does when a bot leaves a timeout or an event to the
+/// platform, whatever the bot's language: the waiter fixture leaves some
+/// and takes others.
+#[tokio::test]
+async fn baton_applies_the_defaults_a_bot_leaves_to_it_and_no_others() {
+    let (dir, clock) = setup();
+    let r = start(dir.path(), clock.clone()).await;
+    let e = &r.engine;
+    let user = person(e, "u").await;
+    let stubborn = job(e, user.id, json!({"mode": "stubborn"})).await;
+    let noted = job(e, user.id, json!({"mode": "noted"})).await;
+    for t in [stubborn, noted] {
+        until_logged(e, t, "nothing to do but wait for people").await;
+    }
+    // Past the day-long lifetime of `waiting`.
+    clock.advance(24 * HOUR + 1);
+    e.poke();
+    // Left to Baton after a line of its own: both are there, the default
+    // in the same commit as the bot's line.
+    until_logged(e, noted, "is out of service").await;
+    let logs = e.store.logs(noted).await.expect("logs");
+    let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+    let saw = messages
+        .iter()
+        .position(|m| *m == "the waiter saw the timeout coming")
+        .expect("the bot's line");
+    assert!(
+        messages[saw..]
+            .iter()
+            .any(|m| m.contains("is out of service"))
+    );
+    assert!(
+        logs.iter().any(|l| l.action == "error_filed"),
+        "{messages:?}"
+    );
+    // Handled by the bot: nothing of Baton's default.
+    until_logged(e, stubborn, "the waiter handled its own timeout").await;
+    let logs = e.store.logs(stubborn).await.expect("logs");
+    assert!(
+        !logs
+            .iter()
+            .any(|l| l.action == "error_filed" || l.message.contains("out of service")),
+        "{logs:?}"
+    );
+    let inbox = e
+        .store
+        .notifications(user.id, None, 10)
+        .await
+        .expect("inbox");
+    let told: Vec<_> = inbox.iter().filter_map(|n| n.ticket_id).collect();
+    assert!(
+        told.contains(&noted),
+        "the creator hears of the default: {inbox:?}"
+    );
+    assert!(
+        !told.contains(&stubborn),
+        "but not of what the bot handled: {inbox:?}"
+    );
+
+    // An event the bot leaves to Baton is logged as not handled.
+    let open = job(e, user.id, json!({"mode": "stuck"})).await;
+    until_logged(e, open, "nothing to do but wait for people").await;
+    let ticket = e.store.ticket(open).await.expect("read").expect("there");
+    let involvement = e.involvement(&user, open).await.expect("involvement");
+    let (comment, _) = e
+        .comment(&ticket, &user, &involvement, "any news?".into(), None)
+        .await
+        .expect("a comment");
+    until_logged(
+        e,
+        open,
+        &format!("event comment {comment} is not handled in this state"),
+    )
+    .await;
+    r.dispatcher.abort();
+}

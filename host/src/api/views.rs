@@ -245,7 +245,8 @@ pub struct BotView {
     pub status: BotStatusView,
     /// SHA-256 of the file serving now.
     pub version: Option<String>,
-    pub sdk_version: Option<String>,
+    /// What built the bot, as it says (`baton-sdk 0.1.0 (rust)`).
+    pub toolchain: Option<String>,
     #[schema(format = DateTime)]
     pub loaded_at: Option<String>,
     pub restarts: u32,
@@ -326,7 +327,7 @@ pub fn bot(slot: BotSlot) -> BotView {
         },
         status: slot.status.into(),
         version: slot.loaded.as_ref().map(|b| b.sha256.clone()),
-        sdk_version: slot.loaded.as_ref().map(|b| b.sdk_version.clone()),
+        toolchain: slot.loaded.as_ref().map(|b| b.toolchain.clone()),
         loaded_at: opt_time(slot.loaded_at),
         restarts: slot.restarts,
         last_error: slot.last_error,

@@ -28,12 +28,12 @@ pub(super) async fn check_bot(config: &Config, file: &Path) -> anyhow::Result<()
         .await
         .with_context(|| format!("{} refused", file.display()))?;
     println!(
-        "{}: ok, bot {} (sha256 {}, {} bytes, SDK {})",
+        "{}: ok, bot {} (sha256 {}, {} bytes, built with {})",
         file.display(),
         bot.name,
         bot.sha256,
         bot.size,
-        bot.sdk_version
+        bot.toolchain
     );
     Ok(())
 }

@@ -190,7 +190,7 @@ impl Engine {
         {
             Ok(bot) => {
                 let now = self.clock.now();
-                tracing::info!(bot = %name, sha256 = %bot.sha256, bytes = bot.size, sdk = %bot.sdk_version,
+                tracing::info!(bot = %name, sha256 = %bot.sha256, bytes = bot.size, toolchain = %bot.toolchain,
                     compiled = ?bot.origin, load_ms = bot.load_us as f64 / 1000.0, "bot loaded");
                 if self.registry.install(bot, now) {
                     self.metrics.reloaded(&name.to_string());

@@ -11,7 +11,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use wasmtime_wasi_http::WasiHttpCtx;
 
-use super::bindings::types;
+use super::bindings::{Bot, types};
 use super::egress::Egress;
 use super::output::BotOutput;
 use super::pacing::Pacing;
@@ -140,73 +140,7 @@ impl Runtime {
         // waiting in host calls.
         let run = async {
             let instance = bot.pre.instantiate_async(&mut store).await?;
-            match &call {
-                Call::Entered => {
-                    instance
-                        .call_proceed_ticket(&mut store, &ticket, types::Reason::Entered)
-                        .await
-                }
-                Call::Sweep => {
-                    instance
-                        .call_proceed_ticket(&mut store, &ticket, types::Reason::Sweep)
-                        .await
-                }
-                Call::Action {
-                    name,
-                    payload,
-                    user_id,
-                } => {
-                    let event = types::Event::Action(types::Action {
-                        name: name.clone(),
-                        payload: payload.clone(),
-                        user_id: *user_id as u64,
-                    });
-                    instance.call_on_event(&mut store, &ticket, &event).await
-                }
-                Call::WaitEnded => {
-                    instance
-                        .call_proceed_ticket(&mut store, &ticket, types::Reason::WaitEnded)
-                        .await
-                }
-                Call::TicketClosed(other) => {
-                    let reason = types::Reason::TicketClosed(*other as u64);
-                    instance
-                        .call_proceed_ticket(&mut store, &ticket, reason)
-                        .await
-                }
-                Call::TicketGone(other) => {
-                    let reason = types::Reason::TicketGone(*other as u64);
-                    instance
-                        .call_proceed_ticket(&mut store, &ticket, reason)
-                        .await
-                }
-                Call::Reminded(n) => {
-                    let reason = types::Reason::Reminder(*n);
-                    instance
-                        .call_proceed_ticket(&mut store, &ticket, reason)
-                        .await
-                }
-                Call::Timeout => instance.call_ticket_timeout(&mut store, &ticket).await,
-                Call::Notification { from, text } => {
-                    let event = types::Event::Notification(types::BotMessage {
-                        sender: from.clone(),
-                        text: text.clone(),
-                    });
-                    instance.call_on_event(&mut store, &ticket, &event).await
-                }
-                Call::Accepted(user) => {
-                    let event = types::Event::Accepted(*user as u64);
-                    instance.call_on_event(&mut store, &ticket, &event).await
-                }
-                Call::Comment { id, body, user_id } => {
-                    let event = types::Event::Comment(types::Comment {
-                        id: *id as u64,
-                        body: body.clone(),
-                        user_id: *user_id as u64,
-                    });
-                    instance.call_on_event(&mut store, &ticket, &event).await
-                }
-            }
+            call_bot(&instance, &mut store, &ticket, &call).await
         };
         let outcome = tokio::time::timeout(deadline + EPOCH_TICK * 5, run).await;
         for o in &outputs {
@@ -223,9 +157,70 @@ impl Runtime {
                 Err(InvokeError::Limit(session.fatal.unwrap_or_default()))
             }
             Ok(Ok(Err(message))) => Err(InvokeError::Bot(bounded(message))),
-            Ok(Ok(Ok(()))) => Ok(session.into_effects()),
+            Ok(Ok(Ok(types::Outcome::Handled))) => Ok(session.into_effects()),
+            Ok(Ok(Ok(types::Outcome::Unhandled))) => {
+                let mut session = session;
+                super::platform::default_for(&call, &mut session)
+                    .await
+                    .map_err(InvokeError::Host)?;
+                Ok(session.into_effects())
+            }
         }
     }
+}
+
+/// Calls the export `call` names on `instance`. `proceed-ticket` has no
+/// outcome of its own: it counts as handled.
+async fn call_bot(
+    instance: &Bot,
+    store: &mut wasmtime::Store<BotState>,
+    ticket: &types::Ticket,
+    call: &Call,
+) -> wasmtime::Result<Result<types::Outcome, String>> {
+    let reason = match call {
+        Call::Entered => types::Reason::Entered,
+        Call::Sweep => types::Reason::Sweep,
+        Call::WaitEnded => types::Reason::WaitEnded,
+        Call::TicketClosed(other) => types::Reason::TicketClosed(*other as u64),
+        Call::TicketGone(other) => types::Reason::TicketGone(*other as u64),
+        Call::Reminded(n) => types::Reason::Reminder(*n),
+        Call::Timeout => return instance.call_ticket_timeout(&mut *store, ticket).await,
+        Call::Action {
+            name,
+            payload,
+            user_id,
+        } => {
+            let action = types::Event::Action(types::Action {
+                name: name.clone(),
+                payload: payload.clone(),
+                user_id: *user_id as u64,
+            });
+            return instance.call_on_event(&mut *store, ticket, &action).await;
+        }
+        Call::Notification { from, text } => {
+            let message = types::Event::Notification(types::BotMessage {
+                sender: from.clone(),
+                text: text.clone(),
+            });
+            return instance.call_on_event(&mut *store, ticket, &message).await;
+        }
+        Call::Accepted(user) => {
+            let accepted = types::Event::Accepted(*user as u64);
+            return instance.call_on_event(&mut *store, ticket, &accepted).await;
+        }
+        Call::Comment { id, body, user_id } => {
+            let comment = types::Event::Comment(types::Comment {
+                id: *id as u64,
+                body: body.clone(),
+                user_id: *user_id as u64,
+            });
+            return instance.call_on_event(&mut *store, ticket, &comment).await;
+        }
+    };
+    let done = instance
+        .call_proceed_ticket(&mut *store, ticket, reason)
+        .await?;
+    Ok(done.map(|()| types::Outcome::Handled))
 }
 
 /// The longest error message of a bot that Baton keeps: it is stored with

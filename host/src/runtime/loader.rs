@@ -16,7 +16,8 @@ pub struct LoadedBot {
     pub name: BotName,
     /// Hex SHA-256 of the file: the bot's version.
     pub sha256: String,
-    pub sdk_version: String,
+    /// What built the bot (`describe()`'s `toolchain`).
+    pub toolchain: String,
     pub size: usize,
     /// Whether the compiled code came from the on-disk cache.
     pub origin: Origin,
@@ -127,13 +128,13 @@ impl Runtime {
         let mut bot = LoadedBot {
             name,
             sha256,
-            sdk_version: String::new(),
+            toolchain: String::new(),
             size,
             origin,
             load_us: 0,
             pre,
         };
-        bot.sdk_version = self.check_describe(&bot).await?;
+        bot.toolchain = self.check_describe(&bot).await?;
         bot.load_us = started.elapsed().as_micros() as u64;
         Ok(bot)
     }
@@ -155,8 +156,8 @@ impl Runtime {
         .map_err(|e| LoadError::Compile(format!("{e:#}")))
     }
 
-    /// Calls `describe()` and compares it with the name; returns the SDK
-    /// version it reports.
+    /// Calls `describe()` and compares it with the name; returns the
+    /// toolchain it reports.
     async fn check_describe(&self, bot: &LoadedBot) -> Result<String, LoadError> {
         let (mut store, _) = self.new_store(bot, None);
         let deadline = std::time::Duration::from_millis(self.limits.deadline_ms);
@@ -186,6 +187,6 @@ impl Runtime {
                 info.states, name.state_code
             )));
         }
-        Ok(info.sdk_version)
+        Ok(info.toolchain)
     }
 }

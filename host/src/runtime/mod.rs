@@ -2,7 +2,9 @@
 //! allocator, loading bot components (`loader.rs`), and running one
 //! invocation at a time per fresh instance (`invoke.rs`), with the host's
 //! side of the contract in `host.rs` and the invocation's pending changes
-//! in `session.rs`. `bench.rs` holds what only the benchmarks use.
+//! in `session.rs`; the defaults Baton applies when a bot leaves a call to
+//! the platform are in `platform.rs`. `bench.rs` holds what only the
+//! benchmarks use.
 //!
 //! # Sandbox
 //! WASI is linked, but each instance gets a context with no preopened
@@ -25,6 +27,7 @@ mod loader;
 mod output;
 mod pacing;
 mod people;
+mod platform;
 mod quotas;
 mod session;
 

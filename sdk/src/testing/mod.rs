@@ -230,15 +230,14 @@ impl TestHost {
     /// Runs `B::proceed_ticket` for ticket `id`.
     pub fn proceed<B: Bot>(&self, id: TicketId, reason: Reason) -> Result<()> {
         let ticket = self.ticket(id);
-        self.run(|ctx| {
-            crate::bot::guarded::<B>(ctx, ticket, |c, t| B::proceed_ticket(c, t, reason))
-        })
+        self.run(|ctx| B::proceed_ticket(ctx, ticket, reason))
     }
 
-    /// Runs `B::ticket_timeout` for ticket `id`.
-    pub fn timeout<B: Bot>(&self, id: TicketId) -> Result<()> {
+    /// Runs `B::ticket_timeout` for ticket `id`; what it returned (with
+    /// `Unhandled`, Baton would add its default: the test host does not).
+    pub fn timeout<B: Bot>(&self, id: TicketId) -> Result<crate::Outcome> {
         let ticket = self.ticket(id);
-        self.run(|ctx| crate::bot::guarded::<B>(ctx, ticket, B::ticket_timeout))
+        self.run(|ctx| B::ticket_timeout(ctx, ticket))
     }
 
     /// Sets who created ticket `id`.
@@ -248,10 +247,10 @@ impl TestHost {
         }
     }
 
-    /// Runs `B::on_event` for ticket `id`.
-    pub fn event<B: Bot>(&self, id: TicketId, event: Event) -> Result<()> {
+    /// Runs `B::on_event` for ticket `id`; what it returned.
+    pub fn event<B: Bot>(&self, id: TicketId, event: Event) -> Result<crate::Outcome> {
         let ticket = self.ticket(id);
-        self.run(|ctx| crate::bot::guarded::<B>(ctx, ticket, |c, t| B::on_event(c, t, event)))
+        self.run(|ctx| B::on_event(ctx, ticket, event))
     }
 
     /// The ticket as it is now. Panics if there is none: this is test code.
@@ -280,7 +279,7 @@ impl TestHost {
             .collect()
     }
 
-    fn run(&self, f: impl FnOnce(&Ctx) -> Result<()>) -> Result<()> {
+    fn run<T>(&self, f: impl FnOnce(&Ctx) -> Result<T>) -> Result<T> {
         let before = self.inner.borrow().clone();
         let result = f(&Ctx::new(self));
         if result.is_err() {

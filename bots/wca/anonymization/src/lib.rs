@@ -14,7 +14,7 @@
 
 pub mod request;
 
-use baton_sdk::{Bot, Ctx, Event, Reason, Result, Ticket};
+use baton_sdk::{Bot, Ctx, Event, Outcome, Reason, Result, Ticket};
 use serde::Deserialize;
 
 use request::{Anonymization, Scope};
@@ -58,31 +58,36 @@ impl Bot for AnonymizationBot {
         }
     }
 
-    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
-        match event {
-            Event::Accepted(user) => accepted(ctx, &ticket, user),
-            Event::Action(action) => match action.name.as_str() {
-                "anonymize_account" => anonymize_account(ctx, &ticket, action.user_id),
-                "mark_as_completed" => complete(ctx, &ticket, action.user_id),
-                "reject" => {
-                    let rejection: Rejection = action.payload()?;
-                    let line = format!("rejected: {}", rejection.reason);
-                    ctx.log(ticket.id, &line)?;
-                    tell_requester(
-                        ctx,
-                        &ticket,
-                        &format!(
-                            "Your anonymization request (ticket {}) was {line}",
-                            ticket.id
-                        ),
-                    )?;
-                    ctx.send_ticket_to(ticket.id, states::REJECTED)?;
-                    Ok(())
-                }
-                other => ctx.log(ticket.id, &format!("action {other:?} is not known here")),
-            },
-            other => ctx.log(ticket.id, &format!("{} noted", other.describe())),
-        }
+    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<Outcome> {
+        handle_event(ctx, ticket, event).map(|()| Outcome::Handled)
+    }
+}
+
+/// The bot's `on_event`: every event is handled here.
+fn handle_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
+    match event {
+        Event::Accepted(user) => accepted(ctx, &ticket, user),
+        Event::Action(action) => match action.name.as_str() {
+            "anonymize_account" => anonymize_account(ctx, &ticket, action.user_id),
+            "mark_as_completed" => complete(ctx, &ticket, action.user_id),
+            "reject" => {
+                let rejection: Rejection = action.payload()?;
+                let line = format!("rejected: {}", rejection.reason);
+                ctx.log(ticket.id, &line)?;
+                tell_requester(
+                    ctx,
+                    &ticket,
+                    &format!(
+                        "Your anonymization request (ticket {}) was {line}",
+                        ticket.id
+                    ),
+                )?;
+                ctx.send_ticket_to(ticket.id, states::REJECTED)?;
+                Ok(())
+            }
+            other => ctx.log(ticket.id, &format!("action {other:?} is not known here")),
+        },
+        other => ctx.log(ticket.id, &format!("{} noted", other.describe())),
     }
 }
 

@@ -8,7 +8,7 @@
 //! follows it as a `cc` requester. `mark_as_completed` closes it, which
 //! wakes the parent.
 
-use baton_sdk::{Bot, Connection, Ctx, Event, Principal, Reason, Result, Role, Ticket};
+use baton_sdk::{Bot, Connection, Ctx, Event, Outcome, Principal, Reason, Result, Role, Ticket};
 use serde::Deserialize;
 
 pub struct AnonymizeProfile;
@@ -36,19 +36,24 @@ impl Bot for AnonymizeProfile {
         }
     }
 
-    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
-        match event {
-            Event::Action(a) if a.name == "mark_as_completed" => {
-                let job: Job = ticket.metadata()?;
-                ctx.log(
-                    ticket.id,
-                    &format!("profile {} anonymized by user {}", job.wca_id, a.user_id),
-                )?;
-                ctx.send_ticket(ticket.id)?;
-                Ok(())
-            }
-            other => ctx.log(ticket.id, &format!("{} noted", other.describe())),
+    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<Outcome> {
+        handle_event(ctx, ticket, event).map(|()| Outcome::Handled)
+    }
+}
+
+/// The bot's `on_event`: every event is handled here.
+fn handle_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
+    match event {
+        Event::Action(a) if a.name == "mark_as_completed" => {
+            let job: Job = ticket.metadata()?;
+            ctx.log(
+                ticket.id,
+                &format!("profile {} anonymized by user {}", job.wca_id, a.user_id),
+            )?;
+            ctx.send_ticket(ticket.id)?;
+            Ok(())
         }
+        other => ctx.log(ticket.id, &format!("{} noted", other.describe())),
     }
 }
 

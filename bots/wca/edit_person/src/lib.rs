@@ -8,9 +8,9 @@
 //!   everything else is assigned to the review group of the manifest's
 //!   `[config]` (the WCA Results Team), one of whom accepts it and presses
 //!   `approve` or `reject`. Reminders and the lifetime come from the
-//!   manifest's settings; a request nobody handles in time goes to the SDK's
-//!   default `ticket_timeout` (the requester hears it is out of service and
-//!   an error ticket goes to the WCA Software Team).
+//!   manifest's settings; a request nobody handles in time is left to
+//!   Baton's default for `ticket_timeout` (the requester hears it is out of
+//!   service and an error ticket goes to the WCA Software Team).
 //!
 //! # Layout
 //! - `request.rs`: the ticket's metadata and the checks on it.
@@ -22,7 +22,7 @@ mod in_review;
 mod open;
 pub mod request;
 
-use baton_sdk::{Bot, Ctx, Error, Event, Reason, Result, Ticket};
+use baton_sdk::{Bot, Ctx, Error, Event, Outcome, Reason, Result, Ticket};
 
 /// State codes of `edit_person`, as in `wca.metaservice.toml`.
 pub mod states {
@@ -55,16 +55,21 @@ impl Bot for EditPerson {
         }
     }
 
-    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<()> {
+    fn on_event(ctx: &Ctx, ticket: Ticket, event: Event) -> Result<Outcome> {
         match ticket.state.code {
-            states::IN_REVIEW => in_review::on_event(ctx, &ticket, event),
-            states::OPEN => ctx.log(
-                ticket.id,
-                &format!(
-                    "{} ignored: the request is still being checked",
-                    event.describe()
-                ),
-            ),
+            states::IN_REVIEW => {
+                in_review::on_event(ctx, &ticket, event).map(|()| Outcome::Handled)
+            }
+            states::OPEN => {
+                ctx.log(
+                    ticket.id,
+                    &format!(
+                        "{} ignored: the request is still being checked",
+                        event.describe()
+                    ),
+                )?;
+                Ok(Outcome::Handled)
+            }
             other => Err(unknown_state(other)),
         }
     }

@@ -148,17 +148,13 @@ fn reminders_say_who_has_the_review_and_when_the_last_one_went() {
 }
 
 #[test]
-fn a_ticket_in_a_state_the_code_does_not_know_goes_to_a_person() {
+fn a_ticket_in_a_state_the_code_does_not_know_fails_the_invocation() {
+    // Baton never routes one here (it refuses a file whose states do not
+    // match its name, and parks tickets in undeclared states); the bot's
+    // own guard says so if it ever happens.
     let host = host().state(5, "escalated");
     let id = host.add_ticket(5, "odd", name_change("Jon", "John"));
-    host.proceed::<EditPerson>(id, Reason::Entered).unwrap();
-    let reported = host.calls().into_iter().find_map(|c| match c {
-        Call::ReportError { message, .. } => Some(message),
-        _ => None,
-    });
-    let message = reported.expect("an error ticket");
-    assert!(
-        message.starts_with("code and database don't match: this bot serves wca/edit_person in states [1, 2], but ticket 1 is wca/edit_person in state 5 escalated"),
-        "{message}"
-    );
+    let failed = host.proceed::<EditPerson>(id, Reason::Entered);
+    let message = failed.expect_err("no state 5 here").to_string();
+    assert!(message.contains("no state 5"), "{message}");
 }

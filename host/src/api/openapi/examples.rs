@@ -52,7 +52,7 @@ fn bot() -> Value {
     json!({"name": "wca-edit_person-1-open", "metaservice": "wca", "ticket_type": "edit_person",
         "state": {"code": 1, "name": "open"}, "status": "running",
         "version": "5f1c0a9e3b7d2c4f6a8e0b1d3c5e7f9a2b4d6f8e0a1c3e5b7d9f1a3c5e7b9d0f",
-        "sdk_version": "0.1.0", "loaded_at": AT, "restarts": 0, "last_error": null})
+        "toolchain": "baton-sdk 0.1.0 (rust)", "loaded_at": AT, "restarts": 0, "last_error": null})
 }
 
 fn ticket_type() -> Value {
