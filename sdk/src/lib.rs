@@ -68,7 +68,7 @@ pub mod testing;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "bot",
-        path: "../wit",
+        path: "wit",
         pub_export_macro: true,
         export_macro_name: "__export_bot_world",
         default_bindings_module: "baton_sdk::bindings",

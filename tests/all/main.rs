@@ -40,6 +40,9 @@
 //!   timeout; anonymization with a child ticket it waits for.
 //! - `contract.rs`: the OpenAPI document against the routes, `docs/` and
 //!   `openapi-spec-validator`; what it tells clients.
+//! - `console.rs`, `console_live.rs`, `console_tickets.rs`: the staff
+//!   console in a real browser and over HTTP: pages per role, sign-in,
+//!   CSRF, live pages, list filters, related tickets.
 //! - `fuzz/`: every documented operation fuzzed against a seeded server;
 //!   each answer checked against the document.
 

@@ -225,6 +225,14 @@ fn test(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
+    // The SDK is packaged on its own (its own copy of the contract, no
+    // path outside the crate): a crate that cannot be packaged cannot be
+    // published.
+    sh(
+        root,
+        &cargo,
+        &["package", "--package", "baton-sdk", "--allow-dirty"],
+    )?;
     // One PostgreSQL server for the whole run; each test makes its own
     // database on it. Dropped (stopped and deleted) when this function
     // returns, whether the tests passed or not.
