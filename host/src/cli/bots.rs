@@ -1,4 +1,6 @@
-//! `baton bots check|list`: bot files against the manifests, offline.
+//! `baton bots check|list`: bot files against the manifests, offline;
+//! `check` also says what built a bot, the memory it needs to start and
+//! how long it took to load.
 
 use std::path::Path;
 
@@ -18,6 +20,14 @@ pub(super) fn catalog_of(dir: &Path) -> anyhow::Result<Catalog> {
     Ok(Catalog::new(metaservices))
 }
 
+/// The `[limits]` of metaservice `name` (none: the defaults).
+fn ms_limits(catalog: &Catalog, name: &str) -> crate::model::catalog::LimitOverrides {
+    catalog
+        .metaservice(name)
+        .map(|ms| ms.limits.clone())
+        .unwrap_or_default()
+}
+
 pub(super) async fn check_bot(config: &Config, file: &Path) -> anyhow::Result<()> {
     let catalog = catalog_of(&config.bots_dir)?;
     let runtime = Runtime::new(config.limits, 1, None)?;
@@ -27,13 +37,23 @@ pub(super) async fn check_bot(config: &Config, file: &Path) -> anyhow::Result<()
         .load(name, bytes, &catalog)
         .await
         .with_context(|| format!("{} refused", file.display()))?;
+    let compiled = match bot.origin {
+        crate::runtime::Origin::Compiled => "compiled",
+        crate::runtime::Origin::Cache => "read from the compiled-code cache",
+    };
     println!(
-        "{}: ok, bot {} (sha256 {}, {} bytes, built with {})",
+        "{}: ok, bot {} (sha256 {}, {} bytes)\n  toolchain: {}\n  memory at start: {:.1} MiB (limit {} MiB)\n  load: {:.0} ms ({compiled})",
         file.display(),
         bot.name,
         bot.sha256,
         bot.size,
-        bot.toolchain
+        bot.toolchain,
+        bot.memory_floor as f64 / f64::from(1 << 20),
+        runtime
+            .limits()
+            .with(&ms_limits(&catalog, &bot.name.metaservice))
+            .memory_mib,
+        bot.load_us as f64 / 1000.0,
     );
     Ok(())
 }

@@ -56,7 +56,7 @@ impl Runtime {
     /// One instance of `bot`, made once, for [`LiveInstance::proceed`].
     /// Its store has the runtime's default limits and no egress.
     pub async fn live(&self, bot: &LoadedBot) -> anyhow::Result<LiveInstance> {
-        let (mut store, outputs) = self.new_store(bot, None);
+        let (mut store, outputs) = self.new_store(bot, None, self.limits);
         let instance = bot.pre.instantiate_async(&mut store).await?;
         Ok(LiveInstance {
             store,
@@ -154,7 +154,7 @@ impl NativeCalls {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             egress: Egress::new(name, Arc::from(Vec::new())),
-            limits: StoreLimitsBuilder::new().build(),
+            limits: super::memory::Metered::new(StoreLimitsBuilder::new().build()),
             pacing: Pacing::new(runtime.long_runners.clone()),
             session: None,
         };

@@ -75,13 +75,14 @@ impl Runtime {
         &self,
         bot: &LoadedBot,
         session: Option<Session>,
+        describe_limits: Limits,
     ) -> (Store<BotState>, [BotOutput; 2]) {
         let name: Arc<str> = Arc::from(bot.name.to_string());
-        // The session's limits and egress list; the defaults and no egress
-        // for `describe()`.
+        // The session's limits and egress list; for `describe()`, the
+        // limits the bot will run under and no egress.
         let (limits, allowed): (Limits, Arc<[EgressRule]>) = match &session {
             Some(s) => (s.limits, s.metaservice.egress.clone().into()),
-            None => (self.limits, Arc::from(Vec::new())),
+            None => (describe_limits, Arc::from(Vec::new())),
         };
         let budget = limits.max_output_bytes / 2;
         let out = BotOutput::new(name.clone(), "stdout", budget);
@@ -104,7 +105,7 @@ impl Runtime {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             egress: Egress::new(name_for_egress, allowed),
-            limits: store_limits,
+            limits: super::memory::Metered::new(store_limits),
             pacing: Pacing::new(self.long_runners.clone()),
             session,
         };
@@ -134,7 +135,7 @@ impl Runtime {
     ) -> Result<Effects, InvokeError> {
         let ticket = super::convert::to_wit(&session.metaservice, &session.seen[&session.invoked]);
         let deadline_ms = session.limits.deadline_ms;
-        let (mut store, outputs) = self.new_store(bot, Some(session));
+        let (mut store, outputs) = self.new_store(bot, Some(session), self.limits);
         let deadline = Duration::from_millis(deadline_ms);
         // Epoch interruption stops guest code; this also bounds time spent
         // waiting in host calls.

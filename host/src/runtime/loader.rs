@@ -23,6 +23,9 @@ pub struct LoadedBot {
     pub origin: Origin,
     /// Time to compile (or read from the cache) and check, in microseconds.
     pub load_us: u64,
+    /// The linear memory it held after `describe()`: what it needs just to
+    /// start, in bytes.
+    pub memory_floor: usize,
     pub(super) pre: BotPre<BotState>,
 }
 
@@ -132,9 +135,15 @@ impl Runtime {
             size,
             origin,
             load_us: 0,
+            memory_floor: 0,
             pre,
         };
-        bot.toolchain = self.check_describe(&bot).await?;
+        // `describe()` runs under the limits the bot will run under.
+        let limits = match catalog.metaservice(&bot.name.metaservice) {
+            Some(ms) => self.limits.with(&ms.limits),
+            None => self.limits,
+        };
+        (bot.toolchain, bot.memory_floor) = self.check_describe(&bot, limits).await?;
         bot.load_us = started.elapsed().as_micros() as u64;
         Ok(bot)
     }
@@ -157,9 +166,13 @@ impl Runtime {
     }
 
     /// Calls `describe()` and compares it with the name; returns the
-    /// toolchain it reports.
-    async fn check_describe(&self, bot: &LoadedBot) -> Result<String, LoadError> {
-        let (mut store, _) = self.new_store(bot, None);
+    /// toolchain it reports and the memory it held.
+    async fn check_describe(
+        &self,
+        bot: &LoadedBot,
+        limits: super::Limits,
+    ) -> Result<(String, usize), LoadError> {
+        let (mut store, _) = self.new_store(bot, None, limits);
         let deadline = std::time::Duration::from_millis(self.limits.deadline_ms);
         let call = async {
             let instance: Bot = bot.pre.instantiate_async(&mut store).await?;
@@ -173,7 +186,16 @@ impl Runtime {
                     self.limits.deadline_ms
                 ))
             })?
-            .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
+            .map_err(|e| match store.data().limits.refused {
+                Some(wanted) => LoadError::Describe(format!(
+                    "it needs {:.1} MiB of memory to start, above its metaservice's \
+                     memory limit of {} MiB (`[limits] memory_mib`)",
+                    wanted as f64 / f64::from(1 << 20),
+                    limits.memory_mib
+                )),
+                None => LoadError::Describe(format!("{e:#}")),
+            })?;
+        let floor = store.data().limits.peak;
         let name = &bot.name;
         if info.metaservice != name.metaservice || info.ticket_type != name.ticket_type {
             return Err(LoadError::Mismatch(format!(
@@ -187,6 +209,6 @@ impl Runtime {
                 info.states, name.state_code
             )));
         }
-        Ok(info.toolchain)
+        Ok((info.toolchain, floor))
     }
 }

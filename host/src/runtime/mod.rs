@@ -24,6 +24,7 @@ mod egress;
 mod host;
 mod invoke;
 mod loader;
+mod memory;
 mod output;
 mod pacing;
 mod people;
@@ -38,7 +39,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, StoreLimits};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -166,7 +167,7 @@ pub struct BotState {
     table: ResourceTable,
     http: WasiHttpCtx,
     egress: egress::Egress,
-    limits: StoreLimits,
+    limits: memory::Metered,
     pacing: pacing::Pacing,
     /// `None` only while `describe()` runs at load time.
     session: Option<Session>,

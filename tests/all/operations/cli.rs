@@ -131,3 +131,57 @@ fn a_bad_setting_stops_start_up_naming_it() {
     let said = run("", &[("BATON_LIMITS__MEMORY", "64")]);
     assert!(said.contains("limits.memory"), "{said}");
 }
+
+#[test]
+fn bots_check_tells_the_toolchain_and_memory_floor_and_refuses_a_bot_above_its_limit() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let bots = dir.path().join("bots");
+    std::fs::create_dir_all(&bots).expect("the bots directory");
+    crate::support::copy_dir(&crate::support::example_bots(), &bots);
+    let config = dir.path().join("baton.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bots_dir = \"{0}/bots\"\ndatabase_url = \"sqlite://{0}/baton.db\"\ncache_dir = \"{0}/cache\"\n",
+            dir.path().display()
+        ),
+    )
+    .expect("writing the configuration");
+    let file = bots.join("wca-edit_person-1-open.wasm");
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+            .arg("--config")
+            .arg(&config)
+            .args(["bots", "check"])
+            .arg(&file)
+            .output()
+            .expect("running baton")
+    };
+    let out = check();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("toolchain: baton-sdk 0.1.0 (rust)"), "{said}");
+    let floor: f64 = said
+        .split("memory at start: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no memory floor in {said}"));
+    assert!(floor > 0.0 && floor < 64.0, "{said}");
+    assert!(said.contains("load: "), "{said}");
+
+    // A metaservice limit below what the bot needs to start: refused at
+    // load, with that reason.
+    let manifest = bots.join("wca.metaservice.toml");
+    let text_of = std::fs::read_to_string(&manifest).expect("the manifest");
+    assert!(!text_of.contains("[limits]"), "the example sets no limits");
+    std::fs::write(&manifest, format!("{text_of}\n[limits]\nmemory_mib = 1\n"))
+        .expect("writing the manifest");
+    let out = check();
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("MiB of memory to start, above its metaservice's memory limit of 1 MiB"),
+        "{said}"
+    );
+}
