@@ -43,6 +43,7 @@
 //! - `console.rs`, `console_live.rs`, `console_tickets.rs`: the staff
 //!   console in a real browser and over HTTP: pages per role, sign-in,
 //!   CSRF, live pages, list filters, related tickets.
+//! - `scaffold.rs`: `baton bots new` to a running bot, as the README says.
 //! - `fuzz/`: every documented operation fuzzed against a seeded server;
 //!   each answer checked against the document.
 
@@ -75,6 +76,7 @@ mod reload;
 mod retention;
 mod roles;
 mod sandbox;
+mod scaffold;
 mod store;
 mod timers;
 mod wca;

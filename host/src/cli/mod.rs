@@ -5,6 +5,7 @@
 //!   read, and `migrate`.
 //! - `serve.rs`: `baton serve` until SIGINT or SIGTERM.
 //! - `bots.rs`: `baton bots check|list`, offline.
+//! - `scaffold.rs`: `baton bots new`, a new metaservice and its first bot.
 //! - `admin.rs`: `baton admin create-user|set-password|create-token`.
 //! - `tickets.rs`: `baton tickets show`.
 //! - `health.rs`: `baton health`, the running server's `/readyz`.
@@ -12,6 +13,7 @@
 mod admin;
 mod bots;
 mod health;
+mod scaffold;
 mod serve;
 mod tickets;
 
@@ -154,6 +156,20 @@ enum BotsCommand {
     Check { file: PathBuf },
     /// Lists the bots the manifests call for and which files are present.
     List,
+    /// Makes a new metaservice NAME with one ticket type and the bot of
+    /// its first state: a crate with a unit test, ready to build.
+    New {
+        name: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: scaffold::Lang,
+        /// Where to create the NAME folder.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The `sdk` folder of Baton's source (default: the one this
+        /// binary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +287,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bots {
             command: BotsCommand::List,
         } => bots::list_bots(&config)?,
+        Command::Bots {
+            command:
+                BotsCommand::New {
+                    name,
+                    lang,
+                    dir,
+                    sdk,
+                },
+        } => scaffold::new_bot(&name, lang, &dir, sdk)?,
         Command::Manifest {
             command: ManifestCommand::Check { file },
         } => {

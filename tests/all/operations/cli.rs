@@ -80,13 +80,14 @@ async fn tickets_show_prints_the_timeline() {
 
 #[test]
 fn every_command_has_help() {
-    let commands: [&[&str]; 12] = [
+    let commands: [&[&str]; 13] = [
         &[],
         &["serve"],
         &["migrate"],
         &["bots"],
         &["bots", "check"],
         &["bots", "list"],
+        &["bots", "new"],
         &["admin", "create-user"],
         &["admin", "create-token"],
         &["tickets", "show"],
