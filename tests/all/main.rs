@@ -43,6 +43,9 @@
 //! - `console.rs`, `console_live.rs`, `console_tickets.rs`: the staff
 //!   console in a real browser and over HTTP: pages per role, sign-in,
 //!   CSRF, live pages, list filters, related tickets.
+//! - `wit_release.rs`: released versions of the bot contract kept byte for
+//!   byte, the SDK's own copy, and a bot of the draft next version running
+//!   beside released ones.
 //! - `scaffold.rs`: `baton bots new` to a running bot, as the README says.
 //! - `fuzz/`: every documented operation fuzzed against a seeded server;
 //!   each answer checked against the document.
@@ -80,3 +83,4 @@ mod scaffold;
 mod store;
 mod timers;
 mod wca;
+mod wit_release;

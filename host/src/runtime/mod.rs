@@ -3,7 +3,8 @@
 //! invocation at a time per fresh instance (`invoke.rs`), with the host's
 //! side of the contract in `host.rs` and the invocation's pending changes
 //! in `session.rs`; the defaults Baton applies when a bot leaves a call to
-//! the platform are in `platform.rs`. `bench.rs` holds what only the
+//! the platform are in `platform.rs`; `next.rs` links what the draft next
+//! version of the contract adds. `bench.rs` holds what only the
 //! benchmarks use.
 //!
 //! # Sandbox
@@ -25,6 +26,7 @@ mod host;
 mod invoke;
 mod loader;
 mod memory;
+mod next;
 mod output;
 mod pacing;
 mod people;
@@ -265,6 +267,7 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::Bot::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        next::link(&mut linker)?;
 
         // The ticker holds only a weak reference: it ends with the engine.
         let weak = engine.weak();
