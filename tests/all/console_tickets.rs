@@ -29,6 +29,9 @@ async fn the_list_finds_what_waits_for_a_member_and_what_titles_say() {
         assert_eq!(status, StatusCode::OK, "{who} {path}");
         assert_eq!(page.contains(&row), shown, "{who} {path}:\n{page}");
     }
+    // The counts per state cover every matching ticket, not the page.
+    let (_, page) = get(server, Some(&member), "/console/?waiting=on").await;
+    assert!(page.contains("in_review: 1"), "{page}");
     // Once the member takes it, it waits for them and no longer for the
     // colleague, who is in the same group.
     let accept = format!("/api/v1/tickets/{}/accept", w.ticket);

@@ -1,7 +1,8 @@
 //! The ticket list: the tickets the signed-in user may see, newest first,
 //! filtered by metaservice, type, state, open or closed, "mine", "my
 //! groups'", "waiting for me" and words in the title, a page at a time,
-//! with the count of each state on the page. The page follows changes
+//! with the count of each state among all the matching tickets (the
+//! newest 10,000 of them). The page follows changes
 //! live (`live.rs`).
 
 use std::collections::BTreeMap;
@@ -20,6 +21,10 @@ use crate::store::{TicketFilter, Viewer};
 
 /// Tickets per page.
 const PAGE: u32 = 50;
+
+/// The counts per state look at the newest this many matching tickets, so
+/// that a list over a million tickets costs a bounded read.
+const COUNTED: u32 = 10_000;
 
 #[derive(Deserialize, Default)]
 pub struct Filters {
@@ -48,7 +53,9 @@ pub struct Row {
 struct List {
     me: Option<Me>,
     rows: Vec<Row>,
-    counts: Vec<(String, usize)>,
+    counts: Vec<(String, i64)>,
+    /// The counts stopped at [`COUNTED`] tickets.
+    capped: bool,
     metaservice: String,
     ticket_type: String,
     state: String,
@@ -107,17 +114,39 @@ pub async fn list(
         Ok(t) => t,
         Err(e) => return failure(&e.to_string()),
     };
+    let counted = match engine
+        .store
+        .count_tickets(
+            viewer_of(&signed),
+            &TicketFilter {
+                limit: COUNTED,
+                ..filter.clone()
+            },
+        )
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return failure(&e.to_string()),
+    };
     let more = tickets.len() > PAGE as usize;
     tickets.truncate(PAGE as usize);
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let name_of = |ms: &str, tt: &str, code: u32| {
+        catalog
+            .ticket_type(ms, tt)
+            .and_then(|t| t.state(code))
+            .map_or_else(|| code.to_string(), |s| s.name.clone())
+    };
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for c in &counted {
+        *counts
+            .entry(name_of(&c.metaservice, &c.ticket_type, c.state_code))
+            .or_default() += c.count;
+    }
+    let capped = counted.iter().map(|c| c.count).sum::<i64>() >= i64::from(COUNTED);
     let rows: Vec<Row> = tickets
         .iter()
         .map(|t| {
-            let state = catalog
-                .ticket_type(&t.metaservice, &t.ticket_type)
-                .and_then(|tt| tt.state(t.state_code))
-                .map_or_else(|| t.state_code.to_string(), |s| s.name.clone());
-            *counts.entry(state.clone()).or_default() += 1;
+            let state = name_of(&t.metaservice, &t.ticket_type, t.state_code);
             Row {
                 id: t.id,
                 title: t.title.clone(),
@@ -153,6 +182,7 @@ pub async fn list(
         me: Me::of(&signed),
         rows,
         counts: counts.into_iter().collect(),
+        capped,
         metaservice: some(&f.metaservice).unwrap_or_default(),
         ticket_type: some(&f.ticket_type).unwrap_or_default(),
         state: some(&f.state).unwrap_or_default(),

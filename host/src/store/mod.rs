@@ -259,6 +259,11 @@ pub trait Store: Send + Sync + 'static {
     async fn can_see(&self, viewer: Viewer, ticket: TicketId) -> Result<bool>;
     /// Visible tickets matching `filter`, newest first, at most `filter.limit`.
     async fn list_tickets(&self, viewer: Viewer, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    /// How many of the newest `filter.limit` visible tickets matching
+    /// `filter` (its cursor ignored) are in each state: a listing's counts
+    /// per state, bounded so that they cost at most one page of that size.
+    async fn count_tickets(&self, viewer: Viewer, filter: &TicketFilter)
+    -> Result<Vec<StateCount>>;
     /// The children of `parent` the viewer may see, oldest first, at
     /// most `limit`.
     async fn children(&self, viewer: Viewer, parent: TicketId, limit: u32) -> Result<Vec<Ticket>>;

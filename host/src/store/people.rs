@@ -95,6 +95,15 @@ pub struct TicketFilter {
     pub waiting_for: Option<i64>,
 }
 
+/// How many tickets of a listing are in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateCount {
+    pub metaservice: String,
+    pub ticket_type: String,
+    pub state_code: u32,
+    pub count: i64,
+}
+
 /// A change to a stakeholder row; the row is never deleted (history).
 #[derive(Debug, Clone)]
 pub struct StakeholderUpdate {

@@ -13,6 +13,7 @@ both!(
     listings_filter_and_page_newest_first,
     listings_search_titles_and_find_what_waits_for_someone,
     children_are_listed_as_their_reader_may_see_them,
+    counts_per_state_follow_the_filter_and_what_the_viewer_sees,
     comments_come_back_in_order,
     the_inbox_shows_unread_first_and_pages,
 );
@@ -238,6 +239,67 @@ async fn children_are_listed_as_their_reader_may_see_them(db: Db) {
             .len(),
         1
     );
+}
+
+async fn counts_per_state_follow_the_filter_and_what_the_viewer_sees(db: Db) {
+    let ann = db.person("ann", false).await;
+    let mut hers = Vec::new();
+    for title in ["fix one", "fix two", "other"] {
+        hers.push(titled(&db, title, vec![user(ann.id)]).await);
+    }
+    titled(&db, "fix hidden", vec![]).await;
+    db.commit(&step(hers[1], 1, "fix two"), 20)
+        .await
+        .expect("move");
+    let counts = |viewer, f: TicketFilter| {
+        let db = &db;
+        async move {
+            db.count_tickets(viewer, &f)
+                .await
+                .expect("counts")
+                .into_iter()
+                .map(|c| (c.state_code, c.count))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = |f: TicketFilter| TicketFilter { limit: 100, ..f };
+    assert_eq!(
+        counts(Viewer::Admin, all(TicketFilter::default())).await,
+        vec![(1, 3), (2, 1)]
+    );
+    assert_eq!(
+        counts(Viewer::User(ann.id), all(TicketFilter::default())).await,
+        vec![(1, 2), (2, 1)]
+    );
+    let fix = all(TicketFilter {
+        title_contains: Some("fix".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        counts(Viewer::User(ann.id), fix.clone()).await,
+        vec![(1, 1), (2, 1)]
+    );
+    // The cursor does not narrow the counts; the limit bounds them.
+    let paged = TicketFilter {
+        before: Some(hers[0]),
+        ..fix
+    };
+    assert_eq!(
+        counts(Viewer::User(ann.id), paged).await,
+        vec![(1, 1), (2, 1)]
+    );
+    let capped = TicketFilter {
+        limit: 2,
+        ..Default::default()
+    };
+    let total: i64 = db
+        .count_tickets(Viewer::Admin, &capped)
+        .await
+        .expect("counts")
+        .iter()
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(total, 2);
 }
 
 async fn ids(db: &Db, viewer: Viewer, filter: TicketFilter) -> Vec<i64> {

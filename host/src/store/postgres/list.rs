@@ -4,9 +4,9 @@
 
 use sqlx::postgres::PgPool;
 
-use super::read::{TICKET_COLUMNS, decode_ticket, get};
+use super::read::{TICKET_COLUMNS, decode_ticket, get, small};
 use crate::model::{Ticket, TicketId};
-use crate::store::{Comment, Result, TicketFilter, Viewer};
+use crate::store::{Comment, Result, StateCount, TicketFilter, Viewer};
 
 /// The tickets user `:user` may see: where they are a stakeholder, or a
 /// group they belong to is one — any row, active or not: they were
@@ -49,6 +49,45 @@ pub(super) async fn list_tickets(
     viewer: Viewer,
     f: &TicketFilter,
 ) -> Result<Vec<Ticket>> {
+    let rows = listing(viewer, f, |sql| sql, f.before)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(decode_ticket).collect()
+}
+
+/// The listing's counts per state: [`list_tickets`]'s query (without its
+/// cursor), grouped.
+pub(super) async fn count_tickets(
+    pool: &PgPool,
+    viewer: Viewer,
+    f: &TicketFilter,
+) -> Result<Vec<StateCount>> {
+    let grouped = |sql: String| {
+        format!(
+            "SELECT metaservice, ticket_type, state_code, count(*) AS n FROM ({sql}) l \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+    };
+    let rows = listing(viewer, f, grouped, None).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StateCount {
+                metaservice: get(r, "metaservice")?,
+                ticket_type: get(r, "ticket_type")?,
+                state_code: small(r, "state_code")?,
+                count: get(r, "n")?,
+            })
+        })
+        .collect()
+}
+
+/// The listing's query, as `wrap` makes it, with its parameters bound.
+fn listing(
+    viewer: Viewer,
+    f: &TicketFilter,
+    wrap: impl FnOnce(String) -> String,
+    before: Option<TicketId>,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
     // Every condition is written with a numbered parameter, bound in order;
     // an absent filter binds NULL and its condition is true.
     let mut sql = format!(
@@ -97,25 +136,22 @@ pub(super) async fn list_tickets(
         Viewer::Admin => None,
         Viewer::User(id) => Some(id),
     };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&f.metaservice)
-        .bind(&f.ticket_type)
+    sqlx::query(sqlx::AssertSqlSafe(wrap(sql)))
+        .bind(f.metaservice.clone())
+        .bind(f.ticket_type.clone())
         .bind(f.state.map(i64::from))
         .bind(f.status.map(|s| s.as_str()))
         .bind(f.created_after)
         .bind(f.created_before)
-        .bind(f.before)
+        .bind(before)
         .bind(f.stakeholder_user)
-        .bind(&f.stakeholder_group)
+        .bind(f.stakeholder_group.clone())
         .bind(f.mine)
         .bind(viewer_id)
         .bind(i64::from(f.limit))
-        .bind(&f.title_contains)
+        .bind(f.title_contains.clone())
         .bind(f.my_groups)
         .bind(f.waiting_for)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(decode_ticket).collect()
 }
 
 /// The children of ticket `parent` the viewer may see, oldest first (by

@@ -433,6 +433,14 @@ impl Store for PgStore {
         list::list_tickets(&self.pool, viewer, filter).await
     }
 
+    async fn count_tickets(
+        &self,
+        viewer: Viewer,
+        filter: &TicketFilter,
+    ) -> Result<Vec<crate::store::StateCount>> {
+        list::count_tickets(&self.pool, viewer, filter).await
+    }
+
     async fn children(&self, viewer: Viewer, parent: TicketId, limit: u32) -> Result<Vec<Ticket>> {
         list::children(&self.pool, viewer, parent, limit).await
     }

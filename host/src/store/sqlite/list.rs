@@ -6,7 +6,7 @@ use sqlx::{Row, SqlitePool};
 
 use super::read::{TICKET_COLUMNS, decode_ticket};
 use crate::model::{Ticket, TicketId};
-use crate::store::{Comment, Result, TicketFilter, Viewer};
+use crate::store::{Comment, Result, StateCount, TicketFilter, Viewer};
 
 /// The tickets user `?` may see: where they are a stakeholder, or a group
 /// they belong to is one — any row, active or not: they were involved, and
@@ -98,6 +98,54 @@ pub(super) fn list_tickets(
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(decode_ticket(row)?);
+    }
+    Ok(out)
+}
+
+/// The listing's counts per state: [`list_tickets`]'s query, grouped.
+pub(super) fn count_tickets(
+    conn: &Connection,
+    viewer: Viewer,
+    f: &TicketFilter,
+) -> Result<Vec<StateCount>> {
+    let listing = match viewer {
+        Viewer::User(_) => users_listing(),
+        Viewer::Admin => admins_listing(f.mine.is_some()),
+    };
+    let sql = format!(
+        "SELECT metaservice, ticket_type, state_code, count(*) FROM ({listing}) \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    let viewer_id = match viewer {
+        Viewer::Admin => None,
+        Viewer::User(id) => Some(id),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![
+        f.metaservice,
+        f.ticket_type,
+        f.state,
+        f.status.map(|s| s.as_str()),
+        f.created_after,
+        f.created_before,
+        None::<i64>,
+        f.stakeholder_user,
+        f.stakeholder_group,
+        f.mine,
+        viewer_id,
+        f.limit,
+        f.title_contains,
+        f.my_groups,
+        f.waiting_for
+    ])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(StateCount {
+            metaservice: row.get(0)?,
+            ticket_type: row.get(1)?,
+            state_code: row.get(2)?,
+            count: row.get(3)?,
+        });
     }
     Ok(out)
 }

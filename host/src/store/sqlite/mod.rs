@@ -435,6 +435,15 @@ impl Store for SqliteStore {
         self.readers.read(|c| list::list_tickets(c, viewer, filter))
     }
 
+    async fn count_tickets(
+        &self,
+        viewer: Viewer,
+        filter: &TicketFilter,
+    ) -> Result<Vec<crate::store::StateCount>> {
+        self.readers
+            .read(|c| list::count_tickets(c, viewer, filter))
+    }
+
     async fn children(&self, viewer: Viewer, parent: TicketId, limit: u32) -> Result<Vec<Ticket>> {
         self.readers
             .read(|c| list::children(c, viewer, parent, limit))
