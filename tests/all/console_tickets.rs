@@ -109,3 +109,36 @@ async fn a_parent_and_its_child_link_to_each_other() {
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn the_bots_page_names_refused_files_and_manifests_with_their_reasons() {
+    let w = world().await;
+    let server = &w.server;
+    let member = session(server, "member").await;
+    // A file the manifests call for, but not a component; a manifest
+    // broken on disk.
+    let bots = server.bots_dir();
+    std::fs::write(bots.join("wca-anonymization-1-open.wasm"), b"not wasm").expect("writing");
+    std::fs::write(bots.join("broken.metaservice.toml"), "name = 3\n").expect("writing");
+    let started = std::time::Instant::now();
+    let page = loop {
+        let (status, page) = get(server, Some(&member), "/console/bots").await;
+        assert_eq!(status, StatusCode::OK);
+        if page.contains("broken.metaservice.toml") && page.contains(">refused<") {
+            break page;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never shown:\n{page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        page.contains("refused, line"),
+        "the manifest's reason: {page}"
+    );
+    assert!(
+        page.contains("baton-sdk 0.1.0 (rust)"),
+        "what built the others: {page}"
+    );
+}

@@ -97,6 +97,7 @@ pub struct BotRow {
     pub version: String,
     pub loaded_at: String,
     pub restarts: u32,
+    pub toolchain: String,
     pub last_error: String,
     pub ok: u64,
     pub failed: u64,
@@ -109,6 +110,8 @@ struct Bots {
     csrf: String,
     admin: bool,
     bots: Vec<BotRow>,
+    /// Manifest files refused, or not in force until a restart: (file, why).
+    manifests: Vec<(String, String)>,
 }
 
 pub async fn bots(State(console): State<Console>, signed: Signed) -> Response {
@@ -129,6 +132,11 @@ pub async fn bots(State(console): State<Console>, signed: Signed) -> Response {
                     .unwrap_or_default(),
                 loaded_at: slot.loaded_at.map(rfc3339).unwrap_or_default(),
                 restarts: slot.restarts,
+                toolchain: slot
+                    .loaded
+                    .as_ref()
+                    .map(|b| b.toolchain.clone())
+                    .unwrap_or_default(),
                 last_error: slot.last_error.unwrap_or_default(),
                 ok,
                 failed,
@@ -141,6 +149,7 @@ pub async fn bots(State(console): State<Console>, signed: Signed) -> Response {
         csrf: signed.csrf.clone(),
         admin: signed.user.is_admin,
         bots,
+        manifests: engine.refused_manifests(),
     };
     render(StatusCode::OK, &page)
 }

@@ -219,6 +219,17 @@ impl Engine {
         warnings
     }
 
+    /// Each manifest file of the bots directory that is refused, or not in
+    /// force until a restart, with why: `(file, reason)`.
+    pub fn refused_manifests(&self) -> Vec<(String, String)> {
+        self.manifest_errors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(file, detail)| (file.clone(), detail.clone()))
+            .collect()
+    }
+
     /// The manifests refused, at start or since on disk.
     fn manifest_problems(&self) -> Vec<Problem> {
         self.manifest_errors
