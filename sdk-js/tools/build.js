@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// baton-js-build: a JavaScript bot project -> its WebAssembly component,
+// laid out under each name it is deployed as.
+//
+//   node sdk-js/tools/build.js PROJECT [--out DIR] [--tools DIR] [--wit DIR]
+//
+// componentize-js evaluates one entry module at build time and resolves
+// only relative imports (no node_modules), so the sources are staged
+// first under OUT/stage/: the SDK's src/ as `sdk/`, the bot's src/ as
+// `bot/`, `@baton/sdk[/...]` imports rewritten to relative paths into
+// `sdk/`, and `sdk/build-info.js` naming the componentize-js version for
+// describe(). A bot may import only relative files, the SDK and
+// `baton:bot/*`. The component is OUT/<project>.wasm, copied to
+// OUT/bots/<name>.wasm for each name of the package.json's
+// "baton": {"deploy": [...]}. OUT is build/ in the project unless --out
+// says otherwise; nothing is written into the SDK's directory.
+//
+// The contract is the SDK's own copy of the WIT (sdk-js/wit, the released
+// baton:bot@0.1.0) unless --wit names another. componentize-js comes from
+// --tools (default: target/tools/js of the Baton checkout this SDK is in,
+// where `cargo xtask up` and `cargo xtask test` install it, pinned, from
+// sdk-js/tools/toolchain/package-lock.json).
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { SDK_ROOT, sdkSubpath } from './resolve.js';
+
+const REPO = resolve(SDK_ROOT, '..');
+
+function parseArgs(argv) {
+  const opts = { project: null, out: null, tools: join(REPO, 'target/tools/js'), wit: join(SDK_ROOT, 'wit') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out' || a === '--tools' || a === '--wit') opts[a.slice(2)] = resolve(argv[++i]);
+    else if (a.startsWith('-')) fail(`unknown option ${a}`);
+    else opts.project = resolve(a);
+  }
+  if (!opts.project) fail('usage: build.js PROJECT_DIR [--out DIR] [--tools DIR] [--wit DIR]');
+  return opts;
+}
+
+function fail(message) {
+  console.error(`baton-js-build: ${message}`);
+  process.exit(1);
+}
+
+function jsFiles(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map((f) => join(dir, f))
+    .filter((f) => f.endsWith('.js') && statSync(f).isFile());
+}
+
+// The module specifier of a static import or export-from statement (the
+// clause before `from` holds no quotes), or of a side-effect import.
+const IMPORT = /^(\s*(?:import|export)\b[^;'"`]*?\bfrom\s*|\s*import\s*)(['"])([^'"]+)\2/gm;
+
+/** Rewrites `@baton/sdk` imports of a staged file; refuses other bare specifiers. */
+function rewriteImports(file, sdkDir) {
+  const text = readFileSync(file, 'utf8');
+  const out = text.replace(IMPORT, (whole, lead, quote, spec) => {
+    if (spec.startsWith('.') || spec.startsWith('baton:')) return whole;
+    const sub = sdkSubpath(spec);
+    if (sub === null) fail(`${file}: cannot bundle ${spec}: a bot may import relative files, ${'@baton/sdk'} and baton:bot/* only`);
+    let rel = relative(dirname(file), join(sdkDir, sub.replace(/^src\//, ''))).split(sep).join('/');
+    if (!rel.startsWith('.')) rel = `./${rel}`;
+    return `${lead}${quote}${rel}${quote}`;
+  });
+  writeFileSync(file, out);
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const pkg = JSON.parse(readFileSync(join(opts.project, 'package.json'), 'utf8'));
+  const deploy = pkg.baton?.deploy;
+  if (!Array.isArray(deploy) || deploy.length === 0) fail(`${opts.project}/package.json: "baton": {"deploy": [...]} lists no names`);
+  const entry = pkg.baton.entry ?? 'src/component.js';
+  const srcDir = entry.split('/')[0];
+
+  const cjsPkg = join(opts.tools, 'node_modules/@bytecodealliance/componentize-js/package.json');
+  if (!existsSync(cjsPkg)) {
+    fail(`componentize-js is not installed in ${opts.tools}: run \`cargo xtask up\` (or \`npm ci\` in a copy of sdk-js/tools/toolchain/ there), or pass --tools DIR`);
+  }
+  const cjsVersion = JSON.parse(readFileSync(cjsPkg, 'utf8')).version;
+  const cjsBin = join(opts.tools, 'node_modules/.bin/componentize-js');
+
+  const name = `${pkg.name ?? basename(opts.project)}`.replace(/[^\w.-]+/g, '_');
+  const out = opts.out ?? join(opts.project, 'build');
+  const stage = join(out, 'stage');
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  cpSync(join(SDK_ROOT, 'src'), join(stage, 'sdk'), { recursive: true, filter: (f) => !f.includes(`${sep}testing`) });
+  writeFileSync(join(stage, 'sdk/build-info.js'),
+    `// Written by baton-js-build.\nexport const COMPONENTIZE_JS_VERSION = ${JSON.stringify(cjsVersion)};\n`);
+  cpSync(join(opts.project, srcDir), join(stage, 'bot', srcDir), { recursive: true });
+  for (const f of jsFiles(join(stage, 'bot'))) rewriteImports(f, join(stage, 'sdk'));
+
+  const wasm = join(out, `${name}.wasm`);
+  const bots = join(out, 'bots');
+  rmSync(bots, { recursive: true, force: true });
+  mkdirSync(bots, { recursive: true });
+  const args = [join('bot', entry), '--wit', opts.wit, '-n', 'bot', '-d', 'http', '-d', 'fetch-event', '-o', wasm];
+  console.log(`(cd ${stage} && ${cjsBin} ${args.join(' ')})`);
+  const started = process.hrtime.bigint();
+  const run = spawnSync(cjsBin, args, { cwd: stage, stdio: 'inherit' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (run.status !== 0) fail(`componentize-js failed (status ${run.status})`);
+  const size = statSync(wasm).size;
+  for (const d of deploy) copyFileSync(wasm, join(bots, `${d}.wasm`));
+  console.log(`componentize-js ${cjsVersion}: ${(ms / 1000).toFixed(1)} s, ${size} bytes (${(size / 1048576).toFixed(1)} MiB)`);
+  console.log(`deployed as: ${deploy.map((d) => join(bots, `${d}.wasm`)).join(', ')}`);
+}
+
+main();
