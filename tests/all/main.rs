@@ -46,7 +46,10 @@
 //! - `wit_release.rs`: released versions of the bot contract kept byte for
 //!   byte, the SDK's own copy, and a bot of the draft next version running
 //!   beside released ones.
-//! - `scaffold.rs`: `baton bots new` to a running bot, as the README says.
+//! - `scaffold.rs`: `baton bots new` to a running bot, as the README says,
+//!   in Rust, Python and JavaScript.
+//! - `languages.rs`: the Python and JavaScript examples over HTTP: their
+//!   workflows, their errors as messages, Baton's defaults, memory floors.
 //! - `fuzz/`: every documented operation fuzzed against a seeded server;
 //!   each answer checked against the document.
 
@@ -71,6 +74,7 @@ mod durability;
 mod failure;
 mod fuzz;
 mod hostile;
+mod languages;
 mod lifecycle;
 mod listing;
 mod loading;

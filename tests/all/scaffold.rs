@@ -1,7 +1,9 @@
 //! `baton bots new`: from the scaffold to a running bot, the way the README
-//! tells a newcomer to go: its unit test passes, it builds for
-//! `wasm32-wasip2`, `baton bots check` accepts it, and a ticket created
-//! over HTTP goes through it to `done`.
+//! tells a newcomer to go, in each language: its unit test passes, it
+//! builds (for `wasm32-wasip2`, with componentize-py, with
+//! componentize-js), `baton bots check` accepts it, and a ticket created
+//! over HTTP goes through it to `done`. For Python and JavaScript the
+//! commands run are the ones `baton bots new` printed.
 
 use std::path::Path;
 use std::process::Command;
@@ -90,4 +92,108 @@ async fn a_scaffolded_rust_bot_builds_passes_its_test_and_serves() {
         .wait_for_ticket(id, "done", |t| t["state"]["name"] == "done")
         .await;
     assert_eq!(done["status"], "closed", "{done}");
+}
+
+/// Runs the command lines `baton bots new` printed after `next:` whose
+/// comment is `# {what}`, as a shell would (the first one `cd`s into the
+/// project; the others run there).
+fn run_printed(said: &str, what: &str, project: &Path) {
+    let line = said
+        .lines()
+        .find(|l| l.trim_end().ends_with(&format!("# {what}")))
+        .unwrap_or_else(|| panic!("no `# {what}` line in:\n{said}"));
+    let command = line.split(" # ").next().unwrap_or_default().trim();
+    let out = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(project)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("running sh");
+    assert!(
+        out.status.success(),
+        "{command}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `baton bots new demo --lang LANG`, then its printed unit test and
+/// build, then the built file served: a ticket goes through it to `done`.
+async fn scaffold_to_running(lang: &str, toolchain: &str) {
+    // The toolchains come with the built examples of these languages
+    // (`cargo xtask build-bots --langs` installs them under target/tools).
+    let _ = crate::support::lang_bots();
+    let work = tempfile::tempdir().expect("a directory");
+    let made = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["bots", "new", "demo", "--lang", lang, "--dir"])
+        .arg(work.path())
+        .output()
+        .expect("running baton bots new");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let said = String::from_utf8_lossy(&made.stdout).to_string();
+    let project = work.path().join("demo/request");
+    run_printed(&said, "the unit test", &project);
+    run_printed(&said, "the component", &project);
+    let wasm = project.join("build/bots/demo-request-1-open.wasm");
+    assert!(
+        said.contains("build/bots/demo-request-1-open.wasm"),
+        "{said}"
+    );
+    let manifest = work.path().join("demo/demo.metaservice.toml");
+    let server = Server::start(|bots| {
+        std::fs::copy(&manifest, bots.join("demo.metaservice.toml")).expect("the manifest");
+        std::fs::copy(&wasm, bots.join("demo-request-1-open.wasm")).expect("the bot");
+    })
+    .await;
+    let path = server.bots_dir().join("demo-request-1-open.wasm");
+    let checked = server.baton(&["bots", "check", &path.display().to_string()]);
+    let report = String::from_utf8_lossy(&checked.stdout).to_string();
+    assert!(
+        checked.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(
+        report.contains(&format!("toolchain: {toolchain}")),
+        "{report}"
+    );
+    let id = server
+        .create("demo", "request", json!({"text": "hello"}))
+        .await;
+    // The first load compiles the component (seconds); the ticket waits
+    // for its bot meanwhile.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, ticket) = server.get(&format!("/api/v1/tickets/{id}")).await;
+        if ticket["state"]["name"] == "done" {
+            assert_eq!(ticket["status"], "closed", "{ticket}");
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(180),
+            "never done: {ticket}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let logs = server.logs(id).await;
+    assert!(
+        logs.iter()
+            .any(|l| l["message"].as_str().is_some_and(|m| m.contains("hello"))),
+        "{logs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scaffolded_python_bot_passes_its_test_builds_and_serves() {
+    scaffold_to_running("python", "baton-sdk-python 0.1.0 (componentize-py 0.25.1)").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scaffolded_javascript_bot_passes_its_test_builds_and_serves() {
+    scaffold_to_running("js", "baton-sdk-js 0.1.0 (componentize-js 0.23.0)").await;
 }

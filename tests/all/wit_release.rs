@@ -1,5 +1,6 @@
-//! The bot contract's versions: a bot of the draft next version runs
-//! beside bots of the released one.
+//! The bot contract's versions: released texts kept byte for byte (the CI
+//! check), each SDK's copy of the newest, and a bot of the draft next
+//! version running beside bots of the released one.
 
 /// A bot of the draft next version (`wit/next`, baton:bot@0.2.0: the
 /// released world plus a `clock` import) loads and runs beside 0.1.0 bots.
@@ -41,4 +42,79 @@ async fn a_bot_of_the_next_version_runs_beside_released_ones() {
         bot["toolchain"], "wit-bindgen (baton:bot@0.2.0 draft)",
         "{bot}"
     );
+}
+
+/// `wit/RELEASED`: one line per released version, `VERSION SHA256 PATH`.
+fn released() -> Vec<(String, String, std::path::PathBuf)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let list = std::fs::read_to_string(root.join("wit/RELEASED")).expect("wit/RELEASED");
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(
+                parts.len(),
+                3,
+                "wit/RELEASED: {l:?} is not `VERSION SHA256 PATH`"
+            );
+            (
+                parts[0].to_string(),
+                parts[1].to_string(),
+                root.join(parts[2]),
+            )
+        })
+        .collect()
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A released version is never edited: its text is byte for byte the one
+/// whose hash was recorded when it was released.
+#[test]
+fn released_versions_of_the_contract_are_kept_byte_for_byte() {
+    let versions = released();
+    assert!(
+        versions.iter().any(|(v, _, _)| v == "0.1.0"),
+        "baton:bot@0.1.0 is released"
+    );
+    for (version, sha, path) in &versions {
+        assert_eq!(
+            &sha256_of(path),
+            sha,
+            "{} is baton:bot@{version} as released: a released version is never \
+             edited; put the change into a new version beside it (see docs/bots.md)",
+            path.display()
+        );
+        let text = std::fs::read_to_string(path).expect("the contract");
+        assert!(
+            text.contains(&format!("package baton:bot@{version};")),
+            "{} declares another version",
+            path.display()
+        );
+    }
+}
+
+/// Each SDK carries its own copy of the newest released contract (so that
+/// it can be packaged alone), and that copy is the released text.
+#[test]
+fn every_sdk_carries_the_newest_released_contract() {
+    let versions = released();
+    let (version, sha, _) = versions.last().expect("a released version");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for copy in [
+        "sdk/wit/bot.wit",
+        "sdk-python/src/baton_sdk/wit/bot.wit",
+        "sdk-js/wit/bot.wit",
+    ] {
+        assert_eq!(
+            &sha256_of(&root.join(copy)),
+            sha,
+            "{copy} is not baton:bot@{version} as released (copy wit/bot.wit there)"
+        );
+    }
 }

@@ -126,7 +126,7 @@ pub fn build_and_deploy(root: &Path, kind: Kind, out: &Path) -> anyhow::Result<V
     Ok(written)
 }
 
-fn copy_manifests(from: &Path, out: &Path) -> anyhow::Result<()> {
+pub fn copy_manifests(from: &Path, out: &Path) -> anyhow::Result<()> {
     let Ok(entries) = std::fs::read_dir(from) else {
         return Ok(());
     };

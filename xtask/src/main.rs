@@ -5,8 +5,9 @@
 //!   Baton with the example metaservice on a SQLite file under `var/` (or on
 //!   a throwaway PostgreSQL cluster, gone when Baton stops).
 //! - `cargo xtask test`: every check and every test, as CI runs them.
-//! - `cargo xtask build-bots [--fixtures] [--out DIR]`: builds bot crates for
-//!   `wasm32-wasip2` and lays them out as a bots directory.
+//! - `cargo xtask build-bots [--fixtures | --langs] [--out DIR]`: builds bot
+//!   crates for `wasm32-wasip2` (or, with `--langs`, the Python and
+//!   JavaScript bots of `bots/`) and lays them out as a bots directory.
 //! - `cargo xtask bench <WHICH|all> [--quick] [--no-build]`: prints figures
 //!   measured on a release build (benchmarks are not tests); see
 //!   `bench/mod.rs` for the list.
@@ -16,6 +17,9 @@
 //!
 //! # Layout
 //! - `bots.rs`: finding bot crates, building them, deploying the files.
+//! - `langs.rs`: the same for Python and JavaScript bot projects, with
+//!   their pinned toolchains under `target/tools/`; `lang_tests.rs`: their
+//!   SDKs' and bots' unit tests (pytest, `node --test`).
 //! - `toolchain.rs`: installing what the commands need (the Wasm target,
 //!   the OpenAPI validator).
 //! - `debian.rs`: Debian packages: `apt-get install` (PostgreSQL,
@@ -32,6 +36,8 @@ mod bots;
 mod debian;
 mod http;
 mod interrupt;
+mod lang_tests;
+mod langs;
 mod postgres;
 mod toolchain;
 
@@ -41,7 +47,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <up [--release] [--postgres] | test | build-bots [--fixtures] [--out DIR] \
+const USAGE: &str = "usage: cargo xtask <up [--release] [--postgres] | test | build-bots [--fixtures | --langs] [--out DIR] \
      | openapi-validator | bench WHICH [--quick] [--no-build]>";
 
 fn main() -> ExitCode {
@@ -86,6 +92,15 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
             }
             let build = !flags.contains(&"--no-build");
             bench::run(&root, which, build, flags.contains(&"--quick"))
+        }
+        ["build-bots", rest @ ..] if rest.contains(&"--langs") => {
+            let out = match rest.iter().position(|a| *a == "--out") {
+                Some(i) => PathBuf::from(rest.get(i + 1).context("--out needs a directory")?),
+                None => root.join("var/bots"),
+            };
+            let deployed = langs::build_and_deploy(&root, &root.join("bots"), &out)?;
+            println!("{} bot file(s) in {}", deployed.len(), out.display());
+            Ok(())
         }
         ["build-bots", rest @ ..] => {
             let fixtures = rest.contains(&"--fixtures");
@@ -135,6 +150,8 @@ fn up(root: &Path, release: bool, on_postgres: bool) -> anyhow::Result<()> {
     toolchain::ensure_wasm_target()?;
     let bots_dir = root.join("var/bots");
     bots::build_and_deploy(root, bots::Kind::Examples, &bots_dir)?;
+    // The examples in Python and JavaScript, beside the Rust one.
+    langs::build_and_deploy(root, &root.join("bots"), &bots_dir)?;
     // Kept until Baton stops: dropping it stops the cluster and deletes it.
     let cluster = match on_postgres {
         true => Some(postgres::Cluster::start(&root.join("target"))?),
@@ -210,6 +227,14 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let examples = root.join("target/test-bots/bots");
     bots::build_and_deploy(root, bots::Kind::Examples, &examples)?;
     bots::build_and_deploy(root, bots::Kind::Fixtures, &fixtures)?;
+    // Python and JavaScript: a directory of their own, since their
+    // components take seconds to compile and most tests need only Rust's.
+    langs::build_and_deploy(
+        root,
+        &root.join("bots"),
+        &root.join("target/test-bots/langs"),
+    )?;
+    let lang_counts = lang_tests::run(root)?;
     let validator = toolchain::ensure_openapi_validator(root)?;
     let zabbix = debian::ensure_zabbix_agent(root)?;
     let (chromium, chromedriver) = debian::ensure_chromium()?;
@@ -267,8 +292,12 @@ fn test(root: &Path) -> anyhow::Result<()> {
     // One closing line for the whole run: cargo prints one per test binary,
     // and the last of those is often a doc-test binary with nothing in it.
     println!(
-        "xtask: {} passed, {} failed, {} skipped",
-        totals.passed, totals.failed, totals.ignored
+        "xtask: {} passed, {} failed, {} skipped (of which Python and JavaScript: {} passed, {} skipped)",
+        totals.passed + lang_counts.passed,
+        totals.failed + lang_counts.failed,
+        totals.ignored + lang_counts.skipped,
+        lang_counts.passed,
+        lang_counts.skipped,
     );
     if !status.success() {
         bail!("cargo test failed ({status})");

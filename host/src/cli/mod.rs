@@ -157,7 +157,8 @@ enum BotsCommand {
     /// Lists the bots the manifests call for and which files are present.
     List,
     /// Makes a new metaservice NAME with one ticket type and the bot of
-    /// its first state: a crate with a unit test, ready to build.
+    /// its first state: a crate or package with a unit test, ready to
+    /// build, in Rust, Python or JavaScript.
     New {
         name: String,
         #[arg(long, value_enum, default_value = "rust")]
@@ -165,8 +166,9 @@ enum BotsCommand {
         /// Where to create the NAME folder.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// The `sdk` folder of Baton's source (default: the one this
-        /// binary was built from).
+        /// The language's SDK in Baton's source: its `sdk`, `sdk-python`
+        /// or `sdk-js` folder (default: the one of the tree this binary
+        /// was built from).
         #[arg(long)]
         sdk: Option<PathBuf>,
     },

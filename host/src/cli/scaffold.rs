@@ -1,16 +1,20 @@
-//! `baton bots new NAME --lang rust`: a new metaservice with one ticket
-//! type and the bot of its first state, ready to build, test and deploy:
+//! `baton bots new NAME --lang rust|python|js`: a new metaservice with one
+//! ticket type and the bot of its first state, ready to test, build and
+//! deploy:
 //!
 //! ```text
-//! NAME/NAME.metaservice.toml     the manifest (`request`: open -> done)
-//! NAME/request/Cargo.toml        the bot crate, with its deployed names
-//! NAME/request/src/lib.rs        the bot
-//! NAME/request/tests/bot.rs      a unit test against the SDK's test host
+//! NAME/NAME.metaservice.toml       the manifest (`request`: open -> done)
+//! NAME/request/...                 the bot, with its deployed names:
+//!   rust:   Cargo.toml, src/lib.rs, tests/bot.rs
+//!   python: pyproject.toml, NAME_request/{bot,app}.py, tests/test_bot.py
+//!   js:     package.json, src/{bot,component}.js, test/bot.test.js
 //! ```
 //!
-//! The templates are `host/scaffold/`, built into the binary. The crate
-//! depends on the SDK by path (`--sdk`, by default the SDK of the source
-//! tree this binary was built from), since `baton-sdk` is not published.
+//! The templates are `host/scaffold/`, built into the binary. The SDKs are
+//! not published, so the project names its language's SDK by path (`--sdk`,
+//! by default the SDK of the source tree this binary was built from), and
+//! the Python and JavaScript build commands use the toolchains that
+//! `cargo xtask up` installs, pinned, under that tree's `target/tools/`.
 
 use std::path::{Path, PathBuf};
 
@@ -24,24 +28,105 @@ pub enum Lang {
     Js,
 }
 
+impl Lang {
+    /// The SDK's folder in Baton's source tree.
+    fn sdk_folder(self) -> &'static str {
+        match self {
+            Lang::Rust => "sdk",
+            Lang::Python => "sdk-python",
+            Lang::Js => "sdk-js",
+        }
+    }
+}
+
 const MANIFEST: &str = include_str!("../../scaffold/manifest.toml");
-const RUST_CARGO: &str = include_str!("../../scaffold/rust/Cargo.toml");
-const RUST_LIB: &str = include_str!("../../scaffold/rust/src/lib.rs");
-const RUST_TEST: &str = include_str!("../../scaffold/rust/tests/bot.rs");
+
+/// A template: where it goes under `NAME/request/` and its text.
+type Template = (&'static str, &'static str);
+
+const RUST: &[Template] = &[
+    ("Cargo.toml", include_str!("../../scaffold/rust/Cargo.toml")),
+    ("src/lib.rs", include_str!("../../scaffold/rust/src/lib.rs")),
+    (
+        "tests/bot.rs",
+        include_str!("../../scaffold/rust/tests/bot.rs"),
+    ),
+];
+
+/// `{{module}}` in a path is the Python package's name.
+const PYTHON: &[Template] = &[
+    (
+        "pyproject.toml",
+        include_str!("../../scaffold/python/pyproject.toml"),
+    ),
+    (
+        "{{module}}/__init__.py",
+        include_str!("../../scaffold/python/pkg/__init__.py"),
+    ),
+    (
+        "{{module}}/bot.py",
+        include_str!("../../scaffold/python/pkg/bot.py"),
+    ),
+    (
+        "{{module}}/app.py",
+        include_str!("../../scaffold/python/pkg/app.py"),
+    ),
+    (
+        "tests/test_bot.py",
+        include_str!("../../scaffold/python/tests/test_bot.py"),
+    ),
+];
+
+const JS: &[Template] = &[
+    (
+        "package.json",
+        include_str!("../../scaffold/js/package.json"),
+    ),
+    ("src/bot.js", include_str!("../../scaffold/js/src/bot.js")),
+    (
+        "src/component.js",
+        include_str!("../../scaffold/js/src/component.js"),
+    ),
+    (
+        "test/bot.test.js",
+        include_str!("../../scaffold/js/test/bot.test.js"),
+    ),
+];
+
+/// Python and JavaScript components hold their language's runtime: they
+/// need more memory than a Rust bot just to start (see docs/bots.md), so
+/// their manifest says so instead of relying on the operator's default.
+const RUNTIME_LIMITS: &str = "\n# A Python or JavaScript component holds its language's runtime: it needs\n\
+# 9 to 13 MiB of memory just to start (`baton bots check` shows it) and\n\
+# grows from there. The host's default (64 MiB) fits; this says so here\n\
+# rather than depend on the operator's baton.toml.\n\
+[limits]\nmemory_mib = 64\n";
 
 /// The SDK of the source tree this binary was built from.
-fn default_sdk() -> Option<PathBuf> {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk"))
+fn default_sdk(lang: Lang) -> Option<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(lang.sdk_folder())
         .canonicalize()
         .ok()
 }
 
-fn fill(template: &str, name: &str, sdk: &str) -> String {
-    template
-        .replace("{{name}}", name)
-        .replace("{{crate}}", &format!("{}_request", name.replace('-', "_")))
-        .replace("{{sdk}}", sdk)
-        .replace("{{limits}}", "")
+struct Fill<'a> {
+    name: &'a str,
+    module: String,
+    sdk: String,
+    limits: &'static str,
+}
+
+impl Fill<'_> {
+    fn apply(&self, template: &str) -> String {
+        template
+            .replace("{{name}}", self.name)
+            .replace("{{crate}}", &self.module)
+            .replace("{{module}}", &self.module)
+            .replace("{{sdk}}", &self.sdk)
+            .replace("{{limits}}", self.limits)
+    }
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -67,36 +152,79 @@ pub(super) fn new_bot(
             root.display()
         );
     }
-    let sdk = match sdk.or_else(default_sdk) {
-        Some(path) => format!("baton-sdk = {{ path = {:?} }}", path.display().to_string()),
-        None => bail!("where is baton-sdk? pass --sdk PATH (the `sdk` folder of Baton's source)"),
+    let Some(sdk) = sdk.or_else(|| default_sdk(lang)) else {
+        bail!(
+            "where is the {lang:?} SDK? pass --sdk PATH (the `{}` folder of Baton's source)",
+            lang.sdk_folder()
+        );
     };
-    match lang {
-        Lang::Rust => {}
-        Lang::Python | Lang::Js => bail!(
-            "--lang {lang:?} is not built yet: the Python and JavaScript SDKs are on their way \
-             (see the README); use --lang rust"
-        ),
-    }
+    let sdk = std::path::absolute(&sdk).unwrap_or(sdk);
+    let (templates, limits) = match lang {
+        Lang::Rust => (RUST, ""),
+        Lang::Python => (PYTHON, RUNTIME_LIMITS),
+        Lang::Js => (JS, RUNTIME_LIMITS),
+    };
+    let fill = Fill {
+        name,
+        module: format!("{name}_request"),
+        sdk: sdk.display().to_string(),
+        limits,
+    };
     write(
         &root.join(format!("{name}.metaservice.toml")),
-        &fill(MANIFEST, name, &sdk),
+        &fill.apply(MANIFEST),
     )?;
-    let krate = root.join("request");
-    write(&krate.join("Cargo.toml"), &fill(RUST_CARGO, name, &sdk))?;
-    write(&krate.join("src/lib.rs"), &fill(RUST_LIB, name, &sdk))?;
-    write(&krate.join("tests/bot.rs"), &fill(RUST_TEST, name, &sdk))?;
-    let lib = format!("{}_request", name.replace('-', "_"));
-    println!(
-        "created {root}\n\
-         next:\n  \
-         cd {krate} && cargo test                      # the unit test\n  \
-         cargo build --release --target wasm32-wasip2  # the component\n  \
-         cp ../{name}.metaservice.toml BOTS_DIR/ && \\\n    \
-         cp target/wasm32-wasip2/release/{lib}.wasm BOTS_DIR/{name}-request-1-open.wasm\n  \
-         baton bots check BOTS_DIR/{name}-request-1-open.wasm",
-        root = root.display(),
-        krate = krate.display(),
-    );
+    let project = root.join("request");
+    for (path, text) in templates {
+        write(&project.join(fill.apply(path)), &fill.apply(text))?;
+    }
+    println!("created {}\nnext:", root.display());
+    println!("{}", next_steps(lang, &fill, &project, &sdk));
     Ok(())
+}
+
+/// What to run next: the unit test, the build, the deployment, the check.
+fn next_steps(lang: Lang, fill: &Fill, project: &Path, sdk: &Path) -> String {
+    let name = fill.name;
+    let tools = sdk
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("target/tools")
+        .display()
+        .to_string();
+    let (test, build, wasm) = match lang {
+        Lang::Rust => (
+            "cargo test".to_string(),
+            "cargo build --release --target wasm32-wasip2".to_string(),
+            format!("target/wasm32-wasip2/release/{}.wasm", fill.module),
+        ),
+        Lang::Python => (
+            format!("{tools}/python/bin/pytest"),
+            format!(
+                "PYTHONPATH={}/src {tools}/python/bin/python -m baton_sdk.build .",
+                sdk.display()
+            ),
+            format!("build/bots/{name}-request-1-open.wasm"),
+        ),
+        Lang::Js => (
+            format!(
+                "node --import {}/tools/register.js --test test/",
+                sdk.display()
+            ),
+            format!("node {}/tools/build.js .", sdk.display()),
+            format!("build/bots/{name}-request-1-open.wasm"),
+        ),
+    };
+    let tools_note = match lang {
+        Lang::Rust => String::new(),
+        _ => format!("  # ({tools} is filled by `cargo xtask up` in Baton's source)\n"),
+    };
+    format!(
+        "{tools_note}  cd {project} && {test}    # the unit test\n  \
+         {build}    # the component\n  \
+         cp ../{name}.metaservice.toml BOTS_DIR/ && \\\n    \
+         cp {wasm} BOTS_DIR/{name}-request-1-open.wasm\n  \
+         baton bots check BOTS_DIR/{name}-request-1-open.wasm",
+        project = project.display(),
+    )
 }

@@ -1,5 +1,6 @@
-//! The bots directories built by `cargo xtask build-bots`: examples and
-//! fixtures, each a complete bots directory (manifests and `.wasm` files).
+//! The bots directories built by `cargo xtask build-bots`: examples,
+//! fixtures, and the examples in Python and JavaScript, each a complete
+//! bots directory (manifests and `.wasm` files).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +24,12 @@ fn built() -> &'static Path {
         let root = workspace_root();
         let out = root.join("target/test-bots");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        for (flag, sub) in [(None, "bots"), (Some("--fixtures"), "fixtures")] {
+        let builds = [
+            (None, "bots"),
+            (Some("--fixtures"), "fixtures"),
+            (Some("--langs"), "langs"),
+        ];
+        for (flag, sub) in builds {
             let dest = out.join(sub);
             let mut cmd = Command::new(&cargo);
             cmd.current_dir(&root)
@@ -40,6 +46,12 @@ fn built() -> &'static Path {
 /// The example metaservices (`bots/`), built.
 pub fn example_bots() -> PathBuf {
     built().join("bots")
+}
+
+/// The examples written in Python and JavaScript (`bots/feedback`,
+/// `bots/leave`), built.
+pub fn lang_bots() -> PathBuf {
+    built().join("langs")
 }
 
 /// The misbehaving fixtures (`tests/fixtures/bots/`), built.

@@ -11,6 +11,6 @@ pub mod postgres;
 pub mod receivers;
 pub mod server;
 
-pub use bots::{example_bots, fixture_bots};
+pub use bots::{example_bots, fixture_bots, lang_bots};
 pub use people::Person;
 pub use server::{ADMIN_TOKEN, Server, ServerSetup, copy_dir};

@@ -19,6 +19,9 @@ pub struct ServerSetup {
     pub database_url: Option<String>,
     /// More of `baton.toml`, after `[engine]`: whole tables (`[delivery]`).
     pub tables: String,
+    /// The compiled-code cache; the server's own if `None`. Servers that
+    /// load the same large components share one to compile them once.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerSetup {
@@ -33,6 +36,7 @@ impl Default for ServerSetup {
                 .into(),
             database_url: None,
             tables: String::new(),
+            cache_dir: None,
         }
     }
 }
@@ -104,7 +108,11 @@ impl Server {
             "database_url = \"{}\"\nbots_dir = \"{}\"\ncache_dir = \"{}\"\n[engine]\n{}\n{}",
             database,
             bots.display(),
-            dir.path().join("cache").display(),
+            setup
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| dir.path().join("cache"))
+                .display(),
             setup.engine,
             setup.tables
         );

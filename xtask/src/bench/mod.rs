@@ -33,6 +33,9 @@
 //!   package, installed if missing). The tickets are written straight into
 //!   the SQLite file by `python3`'s `sqlite3` module, in one transaction,
 //!   since 100,000 API calls would measure the seeding, not the reads.
+//! - `langs`: the Python and JavaScript examples: component sizes, first
+//!   and cached loads, POST to terminal by the bot and with a person
+//!   (`langs.rs`).
 //! - `console`: the console's ticket page: its weight (HTML, stylesheet,
 //!   script) and its render time with 1,000 log rows (`console.rs`).
 //!
@@ -55,6 +58,7 @@ mod console;
 mod floor;
 mod hostile;
 mod invocation;
+mod langs;
 mod postgres;
 mod sweep;
 mod throughput;
@@ -64,6 +68,7 @@ use api::api;
 use console::console;
 use hostile::hostile;
 use invocation::invocation;
+use langs::langs;
 use postgres::postgres;
 use sweep::sweep;
 use throughput::throughput;
@@ -270,7 +275,7 @@ pub(super) fn name_fixes(server: &Server, n: usize, within: Duration) -> anyhow:
 }
 
 /// Every benchmark, in the order `all` runs them.
-const ALL: [&str; 13] = [
+const ALL: [&str; 14] = [
     "floor",
     "invocation",
     "throughput",
@@ -279,6 +284,7 @@ const ALL: [&str; 13] = [
     "sweep",
     "api",
     "console",
+    "langs",
     "e2e",
     "reload",
     "compile",
@@ -350,6 +356,7 @@ impl Bench<'_> {
             "sweep" => sweep(root, quick),
             "api" => api(root, examples, quick),
             "console" => console(root, examples, quick),
+            "langs" => langs(root, quick),
             "e2e" => e2e(root, examples, if quick { 50 } else { 200 }),
             "reload" => reload(root, fixtures, if quick { 6 } else { 20 }),
             "compile" => compile(root, examples, fixtures),

@@ -1,0 +1,142 @@
+//! The unit tests of the Python and JavaScript SDKs and of the bots
+//! written with them: pytest and `node --test`, native, no Wasm build.
+//! Each runner's output is echoed and its counts added to the run's.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::langs::{self, Lang};
+
+/// What the runners counted.
+#[derive(Default)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+/// Runs the SDKs' tests and every bot project's under `bots/`, failing
+/// after all of them ran if any failed.
+pub fn run(root: &Path) -> anyhow::Result<Counts> {
+    let python_bin = langs::ensure_python(root)?;
+    let pytest = python_bin.join("pytest");
+    // componentize-py's binding stubs, for the SDK's conversion tests
+    // (generated, never kept in the source tree).
+    let stubs = root.join("target/python/stubs");
+    let wit = root.join("wit").display().to_string();
+    let stubs_arg = stubs.display().to_string();
+    crate::sh(
+        root,
+        &python_bin.join("componentize-py").display().to_string(),
+        &["-d", &wit, "-w", "bot", "bindings", &stubs_arg],
+    )?;
+    let register = root.join("sdk-js/tools/register.js");
+    let register_arg = register.display().to_string();
+
+    let mut runs: Vec<(String, Command)> = Vec::new();
+    let python = |dir: &Path, extra_path: Option<&Path>| {
+        let mut c = Command::new(&pytest);
+        c.current_dir(dir).env("PYTHONDONTWRITEBYTECODE", "1");
+        if let Some(p) = extra_path {
+            c.env("PYTHONPATH", p);
+        }
+        c
+    };
+    runs.push((
+        "sdk-python".into(),
+        python(&root.join("sdk-python"), Some(&stubs)),
+    ));
+    let mut js_runs: Vec<(String, Command)> = Vec::new();
+    let mut sdk_js = Command::new("node");
+    sdk_js
+        .args(["--test", "test/"])
+        .current_dir(root.join("sdk-js"));
+    js_runs.push(("sdk-js".into(), sdk_js));
+    for project in langs::projects(&root.join("bots"))? {
+        let label = project.name.clone();
+        match project.lang {
+            Lang::Python => runs.push((label, python(&project.dir, None))),
+            Lang::Js => {
+                let mut c = Command::new("node");
+                c.args(["--import", &register_arg, "--test", "test/"])
+                    .current_dir(&project.dir);
+                js_runs.push((label, c));
+            }
+        }
+    }
+    runs.append(&mut js_runs);
+
+    let mut counts = Counts::default();
+    let mut failed = Vec::new();
+    for (label, mut command) in runs {
+        eprintln!("+ ({label}) {command:?}");
+        let out = command
+            .output()
+            .with_context(|| format!("running the tests of {label}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        print!("{text}");
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        let (p, f, s) = count(&text);
+        counts.passed += p;
+        counts.failed += f;
+        counts.skipped += s;
+        if !out.status.success() {
+            failed.push(label);
+        }
+    }
+    if !failed.is_empty() {
+        bail!("the unit tests of {} failed", failed.join(", "));
+    }
+    Ok(counts)
+}
+
+/// The counts in pytest's summary line (`3 passed, 1 skipped in 0.2s`) or
+/// node's TAP trailer (`# pass 3`, `# fail 0`, `# skipped 1`).
+fn count(output: &str) -> (u64, u64, u64) {
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for line in output.lines() {
+        let line = line.trim().trim_matches('=').trim();
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut words = rest.split_whitespace();
+            if let (Some(word), Some(Ok(n))) = (words.next(), words.next().map(str::parse::<u64>)) {
+                match word {
+                    "pass" => passed += n,
+                    "fail" => failed += n,
+                    "skipped" => skipped += n,
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if !line.contains(" in ") || !(line.contains("passed") || line.contains("failed")) {
+            continue;
+        }
+        for part in line.split(" in ").next().unwrap_or_default().split(',') {
+            let mut words = part.split_whitespace();
+            if let (Some(Ok(n)), Some(word)) = (words.next().map(str::parse::<u64>), words.next()) {
+                match word {
+                    "passed" => passed += n,
+                    "failed" | "error" | "errors" => failed += n,
+                    "skipped" => skipped += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    (passed, failed, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_pytest_and_node_summaries() {
+        let pytest = "......s\n22 passed, 1 skipped in 0.22s\n";
+        assert_eq!(super::count(pytest), (22, 0, 1));
+        let failing = "=== 1 failed, 9 passed in 0.30s ===\n";
+        assert_eq!(super::count(failing), (9, 1, 0));
+        let node = "1..9\n# tests 9\n# suites 0\n# pass 8\n# fail 1\n# skipped 0\n";
+        assert_eq!(super::count(node), (8, 1, 0));
+    }
+}
