@@ -33,12 +33,11 @@ fn cargo(dir: &Path, args: &[&str]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scaffolded_rust_bot_builds_passes_its_test_and_serves() {
-    let work = tempfile::tempdir().expect("a directory");
+/// `baton bots new demo --lang LANG --dir DIR`; returns what it printed.
+fn new_demo(dir: &Path, lang: &str) -> String {
     let made = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["bots", "new", "demo", "--lang", "rust", "--dir"])
-        .arg(work.path())
+        .args(["bots", "new", "demo", "--lang", lang, "--dir"])
+        .arg(dir)
         .output()
         .expect("running baton bots new");
     assert!(
@@ -46,7 +45,13 @@ async fn a_scaffolded_rust_bot_builds_passes_its_test_and_serves() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    let said = String::from_utf8_lossy(&made.stdout).to_string();
+    String::from_utf8_lossy(&made.stdout).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scaffolded_rust_bot_builds_passes_its_test_and_serves() {
+    let work = tempfile::tempdir().expect("a directory");
+    let said = new_demo(work.path(), "rust");
     assert!(
         said.contains("cargo build --release --target wasm32-wasip2"),
         "{said}"
@@ -124,17 +129,7 @@ async fn scaffold_to_running(lang: &str, toolchain: &str) {
     // (`cargo xtask build-bots --langs` installs them under target/tools).
     let _ = crate::support::lang_bots();
     let work = tempfile::tempdir().expect("a directory");
-    let made = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["bots", "new", "demo", "--lang", lang, "--dir"])
-        .arg(work.path())
-        .output()
-        .expect("running baton bots new");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let said = String::from_utf8_lossy(&made.stdout).to_string();
+    let said = new_demo(work.path(), lang);
     let project = work.path().join("demo/request");
     run_printed(&said, "the unit test", &project);
     run_printed(&said, "the component", &project);

@@ -117,30 +117,8 @@ fn project_at(dir: &Path) -> anyhow::Result<Option<Project>> {
 /// Returns its `bin/` directory.
 pub fn ensure_python(root: &Path) -> anyhow::Result<PathBuf> {
     let venv = root.join("target/tools/python");
-    let bin = venv.join("bin");
-    let stamp = venv.join("baton-packages.txt");
-    let wanted = PYTHON_PACKAGES.join("\n");
-    if bin.join("componentize-py").is_file()
-        && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted)
-    {
-        return Ok(bin);
-    }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    sh(root, &python, &["-m", "venv", &venv.display().to_string()])
-        .context("Python bots need python3 (3.11 or later) with its venv module")?;
-    let pip = bin.join("python").display().to_string();
-    let mut args = vec![
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-deps",
-    ];
-    args.extend(PYTHON_PACKAGES);
-    sh(root, &pip, &args).context("installing componentize-py and pytest from PyPI")?;
-    std::fs::write(&stamp, wanted)?;
-    Ok(bin)
+    crate::toolchain::ensure_venv(root, &venv, PYTHON_PACKAGES, "componentize-py")
+        .context("installing componentize-py and pytest from PyPI (Python bots need python3 3.11+)")
 }
 
 /// componentize-js and what it needs at run time, from the SDK's lockfile

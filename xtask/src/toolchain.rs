@@ -1,5 +1,6 @@
-//! Installing what the commands need, idempotently: the Wasm target, and
-//! the OpenAPI validator the contract test runs.
+//! Installing what the commands need, idempotently: the Wasm target, the
+//! OpenAPI validator the contract test runs, and pinned Python virtual
+//! environments (the validator's; `langs.rs` makes the bots' with it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,16 +62,31 @@ const VALIDATOR_PACKAGES: &[&str] = &[
 /// returns the path of its command.
 pub fn ensure_openapi_validator(root: &Path) -> anyhow::Result<PathBuf> {
     let venv = root.join("target/tools/openapi-spec-validator");
-    let command = venv.join("bin/openapi-spec-validator");
+    let bin = ensure_venv(root, &venv, VALIDATOR_PACKAGES, "openapi-spec-validator")
+        .context("installing openapi-spec-validator from PyPI")?;
+    Ok(bin.join("openapi-spec-validator"))
+}
+
+/// A Python virtual environment at `venv` holding exactly `packages`
+/// (pinned, each with its dependencies listed: installed `--no-deps`),
+/// made unless it exists with the same list and its `command`. Returns
+/// its `bin/` directory.
+pub fn ensure_venv(
+    root: &Path,
+    venv: &Path,
+    packages: &[&str],
+    command: &str,
+) -> anyhow::Result<PathBuf> {
+    let bin = venv.join("bin");
     let stamp = venv.join("baton-packages.txt");
-    let wanted = VALIDATOR_PACKAGES.join("\n");
-    if command.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        return Ok(command);
+    let wanted = packages.join("\n");
+    if bin.join(command).is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(bin);
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let venv_arg = venv.display().to_string();
-    crate::sh(root, &python, &["-m", "venv", &venv_arg])?;
-    let pip = venv.join("bin/python").display().to_string();
+    crate::sh(root, &python, &["-m", "venv", &venv.display().to_string()])
+        .context("making a virtual environment (python3 with its venv module)")?;
+    let pip = bin.join("python").display().to_string();
     let mut args = vec![
         "-m",
         "pip",
@@ -79,8 +95,8 @@ pub fn ensure_openapi_validator(root: &Path) -> anyhow::Result<PathBuf> {
         "--disable-pip-version-check",
         "--no-deps",
     ];
-    args.extend(VALIDATOR_PACKAGES);
-    crate::sh(root, &pip, &args).context("installing openapi-spec-validator from PyPI")?;
-    std::fs::write(&stamp, wanted).context("writing the validator's stamp")?;
-    Ok(command)
+    args.extend(packages);
+    crate::sh(root, &pip, &args)?;
+    std::fs::write(&stamp, wanted).context("writing the virtual environment's stamp")?;
+    Ok(bin)
 }
