@@ -24,7 +24,8 @@ message, never a trap.
 Layout, one job per module:
 - ``bot``: the :class:`Bot` base class and :class:`Outcome`.
 - ``ctx``: :class:`Ctx`, the typed calls, over the ``host`` seam (:class:`Host`).
-- ``ticket``, ``reason``, ``event``, ``people``: the data bots see.
+- ``ticket``, ``reason``, ``event``, ``people``: the data bots see;
+  ``typed``: metadata and payloads read into dataclasses.
 - ``errors``: :class:`HostError` and how a failure becomes the error string.
 - ``timing``: durations and times between Python and the contract's milliseconds.
 - ``export``: :func:`export_bot`, the component's exports; ``component``:
@@ -42,11 +43,12 @@ from .host import Host
 from .people import Connection, Group, Principal, Role, Settings, User
 from .reason import Entered, Reason, Reminder, Sweep, TicketClosed, TicketGone, WaitEnded
 from .ticket import BotInfo, State, Status, Ticket
+from .typed import MetadataError
 from .version import SDK_VERSION, toolchain
 
 __all__ = [
     "Accepted", "Action", "Bot", "BotError", "BotInfo", "Comment", "Connection", "Ctx",
-    "Entered", "Event", "Group", "Host", "HostError", "HostErrorKind", "Notification",
+    "Entered", "Event", "Group", "Host", "HostError", "HostErrorKind", "MetadataError", "Notification",
     "Outcome", "Principal", "Reason", "Reminder", "Role", "SDK_VERSION", "Settings", "State",
     "Status", "Sweep", "Ticket", "TicketClosed", "TicketGone", "User", "WaitEnded",
     "export_bot", "toolchain",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeVar, Union, overload
+
+from .typed import read
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -16,9 +20,17 @@ class Action:
     """The payload as a JSON document, valid against the action's schema; see :meth:`payload`."""
     user_id: int
 
-    def payload(self) -> Any:
-        """The payload, parsed."""
-        return json.loads(self.payload_json)
+    @overload
+    def payload(self) -> Any: ...
+    @overload
+    def payload(self, into: type[T]) -> T: ...
+
+    def payload(self, into: type[Any] | None = None) -> Any:
+        """The payload, parsed, or read into the dataclass ``into``."""
+        value = json.loads(self.payload_json)
+        if into is None:
+            return value
+        return read(into, value, f"the payload of action {self.name!r}")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,12 @@ import enum
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from .timing import from_epoch_millis
+from .typed import read
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,18 @@ class Ticket:
     updated_at: int = 0
     version: int = 1
 
-    def metadata(self) -> Any:
-        """The metadata, parsed (a ``dict`` for every schema that asks for an object)."""
-        return json.loads(self.metadata_json)
+    @overload
+    def metadata(self) -> Any: ...
+    @overload
+    def metadata(self, into: type[T]) -> T: ...
+
+    def metadata(self, into: type[Any] | None = None) -> Any:
+        """The metadata, parsed (a ``dict`` for every schema that asks for an
+        object), or read into the dataclass ``into`` (see :mod:`baton_sdk.typed`)."""
+        value = json.loads(self.metadata_json)
+        if into is None:
+            return value
+        return read(into, value, f"the metadata of ticket {self.id}")
 
     @property
     def created(self) -> datetime:

@@ -12,7 +12,7 @@ def proceed(ctx: Ctx, ticket: Ticket, reason: Reason) -> None:
     if not isinstance(reason, (Entered, Sweep)):
         return  # reminders and the like: the check below runs once, on entry
     metadata = ticket.metadata()
-    suggestion = Suggestion.read(metadata)
+    suggestion = ticket.metadata(Suggestion)
     if suggestion.is_empty():
         ctx.log(ticket.id, "declined: the suggestion has no text")
         ctx.set_metadata(ticket.id, decided(metadata, "declined", "the suggestion has no text", None))

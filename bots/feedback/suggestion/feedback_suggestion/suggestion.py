@@ -9,12 +9,10 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Suggestion:
-    text: str
-    area: str | None
+    """What people wrote; read with ``ticket.metadata(Suggestion)``."""
 
-    @classmethod
-    def read(cls, metadata: dict[str, Any]) -> Suggestion:
-        return cls(text=str(metadata.get("text", "")), area=metadata.get("area"))
+    text: str = ""
+    area: str | None = None
 
     def is_empty(self) -> bool:
         """Nothing to triage: no text, or only blanks."""
