@@ -1,6 +1,9 @@
 //! The unit tests of the Python and JavaScript SDKs and of the bots
 //! written with them: pytest and `node --test`, native, no Wasm build.
-//! Each runner's output is echoed and its counts added to the run's.
+//! Each runner's output is echoed and its counts added to the run's. Then
+//! both SDKs are packaged (a wheel; `npm pack --dry-run`) and each package
+//! checked to carry its copy of the contract: a package that cannot be
+//! built, or that would need `../wit`, cannot be published.
 
 use std::path::Path;
 use std::process::Command;
@@ -27,6 +30,11 @@ pub fn run(root: &Path) -> anyhow::Result<Counts> {
     let stubs = root.join("target/python/stubs");
     let wit = root.join("wit").display().to_string();
     let stubs_arg = stubs.display().to_string();
+    // componentize-py refuses to write into a directory that exists.
+    if stubs.exists() {
+        std::fs::remove_dir_all(&stubs)
+            .with_context(|| format!("removing the old {}", stubs.display()))?;
+    }
     crate::sh(
         root,
         &python_bin.join("componentize-py").display().to_string(),
@@ -89,7 +97,81 @@ pub fn run(root: &Path) -> anyhow::Result<Counts> {
     if !failed.is_empty() {
         bail!("the unit tests of {} failed", failed.join(", "));
     }
+    package_python(root, &python_bin)?;
+    package_js(root)?;
     Ok(counts)
+}
+
+/// Builds the Python SDK's wheel (offline: the pinned build backend is in
+/// the toolchain) and checks that it holds the contract.
+fn package_python(root: &Path, bin: &Path) -> anyhow::Result<()> {
+    let dist = root.join("target/python/dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    let python = bin.join("python").display().to_string();
+    let dist_arg = dist.display().to_string();
+    let args = [
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--no-build-isolation",
+        "--wheel-dir",
+        &dist_arg,
+        "sdk-python",
+    ];
+    crate::sh(root, &python, &args)?;
+    let wheel = std::fs::read_dir(&dist)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .context("pip wheel made no wheel")?;
+    let listing = Command::new(&python)
+        .args(["-m", "zipfile", "-l"])
+        .arg(&wheel)
+        .output()
+        .context("listing the wheel")?;
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for file in ["baton_sdk/wit/bot.wit", "baton_sdk/testing/host.py"] {
+        if !listing.contains(file) {
+            bail!("{} lacks {file}", wheel.display());
+        }
+    }
+    eprintln!("  packaged {}", wheel.display());
+    Ok(())
+}
+
+/// `npm pack --dry-run` of the JavaScript SDK: what the package would hold,
+/// checked to include the contract and the sources.
+fn package_js(root: &Path) -> anyhow::Result<()> {
+    let out = Command::new("npm")
+        .args(["pack", "--dry-run", "--json"])
+        .current_dir(root.join("sdk-js"))
+        .output()
+        .context("running npm pack")?;
+    if !out.status.success() {
+        bail!("npm pack failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let packed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading npm pack's JSON")?;
+    let files: Vec<&str> = packed[0]["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    for file in ["wit/bot.wit", "src/index.js", "tools/build.js"] {
+        if !files.contains(&file) {
+            bail!("the npm package of sdk-js lacks {file} (it holds {files:?})");
+        }
+    }
+    eprintln!(
+        "  packaged {} ({} files)",
+        packed[0]["filename"].as_str().unwrap_or("sdk-js"),
+        files.len()
+    );
+    Ok(())
 }
 
 /// The counts in pytest's summary line (`3 passed, 1 skipped in 0.2s`) or

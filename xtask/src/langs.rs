@@ -22,7 +22,8 @@ use anyhow::{Context, bail};
 use crate::sh;
 
 /// The Python packages of the toolchain, pinned with everything they
-/// import: the component build and the test runner.
+/// import: the component build, the test runner, and the build backend
+/// that packages the SDK as a wheel.
 const PYTHON_PACKAGES: &[&str] = &[
     "componentize-py==0.25.1",
     "pytest==9.2.0",
@@ -30,6 +31,9 @@ const PYTHON_PACKAGES: &[&str] = &[
     "packaging==26.4",
     "pluggy==1.7.0",
     "Pygments==2.21.0",
+    "hatchling==1.33.0",
+    "pathspec==1.1.1",
+    "trove-classifiers==2026.9.21.13",
 ];
 
 /// The language of a bot project.
