@@ -119,7 +119,8 @@ fn package_python(root: &Path, bin: &Path) -> anyhow::Result<()> {
         "--no-build-isolation",
         "--wheel-dir",
         &dist_arg,
-        "sdk-python",
+        // A path, not a name to look up on an index.
+        "./sdk-python",
     ];
     crate::sh(root, &python, &args)?;
     let wheel = std::fs::read_dir(&dist)?
