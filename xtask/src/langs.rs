@@ -261,7 +261,8 @@ fn build(root: &Path, project: &Project) -> anyhow::Result<PathBuf> {
     Ok(deployed)
 }
 
-/// Every file under `dir` (tests, caches and `node_modules` aside) with
+/// Every file under `dir` (tests, caches, `node_modules` and a `build/`
+/// left by a build by hand aside) with
 /// its size and modification time: what a build reads.
 fn listing(dir: &Path) -> anyhow::Result<String> {
     let mut lines = Vec::new();
@@ -275,7 +276,7 @@ fn listing(dir: &Path) -> anyhow::Result<String> {
             let name = entry.file_name();
             if matches!(
                 name.to_str(),
-                Some("node_modules" | "__pycache__" | "tests" | "test" | ".pytest_cache")
+                Some("node_modules" | "__pycache__" | "tests" | "test" | ".pytest_cache" | "build")
             ) {
                 continue;
             }
