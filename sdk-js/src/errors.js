@@ -56,7 +56,7 @@ export function errorMessage(thrown) {
     const builtin = thrown.constructor !== Error && BUILTIN_ERRORS.has(thrown.constructor);
     const message = String(thrown.message ?? '');
     if (builtin) return `${thrown.name}: ${message}`;
-    return message === '' ? thrown.name || 'Error' : message;
+    return message === '' ? String(thrown.name || 'Error') : message;
   }
   if (typeof thrown === 'string') return thrown;
   if (thrown === undefined || thrown === null || typeof thrown !== 'object') {

@@ -23,7 +23,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { SDK_ROOT, sdkSubpath } from './resolve.js';
 
 const REPO = resolve(SDK_ROOT, '..');
@@ -74,8 +74,13 @@ function main() {
   const pkg = JSON.parse(readFileSync(join(opts.project, 'package.json'), 'utf8'));
   const deploy = pkg.baton?.deploy;
   if (!Array.isArray(deploy) || deploy.length === 0) fail(`${opts.project}/package.json: "baton": {"deploy": [...]} lists no names`);
-  const entry = pkg.baton.entry ?? 'src/component.js';
+  // The entry as a path inside the project, e.g. `src/component.js`: its
+  // first folder is what gets staged.
+  const entry = normalize(pkg.baton.entry ?? 'src/component.js').split(sep).join('/');
   const srcDir = entry.split('/')[0];
+  if (entry.startsWith('..') || isAbsolute(entry) || srcDir === entry) {
+    fail(`"baton": {"entry": ${JSON.stringify(pkg.baton.entry)}} must name a module inside a folder of the project, e.g. src/component.js`);
+  }
 
   const cjsPkg = join(opts.tools, 'node_modules/@bytecodealliance/componentize-js/package.json');
   if (!existsSync(cjsPkg)) {
@@ -89,7 +94,7 @@ function main() {
   const stage = join(out, 'stage');
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  cpSync(join(SDK_ROOT, 'src'), join(stage, 'sdk'), { recursive: true, filter: (f) => !f.includes(`${sep}testing`) });
+  cpSync(join(SDK_ROOT, 'src'), join(stage, 'sdk'), { recursive: true, filter: (f) => !relative(join(SDK_ROOT, 'src'), f).split(sep).includes('testing') });
   writeFileSync(join(stage, 'sdk/build-info.js'),
     `// Written by baton-js-build.\nexport const COMPONENTIZE_JS_VERSION = ${JSON.stringify(cjsVersion)};\n`);
   cpSync(join(opts.project, srcDir), join(stage, 'bot', srcDir), { recursive: true });

@@ -64,3 +64,38 @@ def test_settings_are_timedeltas() -> None:
     h.settings(Settings(lifetime=timedelta(days=14), notify_repeats=3))
     assert ctx.settings().lifetime == timedelta(days=14)
     assert ctx.settings().notify_every is None
+
+
+def test_arguments_the_host_could_not_take_fail_with_a_message_not_a_trap() -> None:
+    from baton_sdk import Ctx
+    from baton_sdk.errors import failure_message
+    from baton_sdk.testing import TestHost
+
+    host = TestHost("demo", "request").state(1, "open").terminal(2, "done").transitions([1, 2])
+    ctx = Ctx(host)
+    cases = [
+        (lambda: ctx.log(1, 42), "the log message must be a str, not int 42"),
+        (lambda: ctx.send_ticket_to(1, "3"), "state code must be an int, not str '3'"),
+        (lambda: ctx.get_ticket(2**64), "ticket id must be between 0 and 18446744073709551615"),
+        (lambda: ctx.get_ticket(True), "ticket id must be an int, not bool True"),
+        (lambda: ctx.wait(1, 1e30), "the delay in milliseconds must be between"),
+        (lambda: ctx.log(1, "bad \udc80 text"), "the log message is not valid Unicode text"),
+    ]
+    for call, message in cases:
+        try:
+            call()
+        except (TypeError, ValueError) as e:
+            assert message in failure_message(e), failure_message(e)
+        else:
+            raise AssertionError(f"no error for {message}")
+
+
+def test_an_exception_whose_message_breaks_still_gives_a_message() -> None:
+    from baton_sdk.errors import failure_message
+
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    assert failure_message(Broken()) == "Broken (its message could not be read)"
+    assert failure_message(ValueError("lone \udc80")) == "ValueError: lone ?"

@@ -128,9 +128,12 @@ async fn scaffold_to_running(lang: &str, toolchain: &str) {
     // The toolchains come with the built examples of these languages
     // (`cargo xtask build-bots --langs` installs them under target/tools).
     let _ = crate::support::lang_bots();
-    let work = tempfile::tempdir().expect("a directory");
-    let said = new_demo(work.path(), lang);
-    let project = work.path().join("demo/request");
+    let temp = tempfile::tempdir().expect("a directory");
+    // A folder with a space in its name: the printed commands quote it.
+    let work = temp.path().join("my bots");
+    std::fs::create_dir(&work).expect("a folder");
+    let said = new_demo(&work, lang);
+    let project = work.join("demo/request");
     run_printed(&said, "the unit test", &project);
     run_printed(&said, "the component", &project);
     let wasm = project.join("build/bots/demo-request-1-open.wasm");
@@ -138,7 +141,7 @@ async fn scaffold_to_running(lang: &str, toolchain: &str) {
         said.contains("build/bots/demo-request-1-open.wasm"),
         "{said}"
     );
-    let manifest = work.path().join("demo/demo.metaservice.toml");
+    let manifest = work.join("demo/demo.metaservice.toml");
     let server = Server::start(|bots| {
         std::fs::copy(&manifest, bots.join("demo.metaservice.toml")).expect("the manifest");
         std::fs::copy(&wasm, bots.join("demo-request-1-open.wasm")).expect("the bot");

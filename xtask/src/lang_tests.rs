@@ -59,7 +59,9 @@ pub fn run(root: &Path) -> anyhow::Result<Counts> {
     let mut js_runs: Vec<(String, Command)> = Vec::new();
     let mut sdk_js = Command::new("node");
     sdk_js
-        .args(["--test", "test/"])
+        // No path: given a directory, Node 21 and later take it for a
+        // file; without one, every version finds `test/**` itself.
+        .args(["--test"])
         .current_dir(root.join("sdk-js"));
     js_runs.push(("sdk-js".into(), sdk_js));
     for project in langs::projects(&root.join("bots"))? {
@@ -68,7 +70,7 @@ pub fn run(root: &Path) -> anyhow::Result<Counts> {
             Lang::Python => runs.push((label, python(&project.dir, None))),
             Lang::Js => {
                 let mut c = Command::new("node");
-                c.args(["--import", &register_arg, "--test", "test/"])
+                c.args(["--import", &register_arg, "--test"])
                     .current_dir(&project.dir);
                 js_runs.push((label, c));
             }

@@ -152,18 +152,42 @@ pub fn ensure_js(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(tools)
 }
 
-/// Node.js and npm, from Debian's packages when the machine has none.
+/// The oldest Node.js the SDK runs on: `module.register` (the test
+/// hook) arrived in 20.6.
+const NODE_AT_LEAST: (u32, u32) = (20, 6);
+
+/// Node.js (20.6 or later) and npm: from Debian's packages when the
+/// machine has none, refused with a clear reason when too old.
 fn ensure_node() -> anyhow::Result<()> {
-    let found = |program: &str| {
+    let version = |program: &str| {
         Command::new(program)
             .arg("--version")
             .output()
-            .is_ok_and(|o| o.status.success())
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
-    if found("node") && found("npm") {
-        return Ok(());
+    if version("node").is_none() || version("npm").is_none() {
+        crate::debian::apt_install(&["nodejs", "npm"], "building JavaScript bots")?;
     }
-    crate::debian::apt_install(&["nodejs", "npm"], "building JavaScript bots")
+    let found = version("node").context("node is not on the PATH")?;
+    let mut parts = found.trim_start_matches('v').split('.');
+    let mut number = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let (major, minor) = (number(), number());
+    if (major, minor) < NODE_AT_LEAST {
+        bail!(
+            "JavaScript bots need Node.js {}.{} or later; this machine has {found} \
+             (Debian 12's package is 18): install a newer Node.js",
+            NODE_AT_LEAST.0,
+            NODE_AT_LEAST.1
+        );
+    }
+    Ok(())
 }
 
 /// Builds every project under `folder` (installing the toolchains it
@@ -197,21 +221,24 @@ pub fn build_and_deploy(root: &Path, folder: &Path, out: &Path) -> anyhow::Resul
 /// Builds one project unless its inputs are unchanged; returns the
 /// directory of its deployed files.
 fn build(root: &Path, project: &Project) -> anyhow::Result<PathBuf> {
-    let (build_dir, sdk, tool) = match project.lang {
+    // The toolchain's pins, the SDK (with its build tools) and the
+    // contract are inputs as much as the project's own files.
+    let (build_dir, sdk, tools) = match project.lang {
         Lang::Python => (
             root.join("target/python").join(&project.name),
             "sdk-python/src",
-            "componentize-py 0.25.1",
+            PYTHON_PACKAGES.join("\n"),
         ),
         Lang::Js => (
             root.join("target/js").join(&project.name),
-            "sdk-js/src",
-            "componentize-js 0.23.0",
+            "sdk-js",
+            std::fs::read_to_string(root.join("sdk-js/tools/toolchain/package-lock.json"))
+                .context("reading sdk-js/tools/toolchain/package-lock.json")?,
         ),
     };
     let deployed = build_dir.join("bots");
     let fingerprint = format!(
-        "{tool}\n{}{}{}",
+        "{tools}\n{}{}{}",
         listing(&project.dir)?,
         listing(&root.join(sdk))?,
         listing(&root.join("wit"))?
@@ -221,6 +248,9 @@ fn build(root: &Path, project: &Project) -> anyhow::Result<PathBuf> {
         eprintln!("  {} is up to date ({})", project.name, deployed.display());
         return Ok(deployed);
     }
+    // Gone until this build succeeds: an interrupted one is not taken for
+    // an up-to-date one next time.
+    let _ = std::fs::remove_file(&stamp);
     let out = build_dir.display().to_string();
     let dir = project.dir.display().to_string();
     let wit = root.join("wit").display().to_string();
@@ -268,16 +298,21 @@ fn listing(dir: &Path) -> anyhow::Result<String> {
     let mut lines = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(here) = stack.pop() {
+        let top = here == dir;
         for entry in std::fs::read_dir(&here)
             .with_context(|| format!("reading {}", here.display()))?
             .flatten()
         {
             let path = entry.path();
             let name = entry.file_name();
-            if matches!(
-                name.to_str(),
-                Some("node_modules" | "__pycache__" | "tests" | "test" | ".pytest_cache" | "build")
-            ) {
+            let skipped = match name.to_str() {
+                Some("node_modules" | "__pycache__" | ".pytest_cache") => true,
+                // The project's tests and a build by hand; a folder of the
+                // same name deeper down is part of the bot.
+                Some("tests" | "test" | "build") => top,
+                _ => false,
+            };
+            if skipped {
                 continue;
             }
             let meta = entry.metadata()?;

@@ -159,6 +159,19 @@ pub(super) fn new_bot(
         );
     };
     let sdk = std::path::absolute(&sdk).unwrap_or(sdk);
+    let sdk_text = sdk.display().to_string();
+    // The path goes into TOML and JSON strings and single-quoted shell
+    // words as it is: characters those would need escaped are refused.
+    if sdk_text
+        .chars()
+        .any(|c| matches!(c, '"' | '\\' | '\'') || c.is_control())
+    {
+        bail!(
+            "the SDK's path {sdk_text:?} holds a quote, a backslash or a control character, \
+             which the generated files cannot carry as they are; use a copy of Baton's source \
+             elsewhere, or pass --sdk"
+        );
+    }
     let (templates, limits) = match lang {
         Lang::Rust => (RUST, ""),
         Lang::Python => (PYTHON, RUNTIME_LIMITS),
@@ -167,7 +180,7 @@ pub(super) fn new_bot(
     let fill = Fill {
         name,
         module: format!("{name}_request"),
-        sdk: sdk.display().to_string(),
+        sdk: sdk_text,
         limits,
     };
     write(
@@ -183,15 +196,26 @@ pub(super) fn new_bot(
     Ok(())
 }
 
+/// A path as one shell word: as it is when it holds nothing a shell reads
+/// specially, else in single quotes.
+fn sh_quote(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c));
+    if plain && !text.is_empty() {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// What to run next: the unit test, the build, the deployment, the check.
 fn next_steps(lang: Lang, fill: &Fill, project: &Path, sdk: &Path) -> String {
     let name = fill.name;
-    let tools = sdk
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("target/tools")
-        .display()
-        .to_string();
+    let tools_dir = sdk.parent().unwrap_or(Path::new(".")).join("target/tools");
+    let tools = tools_dir.display().to_string();
+    let under = |path: &Path, rest: &str| sh_quote(&path.join(rest));
     let (test, build, wasm) = match lang {
         Lang::Rust => (
             "cargo test".to_string(),
@@ -199,19 +223,17 @@ fn next_steps(lang: Lang, fill: &Fill, project: &Path, sdk: &Path) -> String {
             format!("target/wasm32-wasip2/release/{}.wasm", fill.module),
         ),
         Lang::Python => (
-            format!("{tools}/python/bin/pytest"),
+            under(&tools_dir, "python/bin/pytest"),
             format!(
-                "PYTHONPATH={}/src {tools}/python/bin/python -m baton_sdk.build .",
-                sdk.display()
+                "PYTHONPATH={} {} -m baton_sdk.build .",
+                under(sdk, "src"),
+                under(&tools_dir, "python/bin/python")
             ),
             format!("build/bots/{name}-request-1-open.wasm"),
         ),
         Lang::Js => (
-            format!(
-                "node --import {}/tools/register.js --test test/",
-                sdk.display()
-            ),
-            format!("node {}/tools/build.js .", sdk.display()),
+            format!("node --import {} --test", under(sdk, "tools/register.js")),
+            format!("node {} .", under(sdk, "tools/build.js")),
             format!("build/bots/{name}-request-1-open.wasm"),
         ),
     };
@@ -225,6 +247,6 @@ fn next_steps(lang: Lang, fill: &Fill, project: &Path, sdk: &Path) -> String {
          cp ../{name}.metaservice.toml BOTS_DIR/ && \\\n    \
          cp {wasm} BOTS_DIR/{name}-request-1-open.wasm\n  \
          baton bots check BOTS_DIR/{name}-request-1-open.wasm",
-        project = project.display(),
+        project = sh_quote(project),
     )
 }

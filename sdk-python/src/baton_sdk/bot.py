@@ -72,7 +72,7 @@ class Bot:
         if (
             not isinstance(states, (tuple, list))
             or not states
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in states)
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 2**32 - 1 for s in states)
         ):
             raise TypeError(f"{cls.__name__}.states must be a non-empty tuple of state codes")
         if cls.proceed_ticket is Bot.proceed_ticket:

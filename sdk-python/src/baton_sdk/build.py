@@ -83,7 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     stage(project, app, out / "stage", version)
 
     wasm = out / f"{name}.wasm"
+    bots = out / "bots"
+    # A failed build must not leave the previous one's files looking current.
+    if bots.exists():
+        shutil.rmtree(bots)
+    wasm.unlink(missing_ok=True)
     componentize = Path(sys.executable).parent / "componentize-py"
+    if not componentize.exists():
+        found = shutil.which("componentize-py")
+        if found is None:
+            raise SystemExit("componentize-py is not installed beside this Python or on the PATH "
+                             "(`cargo xtask up` installs it under target/tools/python)")
+        componentize = Path(found)
     command = [str(componentize), "-d", str(wit), "-w", "bot", "componentize", app,
                "-p", str(out / "stage"), "-o", str(wasm)]
     print("$", " ".join(command), flush=True)
@@ -91,9 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run(command, check=True)
     took = time.monotonic() - started
 
-    bots = out / "bots"
-    if bots.exists():
-        shutil.rmtree(bots)
     bots.mkdir()
     for deployed in deploy:
         shutil.copy2(wasm, bots / f"{deployed}.wasm")

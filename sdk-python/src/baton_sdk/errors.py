@@ -49,6 +49,13 @@ def failure_message(exc: BaseException) -> str:
     - anything else: ``ValueError: the message (feedback_suggestion/bot.py:42)``,
       naming where it was raised, since a bare ``KeyError`` says little.
     """
+    try:
+        return _checked(_message(exc))
+    except Exception:  # noqa: BLE001 - a broken __str__ must not trap the instance
+        return f"{type(exc).__name__} (its message could not be read)"
+
+
+def _message(exc: BaseException) -> str:
     if isinstance(exc, HostError):
         return f"host refused: {exc}"
     if isinstance(exc, BotError):
@@ -66,3 +73,9 @@ def _short(path: str) -> str:
     """The last two parts of a path: enough to find the line, no build paths."""
     parts = path.replace("\\", "/").split("/")
     return "/".join(parts[-2:])
+
+
+def _checked(message: str) -> str:
+    """The message as text that crosses into the host: a lone surrogate
+    would trap the conversion, so it is replaced."""
+    return message.encode("utf-8", "replace").decode("utf-8")

@@ -23,24 +23,22 @@ fn built() -> &'static Path {
         }
         let root = workspace_root();
         let out = root.join("target/test-bots");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let builds = [
-            (None, "bots"),
-            (Some("--fixtures"), "fixtures"),
-            (Some("--langs"), "langs"),
-        ];
-        for (flag, sub) in builds {
-            let dest = out.join(sub);
-            let mut cmd = Command::new(&cargo);
-            cmd.current_dir(&root)
-                .args(["xtask", "build-bots", "--out"])
-                .arg(&dest);
-            cmd.args(flag);
-            let status = cmd.status().expect("running cargo xtask build-bots");
-            assert!(status.success(), "building the test bots failed");
+        for (flag, sub) in [(None, "bots"), (Some("--fixtures"), "fixtures")] {
+            build_bots(&root, flag, &out.join(sub));
         }
         out
     })
+}
+
+fn build_bots(root: &Path, flag: Option<&str>, dest: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(root)
+        .args(["xtask", "build-bots", "--out"])
+        .arg(dest);
+    cmd.args(flag);
+    let status = cmd.status().expect("running cargo xtask build-bots");
+    assert!(status.success(), "building the test bots failed");
 }
 
 /// The example metaservices (`bots/`), built.
@@ -51,7 +49,17 @@ pub fn example_bots() -> PathBuf {
 /// The examples written in Python and JavaScript (`bots/feedback`,
 /// `bots/leave`), built.
 pub fn lang_bots() -> PathBuf {
-    built().join("langs")
+    // Built on first use only, under a plain `cargo test`: they need
+    // Python, Node.js and their toolchains, which most tests do not.
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = built().join("langs");
+        if std::env::var_os("BATON_TEST_BOTS").is_none() {
+            build_bots(&workspace_root(), Some("--langs"), &dir);
+        }
+        dir
+    })
+    .clone()
 }
 
 /// The misbehaving fixtures (`tests/fixtures/bots/`), built.
