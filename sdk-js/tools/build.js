@@ -24,6 +24,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SDK_ROOT, sdkSubpath } from './resolve.js';
 
 const REPO = resolve(SDK_ROOT, '..');
@@ -51,25 +52,51 @@ function jsFiles(dir) {
     .filter((f) => f.endsWith('.js') && statSync(f).isFile());
 }
 
-// The module specifier of a static import or export-from statement (the
-// clause before `from` holds no quotes), or of a side-effect import.
-const IMPORT = /^(\s*(?:import|export)\b[^;'"`]*?\bfrom\s*|\s*import\s*)(['"])([^'"]+)\2/gm;
-
-/** Rewrites `@baton/sdk` imports of a staged file; refuses other bare specifiers. */
-function rewriteImports(file, sdkDir) {
+/**
+ * Rewrites the `@baton/sdk` imports of a staged file to relative paths,
+ * and refuses any other bare specifier and any import whose specifier is
+ * not a plain string (componentize-js could not resolve them). Imports are
+ * found by es-module-lexer, which componentize-js itself depends on: a
+ * real parse, so comments, strings and several imports on a line are read
+ * as JavaScript reads them.
+ */
+function rewriteImports(lexer, file, sdkDir) {
   const text = readFileSync(file, 'utf8');
-  const out = text.replace(IMPORT, (whole, lead, quote, spec) => {
-    if (spec.startsWith('.') || spec.startsWith('baton:')) return whole;
+  let imports;
+  try {
+    [imports] = lexer.parse(text, file);
+  } catch (e) {
+    fail(`${file}: cannot read its imports: ${e.message}`);
+  }
+  let out = text;
+  // From the last to the first, so the earlier offsets stay right.
+  for (const imp of [...imports].reverse()) {
+    if (imp.d === -2) continue; // import.meta
+    const spec = imp.n;
+    if (spec === undefined) fail(`${file}: an import whose specifier is computed cannot be bundled (${text.slice(imp.ss, imp.se)})`);
+    if (spec.startsWith('.') || spec.startsWith('baton:')) continue;
     const sub = sdkSubpath(spec);
-    if (sub === null) fail(`${file}: cannot bundle ${spec}: a bot may import relative files, ${'@baton/sdk'} and baton:bot/* only`);
+    if (sub === null) fail(`${file}: cannot bundle ${spec}: a bot may import relative files, @baton/sdk and baton:bot/* only`);
     let rel = relative(dirname(file), join(sdkDir, sub.replace(/^src\//, ''))).split(sep).join('/');
     if (!rel.startsWith('.')) rel = `./${rel}`;
-    return `${lead}${quote}${rel}${quote}`;
-  });
+    // s..e is the specifier without its quotes for static imports, with
+    // them for dynamic ones.
+    const quoted = imp.d > -1;
+    out = `${out.slice(0, imp.s)}${quoted ? JSON.stringify(rel) : rel}${out.slice(imp.e)}`;
+  }
   writeFileSync(file, out);
 }
 
-function main() {
+/** es-module-lexer from the toolchain's node_modules, initialised. */
+async function loadLexer(tools) {
+  const path = join(tools, 'node_modules/es-module-lexer/dist/lexer.js');
+  if (!existsSync(path)) fail(`es-module-lexer is not installed in ${tools} (it comes with componentize-js)`);
+  const lexer = await import(pathToFileURL(path).href);
+  await lexer.init;
+  return lexer;
+}
+
+async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const pkg = JSON.parse(readFileSync(join(opts.project, 'package.json'), 'utf8'));
   const deploy = pkg.baton?.deploy;
@@ -98,7 +125,8 @@ function main() {
   writeFileSync(join(stage, 'sdk/build-info.js'),
     `// Written by baton-js-build.\nexport const COMPONENTIZE_JS_VERSION = ${JSON.stringify(cjsVersion)};\n`);
   cpSync(join(opts.project, srcDir), join(stage, 'bot', srcDir), { recursive: true });
-  for (const f of jsFiles(join(stage, 'bot'))) rewriteImports(f, join(stage, 'sdk'));
+  const lexer = await loadLexer(opts.tools);
+  for (const f of jsFiles(join(stage, 'bot'))) rewriteImports(lexer, f, join(stage, 'sdk'));
 
   const wasm = join(out, `${name}.wasm`);
   const bots = join(out, 'bots');
@@ -116,4 +144,4 @@ function main() {
   console.log(`deployed as: ${deploy.map((d) => join(bots, `${d}.wasm`)).join(', ')}`);
 }
 
-main();
+await main();
