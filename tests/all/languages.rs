@@ -49,44 +49,43 @@ async fn serve(metaservice: &str, edit: impl FnOnce(&Path)) -> Server {
     .await
 }
 
-/// Polls `/api/v1/bots` until every bot of the server runs; a long
-/// deadline, since the first load compiles.
-async fn all_running(server: &Server) -> Vec<Value> {
+/// Polls `/api/v1/bots` until `pick` finds what it waits for in the
+/// listed bots; a long deadline, since the first load compiles.
+async fn bots_until<T>(server: &Server, what: &str, pick: impl Fn(&[Value]) -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         let (_, bots) = server.get("/api/v1/bots").await;
         let items = bots["items"].as_array().cloned().unwrap_or_default();
-        if !items.is_empty() && items.iter().all(|b| b["status"] == "running") {
-            return items;
+        if let Some(found) = pick(&items) {
+            return found;
         }
         assert!(
             start.elapsed() < Duration::from_secs(180),
-            "the bots never all ran: {bots}\n{}",
+            "never {what}: {bots}\n{}",
             server.log()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Polls until `bot` is refused, with the same long deadline.
+/// Every bot of the server, once all run.
+async fn all_running(server: &Server) -> Vec<Value> {
+    bots_until(server, "all running", |items| {
+        let all = !items.is_empty() && items.iter().all(|b| b["status"] == "running");
+        all.then(|| items.to_vec())
+    })
+    .await
+}
+
+/// `bot`'s entry, once it is refused.
 async fn refused(server: &Server, bot: &str) -> Value {
-    let start = Instant::now();
-    loop {
-        let (_, bots) = server.get("/api/v1/bots").await;
-        let found = bots["items"]
-            .as_array()
-            .and_then(|items| items.iter().find(|b| b["name"] == bot))
-            .cloned();
-        if let Some(found) = found.filter(|b| b["status"] == "refused") {
-            return found;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(180),
-            "{bot} was never refused: {bots}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bots_until(server, &format!("{bot} refused"), |items| {
+        items
+            .iter()
+            .find(|b| b["name"] == bot && b["status"] == "refused")
+            .cloned()
+    })
+    .await
 }
 
 /// `baton bots check FILE` on one of the server's bot files: it names the
@@ -133,22 +132,7 @@ async fn in_state(server: &Server, id: i64, name: &str) -> Value {
 
 /// Waits until a log line of ticket `id` contains `text`.
 async fn logged(server: &Server, id: i64, text: &str) -> Value {
-    let start = Instant::now();
-    loop {
-        let logs = server.logs(id).await;
-        if let Some(row) = logs
-            .iter()
-            .find(|l| l["message"].as_str().is_some_and(|m| m.contains(text)))
-        {
-            return row.clone();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "ticket {id} never logged {text:?}: {logs:?}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    server.wait_for_log(id, text).await
 }
 
 async fn post_as(server: &Server, who: &Person, path: &str, body: Value, want: StatusCode) {

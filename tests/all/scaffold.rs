@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -164,20 +165,12 @@ async fn scaffold_to_running(lang: &str, toolchain: &str) {
         .await;
     // The first load compiles the component (seconds); the ticket waits
     // for its bot meanwhile.
-    let start = std::time::Instant::now();
-    loop {
-        let (_, ticket) = server.get(&format!("/api/v1/tickets/{id}")).await;
-        if ticket["state"]["name"] == "done" {
-            assert_eq!(ticket["status"], "closed", "{ticket}");
-            break;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(180),
-            "never done: {ticket}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let done = server
+        .wait_for_ticket_within(Duration::from_secs(180), id, "done", |t| {
+            t["state"]["name"] == "done"
+        })
+        .await;
+    assert_eq!(done["status"], "closed", "{done}");
     let logs = server.logs(id).await;
     assert!(
         logs.iter()

@@ -134,22 +134,7 @@ async fn cast() -> Cast {
 
 /// Polls ticket `id`'s log until a line says `what`.
 async fn logged(s: &Server, id: i64, what: &str) {
-    let start = Instant::now();
-    loop {
-        let logs = s.logs(id).await;
-        if logs
-            .iter()
-            .any(|l| l["message"].as_str().is_some_and(|m| m.contains(what)))
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "ticket {id} never logged {what:?}: {logs:?}\n{}",
-            s.log()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    s.wait_for_log(id, what).await;
 }
 
 async fn inbox(s: &Server, who: &Person) -> Vec<Value> {

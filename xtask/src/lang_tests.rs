@@ -5,7 +5,7 @@
 //! checked to carry its copy of the contract: a package that cannot be
 //! built, or that would need `../wit`, cannot be published.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -24,63 +24,10 @@ pub struct Counts {
 /// after all of them ran if any failed.
 pub fn run(root: &Path) -> anyhow::Result<Counts> {
     let python_bin = langs::ensure_python(root)?;
-    let pytest = python_bin.join("pytest");
-    // componentize-py's binding stubs, for the SDK's conversion tests
-    // (generated, never kept in the source tree).
-    let stubs = root.join("target/python/stubs");
-    let wit = root.join("wit").display().to_string();
-    let stubs_arg = stubs.display().to_string();
-    // componentize-py refuses to write into a directory that exists.
-    if stubs.exists() {
-        std::fs::remove_dir_all(&stubs)
-            .with_context(|| format!("removing the old {}", stubs.display()))?;
-    }
-    crate::sh(
-        root,
-        &python_bin.join("componentize-py").display().to_string(),
-        &["-d", &wit, "-w", "bot", "bindings", &stubs_arg],
-    )?;
-    let register = root.join("sdk-js/tools/register.js");
-    let register_arg = register.display().to_string();
-
-    let mut runs: Vec<(String, Command)> = Vec::new();
-    let python = |dir: &Path, extra_path: Option<&Path>| {
-        let mut c = Command::new(&pytest);
-        c.current_dir(dir).env("PYTHONDONTWRITEBYTECODE", "1");
-        if let Some(p) = extra_path {
-            c.env("PYTHONPATH", p);
-        }
-        c
-    };
-    runs.push((
-        "sdk-python".into(),
-        python(&root.join("sdk-python"), Some(&stubs)),
-    ));
-    let mut js_runs: Vec<(String, Command)> = Vec::new();
-    let mut sdk_js = Command::new("node");
-    sdk_js
-        // No path: given a directory, Node 21 and later take it for a
-        // file; without one, every version finds `test/**` itself.
-        .args(["--test"])
-        .current_dir(root.join("sdk-js"));
-    js_runs.push(("sdk-js".into(), sdk_js));
-    for project in langs::projects(&root.join("bots"))? {
-        let label = project.name.clone();
-        match project.lang {
-            Lang::Python => runs.push((label, python(&project.dir, None))),
-            Lang::Js => {
-                let mut c = Command::new("node");
-                c.args(["--import", &register_arg, "--test"])
-                    .current_dir(&project.dir);
-                js_runs.push((label, c));
-            }
-        }
-    }
-    runs.append(&mut js_runs);
-
+    let stubs = binding_stubs(root, &python_bin)?;
     let mut counts = Counts::default();
     let mut failed = Vec::new();
-    for (label, mut command) in runs {
+    for (label, mut command) in runners(root, &python_bin, &stubs)? {
         eprintln!("+ ({label}) {command:?}");
         let out = command
             .output()
@@ -102,6 +49,64 @@ pub fn run(root: &Path) -> anyhow::Result<Counts> {
     package_python(root, &python_bin)?;
     package_js(root)?;
     Ok(counts)
+}
+
+/// componentize-py's binding stubs, for the Python SDK's conversion tests
+/// (generated afresh under `target/`, never kept in the source tree).
+fn binding_stubs(root: &Path, python_bin: &Path) -> anyhow::Result<PathBuf> {
+    let stubs = root.join("target/python/stubs");
+    // componentize-py refuses to write into a directory that exists.
+    if stubs.exists() {
+        std::fs::remove_dir_all(&stubs)
+            .with_context(|| format!("removing the old {}", stubs.display()))?;
+    }
+    let wit = root.join("wit").display().to_string();
+    let stubs_arg = stubs.display().to_string();
+    crate::sh(
+        root,
+        &python_bin.join("componentize-py").display().to_string(),
+        &["-d", &wit, "-w", "bot", "bindings", &stubs_arg],
+    )?;
+    Ok(stubs)
+}
+
+/// Every test run, labelled: the Python SDK's and Python bots' with
+/// pytest, then the JavaScript SDK's and JavaScript bots' with node.
+fn runners(root: &Path, python_bin: &Path, stubs: &Path) -> anyhow::Result<Vec<(String, Command)>> {
+    let pytest = python_bin.join("pytest");
+    let python = |dir: &Path, extra_path: Option<&Path>| {
+        let mut c = Command::new(&pytest);
+        c.current_dir(dir).env("PYTHONDONTWRITEBYTECODE", "1");
+        if let Some(p) = extra_path {
+            c.env("PYTHONPATH", p);
+        }
+        c
+    };
+    // No path after `--test`: given a directory, Node 21 and later take it
+    // for a file; without one, every version finds `test/**` itself.
+    let node = |dir: &Path, register: Option<&Path>| {
+        let mut c = Command::new("node");
+        if let Some(hook) = register {
+            c.arg("--import").arg(hook);
+        }
+        c.arg("--test").current_dir(dir);
+        c
+    };
+    let register = root.join("sdk-js/tools/register.js");
+    let mut runs = vec![(
+        "sdk-python".to_string(),
+        python(&root.join("sdk-python"), Some(stubs)),
+    )];
+    let mut js_runs = vec![("sdk-js".to_string(), node(&root.join("sdk-js"), None))];
+    for project in langs::projects(&root.join("bots"))? {
+        let label = project.name.clone();
+        match project.lang {
+            Lang::Python => runs.push((label, python(&project.dir, None))),
+            Lang::Js => js_runs.push((label, node(&project.dir, Some(&register)))),
+        }
+    }
+    runs.append(&mut js_runs);
+    Ok(runs)
 }
 
 /// Builds the Python SDK's wheel (offline: the pinned build backend is in

@@ -366,6 +366,20 @@ impl Server {
         what: &str,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.wait_for_ticket_within(Duration::from_secs(30), id, what, done)
+            .await
+    }
+
+    /// [`Server::wait_for_ticket`] with a deadline of its own (a first load
+    /// that compiles a large component takes longer than the usual 30 s
+    /// allows under the whole suite's load).
+    pub async fn wait_for_ticket_within(
+        &self,
+        deadline: Duration,
+        id: i64,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let start = Instant::now();
         loop {
             let (status, ticket) = self.get(&format!("/api/v1/tickets/{id}")).await;
@@ -373,8 +387,28 @@ impl Server {
                 return ticket;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(30),
+                start.elapsed() < deadline,
                 "ticket {id} never became {what}; last seen: {ticket}\nserver log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Polls ticket `id`'s log until a line contains `text`; returns that row.
+    pub async fn wait_for_log(&self, id: i64, text: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            let logs = self.logs(id).await;
+            if let Some(row) = logs
+                .iter()
+                .find(|l| l["message"].as_str().is_some_and(|m| m.contains(text)))
+            {
+                return row.clone();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "ticket {id} never logged {text:?}: {logs:?}\n{}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
