@@ -111,11 +111,9 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        // Every tick the guest yields to the async runtime, so a bot that
-        // spins never holds a worker thread: other invocations and the API
-        // go on, and the timeout around the call ends it at its deadline.
         // Every tick the guest gives way (see `pacing.rs`): a bot that
-        // spins holds no worker, and long runners share all cores but one.
+        // spins holds no worker thread, long runners share all cores but
+        // one, and the timeout around the call ends it at its deadline.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut cx| {
             Ok(UpdateDeadline::YieldCustom(
