@@ -175,7 +175,7 @@ async fn a_document_at_the_limit_is_archived_and_read_back() {
         title: "deep".into(),
         state_code: 1,
         status: Status::Open,
-        metadata,
+        metadata: metadata.into(),
         parent_id: None,
         created_by: Actor::Host,
         stakeholders: Vec::new(),

@@ -225,7 +225,7 @@ pub fn new_ticket(id: i64) -> NewTicket {
         title: format!("order {id}"),
         state_code: 1,
         status: Status::Open,
-        metadata: json!({}),
+        metadata: json!({}).into(),
         parent_id: None,
         created_by: Actor::Host,
         stakeholders: Vec::new(),

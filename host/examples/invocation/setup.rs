@@ -71,7 +71,7 @@ pub fn ticket(id: TicketId, ms: &Metaservice, ticket_type: &str, metadata: Value
         title: "bench".into(),
         state_code: initial,
         status: Status::Open,
-        metadata,
+        metadata: metadata.into(),
         parent_id: None,
         created_by: Actor::Host,
         created_at: now,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -239,7 +240,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<ListParams>,
-) -> Result<Json<Page>, AppError> {
+) -> Result<Response, AppError> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(AppError::new(
@@ -291,8 +292,10 @@ pub async fn list(
             let rows = people.remove(&t.id).unwrap_or_default();
             views::ticket(&catalog, t, rows)
         })
-        .collect();
-    Ok(Json(Page { items, next_cursor }))
+        .collect::<Vec<_>>();
+    // About 600 bytes a ticket with a few stakeholders and small metadata.
+    let capacity = 64 + items.len() * 640;
+    views::json_sized(&Page { items, next_cursor }, capacity)
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/logs", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, body = Items<LogView>), (status = 401, description = "No valid token", body = super::error::Problem), (status = 404, description = "Not found, or not visible to the caller", body = super::error::Problem)), security(("bearer" = [])))]

@@ -47,7 +47,10 @@ pub async fn errors(State(console): State<Console>, signed: Signed) -> Response 
     };
     let mut errors = Vec::with_capacity(tickets.len());
     for t in tickets {
-        let failed_ticket = t.metadata["failed_ticket_id"].as_i64();
+        // Shown as far as it reads: a document that does not parse shows
+        // no cause rather than hiding the row.
+        let doc = t.metadata.to_value().unwrap_or_default();
+        let failed_ticket = doc["failed_ticket_id"].as_i64();
         let parked = match failed_ticket {
             Some(id) => match store.events_of(id).await {
                 Ok(events) => events
@@ -71,10 +74,7 @@ pub async fn errors(State(console): State<Console>, signed: Signed) -> Response 
             id: t.id,
             title: t.title,
             when: rfc3339(t.created_at),
-            message: t.metadata["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            message: doc["message"].as_str().unwrap_or_default().to_string(),
             failed_ticket,
             parked,
         });

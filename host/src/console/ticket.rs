@@ -231,6 +231,9 @@ async fn build(console: &Console, signed: &Signed, ticket: Ticket) -> Result<Pag
             title: c.title,
         })
         .collect();
+    // Shown as far as it reads (a document that does not parse shows as
+    // null rather than hiding the ticket).
+    let doc = ticket.metadata.to_value().unwrap_or_default();
     Ok(Page {
         me: Me::of(signed),
         csrf: signed.csrf.clone(),
@@ -245,8 +248,8 @@ async fn build(console: &Console, signed: &Signed, ticket: Ticket) -> Result<Pag
         diagram: tt
             .map(|t| super::diagram::svg(t, ticket.state_code, &path))
             .unwrap_or_default(),
-        changes: changes_of(&ticket.metadata),
-        metadata: serde_json::to_string_pretty(&ticket.metadata).unwrap_or_default(),
+        changes: changes_of(&doc),
+        metadata: serde_json::to_string_pretty(&doc).unwrap_or_default(),
         can_accept: open && may_accept(&involvement, &rows),
         can_comment: open,
         actions,

@@ -406,9 +406,13 @@ fn edit_metadata(
     commit: &mut Commit,
     update: &mut TicketUpdate,
 ) -> Result<(), ChangeError> {
-    let mut metadata = ticket.metadata.clone();
+    let old = ticket
+        .metadata
+        .to_value()
+        .map_err(|e| StoreError::Corrupt(format!("metadata of ticket {}: {e}", ticket.id)))?;
+    let mut metadata = old.clone();
     merge_patch(&mut metadata, patch);
-    let fields = policy::changed_fields(&ticket.metadata, &metadata);
+    let fields = policy::changed_fields(&old, &metadata);
     policy::check_fields(who, tt, ticket.state_code, &fields)?;
     crate::model::document::check(&metadata)
         .and_then(|()| tt.validate_metadata(&metadata))
@@ -428,9 +432,9 @@ fn edit_metadata(
         None,
         None,
         format!("metadata changed: {}", join(&fields)),
-        Some(json!({"fields": fields, "old": ticket.metadata, "new": metadata})),
+        Some(json!({"fields": fields, "old": old, "new": metadata})),
     ));
-    update.metadata = Some(metadata);
+    update.metadata = Some(metadata.into());
     Ok(())
 }
 

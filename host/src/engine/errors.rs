@@ -72,7 +72,7 @@ pub fn error_rows(commit: &mut Commit, id: TicketId, report: &ErrorReport, group
         title: title.clone(),
         state_code: 1,
         status: Status::Open,
-        metadata,
+        metadata: metadata.into(),
         parent_id: report.failed_ticket,
         created_by: Actor::Host,
         stakeholders: vec![NewStakeholder {
@@ -159,7 +159,10 @@ impl Engine {
         let actor = Actor::User(user.id);
         let mut message = format!("resolved by {}", user.login);
         if name == "retry" {
-            let failed = ticket.metadata["failed_ticket_id"].as_i64();
+            let doc = ticket.metadata.to_value().map_err(|e| {
+                StoreError::Corrupt(format!("metadata of ticket {}: {e}", ticket.id))
+            })?;
+            let failed = doc["failed_ticket_id"].as_i64();
             let requeued = match failed {
                 Some(id) => self.store.unpark_events(id, now).await?,
                 None => 0,

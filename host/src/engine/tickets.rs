@@ -109,7 +109,7 @@ impl Engine {
             title,
             state_code: tt.initial,
             status: Status::Open,
-            metadata: req.metadata,
+            metadata: req.metadata.into(),
             parent_id: None,
             created_by: actor.clone(),
             created_at: now,

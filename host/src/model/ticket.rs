@@ -4,7 +4,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// A ticket's number.
 pub type TicketId = i64;
@@ -58,7 +57,7 @@ pub struct Ticket {
     pub title: String,
     pub state_code: u32,
     pub status: Status,
-    pub metadata: Value,
+    pub metadata: super::Metadata,
     pub parent_id: Option<TicketId>,
     pub created_by: Actor,
     pub created_at: Timestamp,

@@ -24,7 +24,7 @@ pub(super) fn to_wit(ms: &crate::model::Metaservice, t: &Ticket) -> types::Ticke
             Status::Open => types::Status::Open,
             Status::Closed => types::Status::Closed,
         },
-        metadata: t.metadata.to_string(),
+        metadata: t.metadata.text().into_owned(),
         parent_id: t.parent_id.map(|p| p as u64),
         created_by: match t.created_by {
             crate::model::Actor::User(id) => Some(id as u64),

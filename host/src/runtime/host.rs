@@ -162,7 +162,7 @@ impl Session {
             title,
             state_code: tt.initial,
             status: Status::Open,
-            metadata,
+            metadata: metadata.into(),
             parent_id: Some(self.invoked),
             created_by: self.actor(),
             created_at: self.now,
@@ -187,7 +187,9 @@ impl Session {
             .ok_or_else(|| not_found(format!("ticket type {}", ticket.ticket_type)))?;
         tt.validate_metadata(&new)
             .map_err(|e| invalid(format!("metadata for {}: {e}", ticket.ticket_type)))?;
-        let old = std::mem::replace(&mut ticket.metadata, new.clone());
+        let old = std::mem::replace(&mut ticket.metadata, new.clone().into())
+            .to_value()
+            .map_err(|e| fatal(format!("metadata of ticket {id} as stored: {e}")))?;
         ticket.updated_at = self.now;
         self.seen.insert(id, ticket);
         self.record(Change::MetadataSet { id, old, new });

@@ -95,7 +95,7 @@ pub struct NewTicket {
     pub title: String,
     pub state_code: u32,
     pub status: Status,
-    pub metadata: Value,
+    pub metadata: crate::model::Metadata,
     pub parent_id: Option<TicketId>,
     pub created_by: Actor,
     pub stakeholders: Vec<NewStakeholder>,
@@ -127,7 +127,7 @@ pub struct TicketUpdate {
     pub expected_version: i64,
     pub title: Option<String>,
     pub state: Option<(u32, Status)>,
-    pub metadata: Option<Value>,
+    pub metadata: Option<crate::model::Metadata>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

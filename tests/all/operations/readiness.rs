@@ -54,7 +54,7 @@ async fn the_supervisor_flags_a_stale_queue_parked_events_and_overdue_timers() {
         title: "waits".into(),
         state_code: 1,
         status: Status::Open,
-        metadata: json!({}),
+        metadata: json!({}).into(),
         parent_id: None,
         created_by: Actor::Host,
         stakeholders: Vec::new(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use baton_host::model::{Actor, BotName, Status};
+use baton_host::model::{Actor, BotName, Metadata, Status};
 use baton_host::store::{
     Commit, EventKind, NewComment, NewNotification, NewStakeholder, NewTimer, Principal,
     StakeholderUpdate, StoreError, TicketUpdate, TimerKind,
@@ -89,7 +89,7 @@ async fn a_stale_version_rolls_back_the_whole_commit(db: Db) {
         expected_version: 1,
         title: None,
         state: Some((2, Status::Closed)),
-        metadata: Some(json!({"a": 1})),
+        metadata: Some(json!({"a": 1}).into()),
     };
     let commit = Commit {
         updates: vec![right],
@@ -101,7 +101,7 @@ async fn a_stale_version_rolls_back_the_whole_commit(db: Db) {
         (t.state_code, t.status, t.version, t.closed_at),
         (2, Status::Closed, 2, Some(3_000))
     );
-    assert_eq!(t.metadata, json!({"a": 1}));
+    assert_eq!(t.metadata, Metadata::from(json!({"a": 1})));
 }
 
 async fn consuming_an_event_twice_writes_nothing_the_second_time(db: Db) {
@@ -248,7 +248,7 @@ async fn a_commit_writes_every_part_and_returns_its_ids(db: Db) {
     let mut new = new_ticket(child);
     new.parent_id = Some(id);
     new.created_by = Actor::Bot(bot.clone());
-    new.metadata = json!({"sku": "x-1", "n": 2.5});
+    new.metadata = json!({"sku": "x-1", "n": 2.5}).into();
     new.stakeholders = vec![
         stakeholder(Principal::User(ann.id), "assigned"),
         stakeholder(Principal::Group("packers".into()), "cc"),
@@ -260,7 +260,7 @@ async fn a_commit_writes_every_part_and_returns_its_ids(db: Db) {
             expected_version: 1,
             title: Some("renamed".into()),
             state: None,
-            metadata: Some(json!({"k": [1, 2]})),
+            metadata: Some(json!({"k": [1, 2]}).into()),
         }],
         logs: vec![
             log(id, "one"),
@@ -317,13 +317,13 @@ async fn a_commit_writes_every_part_and_returns_its_ids(db: Db) {
         (t.parent_id, t.created_by.clone(), t.version, t.created_at),
         (Some(id), Actor::Bot(bot), 1, 2_000)
     );
-    assert_eq!(t.metadata, json!({"sku": "x-1", "n": 2.5}));
+    assert_eq!(t.metadata, Metadata::from(json!({"sku": "x-1", "n": 2.5})));
     let parent = db.ticket(id).await.expect("read").expect("parent");
     assert_eq!(
         (parent.title.as_str(), parent.version, parent.updated_at),
         ("renamed", 2, 2_000)
     );
-    assert_eq!(parent.metadata, json!({"k": [1, 2]}));
+    assert_eq!(parent.metadata, Metadata::from(json!({"k": [1, 2]})));
     let kids = db.stakeholders(child).await.expect("stakeholders");
     let kids: Vec<_> = kids
         .iter()
@@ -507,7 +507,7 @@ async fn a_step_that_lost_its_race_writes_nothing_and_a_move_drops_the_state_lef
             expected_version: version,
             title: None,
             state: Some((2, Status::Open)),
-            metadata: Some(json!({"step": 1})),
+            metadata: Some(json!({"step": 1}).into()),
         }],
         logs: vec![log(id, "stepped")],
         events: vec![baton_host::store::NewEvent {
@@ -538,7 +538,7 @@ async fn a_step_that_lost_its_race_writes_nothing_and_a_move_drops_the_state_lef
             t.metadata.clone(),
             t.closed_at
         ),
-        (2, Status::Open, 2, json!({"step": 1}), None)
+        (2, Status::Open, 2, Metadata::from(json!({"step": 1})), None)
     );
     let events = db.events_of(id).await.expect("events");
     assert_eq!(

@@ -63,7 +63,7 @@ pub(super) async fn archived_ticket(db: &Db, ann: i64) -> i64 {
     let id = db.next_ticket_id().await.expect("id");
     let mut ticket = new_ticket(id);
     ticket.created_by = Actor::User(ann);
-    ticket.metadata = json!({"sku": "x-1", "notes": "tab\there, \"quoted\", é"});
+    ticket.metadata = json!({"sku": "x-1", "notes": "tab\there, \"quoted\", é"}).into();
     ticket.stakeholders = vec![
         NewStakeholder {
             principal: Principal::User(ann),
@@ -270,7 +270,7 @@ async fn quotas_count_bot_tickets_and_pending_work(db: Db) {
     let mut error = new_ticket(filed);
     error.metaservice = "baton".into();
     error.ticket_type = "error".into();
-    error.metadata = json!({"metaservice": "shop", "cause": "open_tickets", "message": "x"});
+    error.metadata = json!({"metaservice": "shop", "cause": "open_tickets", "message": "x"}).into();
     create_with(&*db, error, vec![]).await;
     assert_eq!(
         db.open_error("shop", "open_tickets").await.expect("read"),

@@ -93,7 +93,7 @@ async fn insert_tickets(
         cols.title.push(t.title.as_str());
         cols.state.push(i64::from(t.state_code));
         cols.status.push(t.status.as_str());
-        cols.metadata.push(t.metadata.to_string());
+        cols.metadata.push(t.metadata.text().into_owned());
         cols.parent.push(t.parent_id);
         cols.kind.push(kind);
         cols.user.push(user);
@@ -170,7 +170,7 @@ pub(super) fn contended(e: sqlx::Error, ticket: TicketId) -> StoreError {
 async fn update_ticket(conn: &mut PgConnection, u: &TicketUpdate, now: Timestamp) -> Result<()> {
     let status = u.state.map(|(_, s)| s.as_str());
     let closed_at = (status == Some(Status::Closed.as_str())).then_some(now);
-    let metadata = u.metadata.as_ref().map(|m| m.to_string());
+    let metadata = u.metadata.as_ref().map(|m| m.text().into_owned());
     let moved: i64 = sqlx::query_scalar(
         "WITH moved AS ( \
            UPDATE tickets SET title = COALESCE($1, title), state_code = COALESCE($2, state_code), \

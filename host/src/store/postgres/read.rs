@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Decode, Postgres, Row, Type};
 
-use crate::model::{Actor, Status, Ticket, TicketId};
+use crate::model::{Actor, Metadata, Status, Ticket, TicketId};
 use crate::store::{BotRecord, LogEntry, Result, Stakeholder, StoreError};
 
 /// Qualified with `t.` so that queries can join other tables. The
@@ -79,7 +79,8 @@ pub(super) fn decode_ticket(row: &PgRow) -> Result<Ticket> {
         title: get(row, "title")?,
         state_code: small(row, "state_code")?,
         status: status.parse::<Status>().map_err(StoreError::Corrupt)?,
-        metadata: json_column(row, "metadata")?,
+        metadata: Metadata::from_text(get(row, "metadata")?)
+            .map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))?,
         parent_id: get(row, "parent_id")?,
         created_by: actor(row, "created_by")?,
         created_at: get(row, "created_at")?,

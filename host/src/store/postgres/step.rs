@@ -105,7 +105,7 @@ pub(super) async fn apply(conn: &mut PgConnection, commit: &Commit, now: Timesta
         )
         .bind(
             u.iter()
-                .map(|u| u.metadata.as_ref().map(|m| m.to_string()))
+                .map(|u| u.metadata.as_ref().map(|m| m.text().into_owned()))
                 .collect::<Vec<_>>(),
         )
         .bind(proceeded.iter().map(|p| p.0).collect::<Vec<_>>())

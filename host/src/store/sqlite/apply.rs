@@ -143,7 +143,7 @@ fn insert_ticket(conn: &Connection, t: &NewTicket, now: Timestamp) -> Result<()>
         t.title,
         t.state_code,
         t.status.as_str(),
-        t.metadata.to_string(),
+        t.metadata.text(),
         t.parent_id,
         kind,
         user,
@@ -162,7 +162,7 @@ fn insert_ticket(conn: &Connection, t: &NewTicket, now: Timestamp) -> Result<()>
 fn update_ticket(conn: &Connection, u: &TicketUpdate, now: Timestamp) -> Result<()> {
     let status = u.state.map(|(_, s)| s.as_str());
     let closed_at = (status == Some(Status::Closed.as_str())).then_some(now);
-    let metadata = u.metadata.as_ref().map(|m| m.to_string());
+    let metadata = u.metadata.as_ref().map(|m| m.text());
     let done = conn
         .prepare_cached(
             "UPDATE tickets SET title = COALESCE(?1, title), state_code = COALESCE(?2, state_code), \
