@@ -1,5 +1,6 @@
 //! The JSON shapes the API returns (design.md §6), typed so that the
-//! OpenAPI document describes exactly what is sent.
+//! OpenAPI document describes exactly what is sent, and [`json_sized`] for
+//! large bodies.
 
 use std::borrow::Cow;
 

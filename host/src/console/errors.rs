@@ -47,9 +47,12 @@ pub async fn errors(State(console): State<Console>, signed: Signed) -> Response 
     };
     let mut errors = Vec::with_capacity(tickets.len());
     for t in tickets {
-        // Shown as far as it reads: a document that does not parse shows
-        // no cause rather than hiding the row.
-        let doc = t.metadata.to_value().unwrap_or_default();
+        // A document that does not parse shows no cause (and is logged)
+        // rather than hiding the other error tickets.
+        let doc = t.metadata.to_value().unwrap_or_else(|e| {
+            tracing::warn!(ticket = t.id, "metadata does not parse: {e}");
+            serde_json::Value::Null
+        });
         let failed_ticket = doc["failed_ticket_id"].as_i64();
         let parked = match failed_ticket {
             Some(id) => match store.events_of(id).await {

@@ -231,9 +231,10 @@ async fn build(console: &Console, signed: &Signed, ticket: Ticket) -> Result<Pag
             title: c.title,
         })
         .collect();
-    // Shown as far as it reads (a document that does not parse shows as
-    // null rather than hiding the ticket).
-    let doc = ticket.metadata.to_value().unwrap_or_default();
+    let doc = ticket
+        .metadata
+        .to_value()
+        .map_err(|e| format!("metadata of ticket {}: {e}", ticket.id))?;
     Ok(Page {
         me: Me::of(signed),
         csrf: signed.csrf.clone(),
