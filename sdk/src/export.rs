@@ -6,7 +6,6 @@
 //! string the host logs.
 
 use crate::bindings::baton::bot::types;
-use crate::wasm::WasmHost;
 use crate::{Bot, Ctx, Outcome, TOOLCHAIN};
 
 #[doc(hidden)]
@@ -21,7 +20,7 @@ pub fn describe<B: Bot>() -> types::BotInfo {
 
 #[doc(hidden)]
 pub fn proceed_ticket<B: Bot>(ticket: types::Ticket, reason: types::Reason) -> Result<(), String> {
-    let ctx = Ctx::new(&WasmHost);
+    let ctx = Ctx::imports();
     B::proceed_ticket(&ctx, ticket.into(), reason.into()).map_err(|e| e.to_string())
 }
 
@@ -34,7 +33,7 @@ fn outcome(o: Outcome) -> types::Outcome {
 
 #[doc(hidden)]
 pub fn ticket_timeout<B: Bot>(ticket: types::Ticket) -> Result<types::Outcome, String> {
-    let ctx = Ctx::new(&WasmHost);
+    let ctx = Ctx::imports();
     B::ticket_timeout(&ctx, ticket.into())
         .map(outcome)
         .map_err(|e| e.to_string())
@@ -45,7 +44,7 @@ pub fn on_event<B: Bot>(
     ticket: types::Ticket,
     event: types::Event,
 ) -> Result<types::Outcome, String> {
-    let ctx = Ctx::new(&WasmHost);
+    let ctx = Ctx::imports();
     B::on_event(&ctx, ticket.into(), event.into())
         .map(outcome)
         .map_err(|e| e.to_string())

@@ -12,6 +12,7 @@
 //! - `lifecycle.rs`: tickets travelling through the example bots.
 //! - `failure.rs`: a bot that fails; nothing of its work is committed.
 //! - `loading.rs`: bot files refused at load, and events that wait for a bot.
+//! - `bot_imports.rs`: a Rust bot's component imports only what it calls.
 //! - `operations/`: `/readyz`, `baton health`, `/metrics`, the Zabbix agent,
 //!   the CLI, the configuration, SIGTERM under load.
 //! - `reload.rs`: hot reload under load, removal, the compiled-code cache.
@@ -62,6 +63,7 @@ mod debian;
 mod access;
 mod api_errors;
 mod assignment;
+mod bot_imports;
 mod bounds;
 mod cluster;
 mod concurrency;
