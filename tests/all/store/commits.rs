@@ -11,7 +11,7 @@ use baton_host::store::{
 };
 use serde_json::json;
 
-use super::{Db, create, event, log, new_ticket, step};
+use super::{Db, create, create_with, event, log, new_ticket, step};
 
 both!(
     ticket_numbers_only_go_up,
@@ -20,6 +20,7 @@ both!(
     consuming_an_event_twice_writes_nothing_the_second_time,
     a_comment_does_not_land_on_a_closed_ticket,
     a_batch_in_which_one_commit_conflicts_keeps_the_others,
+    a_commit_that_fails_mid_way_in_a_batch_leaves_no_trace,
     a_commit_writes_every_part_and_returns_its_ids,
     a_stakeholder_who_does_not_exist_fails_the_whole_commit,
     closing_a_ticket_ends_the_waits_on_it,
@@ -225,6 +226,82 @@ async fn a_batch_in_which_one_commit_conflicts_keeps_the_others(db: Db) {
     let t = db.ticket(racer).await.expect("read").expect("ticket");
     assert_eq!(t.version, 3);
     assert!(t.title.ends_with("(again)"), "{}", t.title);
+}
+
+/// A commit that fails after its first write (it consumed its event, then
+/// lost its version race), between two that stand, in one batch: its own
+/// write is undone, the others are written once each. On SQLite the batch
+/// runs first without savepoints and again with them after the failure,
+/// so this also shows that the first run leaves nothing behind.
+async fn a_commit_that_fails_mid_way_in_a_batch_leaves_no_trace(db: Db) {
+    let first = create(&*db, vec![]).await;
+    let loser = db.next_ticket_id().await.expect("id");
+    create_with(&*db, new_ticket(loser), vec![event(loser, 0)]).await;
+    let last = create(&*db, vec![]).await;
+    let ev = db
+        .claim_events("w", 10, 60_000, 1)
+        .await
+        .expect("claim")
+        .remove(0);
+    assert_eq!(ev.ticket_id, loser);
+    let moved = |id: i64, version: i64, message: &str| Commit {
+        updates: vec![TicketUpdate {
+            id,
+            expected_version: version,
+            title: None,
+            state: Some((3, Status::Open)),
+            metadata: None,
+        }],
+        logs: vec![log(id, message)],
+        ..Commit::default()
+    };
+    let stale = Commit {
+        consumes: Some(ev.id),
+        ..moved(loser, 7, "never")
+    };
+    let (paused, _) = db.pause().await;
+    let before = db.stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    for commit in [step(first, 1, "first"), stale, moved(last, 1, "moved")] {
+        let store = db.store.clone();
+        tasks.spawn(async move { store.commit(&commit, 5_000).await.map(drop) });
+    }
+    while db.stats().queued < before.queued + 3 {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    let mut conflicts = 0;
+    while let Some(done) = tasks.join_next().await {
+        match done.expect("task") {
+            Ok(()) => {}
+            Err(StoreError::Conflict(t)) if t == loser => conflicts += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(conflicts, 1);
+    let messages = |id: i64| {
+        let db = &db;
+        async move {
+            let logs = db.logs(id).await.expect("logs");
+            logs.into_iter().map(|l| l.message).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(messages(first).await, vec!["first"]);
+    assert_eq!(messages(loser).await, Vec::<String>::new());
+    assert_eq!(messages(last).await, vec!["moved"]);
+    let t = db.ticket(last).await.expect("read").expect("ticket");
+    assert_eq!((t.state_code, t.status, t.version), (3, Status::Open, 2));
+    let t = db.ticket(loser).await.expect("read").expect("ticket");
+    assert_eq!((t.state_code, t.version), (1, 1));
+    // Its event was not consumed: the right commit still consumes it.
+    let again = Commit {
+        consumes: Some(ev.id),
+        ..moved(loser, 1, "now")
+    };
+    db.commit(&again, 6_000)
+        .await
+        .expect("the event is still there");
+    assert_eq!(messages(loser).await, vec!["now"]);
 }
 
 fn stakeholder(principal: Principal, connection: &'static str) -> NewStakeholder {

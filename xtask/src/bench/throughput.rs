@@ -17,6 +17,9 @@
 //!   transitions each); per bot step, from its ticket entering the state
 //!   (the `created` or `state_changed` row) to the step's log row.
 //!
+//! `BATON_BENCH_ENGINE` adds lines to both servers' `[engine]` (e.g.
+//! `per_bot_concurrency = 32`), to compare settings without a rebuild.
+//!
 //! Each run ends by checking that every ticket has exactly the step logs and
 //! moves of the states it passed, and none is left without its event.
 
@@ -29,6 +32,11 @@ use serde_json::json;
 use super::waits::python;
 use super::{Server, TOKEN, floor, percentile, scratch};
 use crate::http::request;
+
+/// Extra `[engine]` lines from `BATON_BENCH_ENGINE` (see the module docs).
+fn engine() -> String {
+    std::env::var("BATON_BENCH_ENGINE").unwrap_or_default()
+}
 
 /// The fixture's files: its manifest and one bot per non-terminal state.
 pub(super) const STEPPER: [&str; 4] = [
@@ -226,7 +234,7 @@ fn drain(root: &Path, fixtures: &Path, plan: &Plan, grouped: f64) -> anyhow::Res
         "throughput: seeded {n} stepper tickets in state 1 (enough for 25000 transitions/s) in {:.1} s",
         seeding.elapsed().as_secs_f64()
     );
-    let server = Server::start(root, &dir, "")?;
+    let server = Server::start(root, &dir, &engine())?;
     let started = Instant::now();
     while server.ticket(first)?["state"]["code"].as_i64().unwrap_or(1) <= 1 {
         if started.elapsed() > Duration::from_secs(120) {
@@ -409,7 +417,7 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     }
     let dir = deploy(root, fixtures, "latency")?;
     let db = dir.join("baton.db").display().to_string();
-    let server = Server::start(root, &dir, "")?;
+    let server = Server::start(root, &dir, &engine())?;
     // The bots loaded and compiled: one ticket through.
     let first = server.create("stepper", "flow", json!({}))?;
     let started = Instant::now();

@@ -120,9 +120,13 @@ fn insert_event(
     available_at: Timestamp,
     now: Timestamp,
 ) -> Result<()> {
+    // The bot's key is the same value the `events_bot` trigger would
+    // fill in (migration 0010), given here so that the trigger does not
+    // run: its UPDATE rewrote the row and its `events_by_bot` entry.
     conn.prepare_cached(
-        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at, bot) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT t.metaservice || '/' || t.ticket_type || '/' || ?2 \
+           FROM tickets t WHERE t.id = ?1))",
     )?
     .execute(params![ticket, state, kind, payload, available_at, now])?;
     Ok(())
@@ -160,27 +164,16 @@ fn insert_ticket(conn: &Connection, t: &NewTicket, now: Timestamp) -> Result<()>
 /// Applies one guarded update: [`StoreError::Conflict`] when the ticket's
 /// version moved since it was read.
 fn update_ticket(conn: &Connection, u: &TicketUpdate, now: Timestamp) -> Result<()> {
-    let status = u.state.map(|(_, s)| s.as_str());
-    let closed_at = (status == Some(Status::Closed.as_str())).then_some(now);
-    let metadata = u.metadata.as_ref().map(|m| m.text());
-    let done = conn
-        .prepare_cached(
-            "UPDATE tickets SET title = COALESCE(?1, title), state_code = COALESCE(?2, state_code), \
-             status = COALESCE(?3, status), metadata = COALESCE(?4, metadata), \
-             closed_at = COALESCE(?5, closed_at), updated_at = ?6, version = version + 1 \
-             WHERE id = ?7 AND version = ?8",
-        )?
-        .execute(params![
-            u.title,
-            u.state.map(|(code, _)| code),
-            status,
-            metadata,
-            closed_at,
-            now,
-            u.id,
-            u.expected_version
-        ])?;
-    if done == 0 {
+    let done = match u.state {
+        // Most moves keep the status (open to open): tried first with the
+        // status as a guard and left alone, then set if it did differ.
+        Some((_, status)) => {
+            set_columns(conn, u, now, StatusIs::Kept(status))?
+                || set_columns(conn, u, now, StatusIs::Set(status))?
+        }
+        None => set_columns(conn, u, now, StatusIs::Untouched)?,
+    };
+    if !done {
         return Err(StoreError::Conflict(u.id));
     }
     if let Some((state, status)) = u.state {
@@ -192,6 +185,70 @@ fn update_ticket(conn: &Connection, u: &TicketUpdate, now: Timestamp) -> Result<
         }
     }
     Ok(())
+}
+
+/// What an update does with the ticket's status.
+#[derive(Clone, Copy)]
+enum StatusIs {
+    /// Not part of the update.
+    Untouched,
+    /// Already this: matched, not written.
+    Kept(Status),
+    /// Written (and `closed_at` with it when it is `closed`).
+    Set(Status),
+}
+
+/// One `UPDATE` of the ticket row that assigns only the columns that
+/// change: SQLite rewrites the index entries of every column a statement
+/// assigns, changed or not, and a ticket's state, status and closing time
+/// are in three indexes. Says whether the row matched (the version guard,
+/// and the status for [`StatusIs::Kept`]).
+fn set_columns(
+    conn: &Connection,
+    u: &TicketUpdate,
+    now: Timestamp,
+    status: StatusIs,
+) -> Result<bool> {
+    let metadata = u.metadata.as_ref().map(|m| m.text());
+    let state = u.state.map(|(code, _)| code);
+    let mut sql = String::from("UPDATE tickets SET updated_at = ?, version = version + 1");
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&now];
+    if let Some(title) = &u.title {
+        sql.push_str(", title = ?");
+        values.push(title);
+    }
+    if let Some(code) = &state {
+        sql.push_str(", state_code = ?");
+        values.push(code);
+    }
+    if let Some(text) = &metadata {
+        sql.push_str(", metadata = ?");
+        values.push(text);
+    }
+    let (name, closing) = match status {
+        StatusIs::Set(s) => (Some(s.as_str()), s == Status::Closed),
+        StatusIs::Kept(s) => (Some(s.as_str()), false),
+        StatusIs::Untouched => (None, false),
+    };
+    if let (StatusIs::Set(_), Some(name)) = (status, &name) {
+        sql.push_str(", status = ?");
+        values.push(name);
+    }
+    if closing {
+        sql.push_str(", closed_at = ?");
+        values.push(&now);
+    }
+    sql.push_str(" WHERE id = ? AND version = ?");
+    values.push(&u.id);
+    values.push(&u.expected_version);
+    if let (StatusIs::Kept(_), Some(name)) = (status, &name) {
+        sql.push_str(" AND status = ?");
+        values.push(name);
+    }
+    let done = conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?;
+    Ok(done > 0)
 }
 
 /// A ticket closed: the waits on it end, and its own timers go.
