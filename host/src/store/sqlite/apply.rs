@@ -2,7 +2,8 @@
 //! one path by which tickets change. Statements are prepared once per
 //! connection and reused from its cache.
 //!
-//! Any error leaves the job's savepoint to be rolled back by the writer.
+//! Any error leaves the job's writes to be undone by the writer (its
+//! transaction rolled back, then the job alone in a savepoint).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
