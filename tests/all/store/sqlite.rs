@@ -92,3 +92,36 @@ async fn no_index_is_the_prefix_of_another() {
         }
     }
 }
+
+/// A batch in which a commit fails runs again with savepoints (a re-run);
+/// the batches after it start with savepoints, so a failure in each of
+/// them costs no second run.
+#[tokio::test]
+async fn after_a_failed_commit_batches_start_with_savepoints() {
+    use baton_host::store::{Store, StoreError};
+
+    let (db, store) = sqlite().await;
+    let id = super::create(&*db, vec![]).await;
+    let stale = super::step(id, 7, "stale");
+    let before = store.writer_stats();
+    for n in 1..=3 {
+        let got = store.commit(&stale, 2_000).await;
+        assert!(
+            matches!(got, Err(StoreError::Conflict(t)) if t == id),
+            "{got:?}"
+        );
+        let now = store.writer_stats();
+        assert_eq!(
+            (now.batches - before.batches, now.reruns - before.reruns),
+            (n, 1),
+            "batch {n}: only the first ran twice"
+        );
+    }
+    // The ticket is as it was, and a good commit still goes through.
+    store
+        .commit(&super::step(id, 1, "moved"), 3_000)
+        .await
+        .expect("commit");
+    let t = store.ticket(id).await.expect("read").expect("ticket");
+    assert_eq!((t.version, t.title.as_str()), (2, "moved"));
+}

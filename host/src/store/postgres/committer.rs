@@ -198,6 +198,7 @@ impl Committer {
             queued: self.stats.queued.load(Ordering::Relaxed),
             batches: self.stats.batches.load(Ordering::Relaxed),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
+            reruns: 0,
         }
     }
 

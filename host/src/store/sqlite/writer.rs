@@ -16,7 +16,10 @@
 //! savepoints always: each copies every page its job touches into a
 //! sub-journal, about a sixth of the writer's time per transition when
 //! measured (BENCHMARKS.md), for a failure that is rare; a job is a pure
-//! function of the database, so running it twice is safe. A job's result reaches its caller
+//! function of the database, so running it twice is safe. After a batch
+//! with a failure, the next few start with savepoints, so that failures
+//! arriving in every batch cost what savepoints cost, not a second run
+//! of each batch. A job's result reaches its caller
 //! only after the batch's `COMMIT` returned, that is after the fsync: an
 //! acknowledged write survives a crash, and a crash between two batches
 //! loses only work nobody was told about.
@@ -39,6 +42,13 @@ const MAX_BATCH: usize = 512;
 /// Queued jobs before callers wait: a bound on memory, far above what
 /// the dispatcher's concurrency can have in flight.
 const QUEUE: usize = 4096;
+
+/// Batches run with savepoints from the start after one that had a job
+/// fail. Without this, whoever can make one commit fail in every batch
+/// (an API client racing bots for the same tickets) would have every
+/// batch run twice; with it, such a stream costs what savepoints cost,
+/// plus one wasted run in this many batches.
+const CAREFUL_AFTER_FAILURE: u32 = 16;
 
 /// The SQLite statement cache per connection; the commit path uses a few
 /// dozen distinct statements.
@@ -134,6 +144,8 @@ struct Stats {
     batches: AtomicU64,
     /// Jobs taken into those transactions.
     jobs: AtomicU64,
+    /// Batches run a second time, with savepoints, after a job failed.
+    reruns: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -142,6 +154,9 @@ pub struct WriterStats {
     pub queued: u64,
     pub batches: u64,
     pub jobs: u64,
+    /// Batches run a second time after a job failed (SQLite's writer
+    /// only: PostgreSQL's committer always uses savepoints).
+    pub reruns: u64,
 }
 
 /// Holds the writer until dropped: inside its next batch (see
@@ -170,6 +185,7 @@ impl Writer {
             queued: self.stats.queued.load(Ordering::Relaxed),
             batches: self.stats.batches.load(Ordering::Relaxed),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
+            reruns: self.stats.reruns.load(Ordering::Relaxed),
         }
     }
 
@@ -283,6 +299,8 @@ fn open(path: &std::path::Path, busy: Duration) -> Result<Connection> {
 /// apply it as one transaction, answer everyone, repeat.
 fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats, hook: &BatchHook) {
     let mut next = None;
+    // Batches still to run with savepoints from the start.
+    let mut careful = 0;
     loop {
         let first = match next.take() {
             Some(job) => job,
@@ -311,7 +329,23 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats, h
         let taken = batch.len() as u64;
         stats.queued.fetch_sub(taken, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let committed = apply_batch(&conn, &mut batch).map_err(|e| e.to_string());
+        let mode = if careful > 0 {
+            careful -= 1;
+            Mode::Savepoints
+        } else {
+            Mode::Optimistic
+        };
+        let committed = match apply_batch(&conn, &mut batch, mode) {
+            Ok(Ran::AllStood) => Ok(()),
+            Ok(Ran::SomeFailed) => {
+                if mode == Mode::Optimistic {
+                    stats.reruns.fetch_add(1, Ordering::Relaxed);
+                }
+                careful = CAREFUL_AFTER_FAILURE;
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        };
         let took = started.elapsed();
         tracing::trace!(
             jobs = taken,
@@ -336,20 +370,44 @@ fn between_batches(conn: &Connection, mut job: Box<dyn Job>) {
     job.finish(Ok(()));
 }
 
-/// One transaction: every job in turn with no savepoint; if one fails,
-/// the transaction is rolled back and run again with each job in its own
-/// savepoint, so that the failed job alone is undone.
-fn apply_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
+/// How a batch starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No savepoints until a job fails.
+    Optimistic,
+    /// A savepoint around every job.
+    Savepoints,
+}
+
+/// Whether every job of a batch stood.
+enum Ran {
+    AllStood,
+    SomeFailed,
+}
+
+/// One transaction. [`Mode::Optimistic`]: every job in turn with no
+/// savepoint; if one fails, the transaction is rolled back and runs again
+/// as with [`Mode::Savepoints`]: each job in its own savepoint, so that a
+/// failed job alone is undone.
+fn apply_batch(conn: &Connection, batch: &mut [Box<dyn Job>], mode: Mode) -> Result<Ran> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    if !batch.iter_mut().all(|job| job.run(conn)) {
-        conn.prepare_cached("ROLLBACK")?.execute([])?;
-        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let mut ran = Ran::AllStood;
+    if mode == Mode::Savepoints || !batch.iter_mut().all(|job| job.run(conn)) {
+        if mode == Mode::Optimistic {
+            conn.prepare_cached("ROLLBACK")?.execute([])?;
+            conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+            ran = Ran::SomeFailed;
+        }
         for job in batch.iter_mut() {
-            if let Err(e) = in_savepoint(conn, job.as_mut()) {
-                // The savepoint could not even be rolled back: the
-                // transaction is in an unknown state; give it all up.
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
+            match in_savepoint(conn, job.as_mut()) {
+                Ok(true) => {}
+                Ok(false) => ran = Ran::SomeFailed,
+                Err(e) => {
+                    // The savepoint could not even be rolled back: the
+                    // transaction is in an unknown state; give it all up.
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
             }
         }
     }
@@ -360,17 +418,19 @@ fn apply_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
         let _ = conn.execute_batch("ROLLBACK");
         return Err(e.into());
     }
-    Ok(())
+    Ok(ran)
 }
 
-/// Runs one job; its failure undoes its own writes only. The error of a
-/// job goes to its caller; the error returned here is the savepoint's.
-/// The three statements are prepared once, not parsed per job.
-fn in_savepoint(conn: &Connection, job: &mut dyn Job) -> Result<()> {
+/// Runs one job; its failure undoes its own writes only. Says whether
+/// the job stood; the error of a job goes to its caller, the error
+/// returned here is the savepoint's. The three statements are prepared
+/// once, not parsed per job.
+fn in_savepoint(conn: &Connection, job: &mut dyn Job) -> Result<bool> {
     conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    if !job.run(conn) {
+    let stood = job.run(conn);
+    if !stood {
         conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
     }
     conn.prepare_cached("RELEASE job")?.execute([])?;
-    Ok(())
+    Ok(stood)
 }
