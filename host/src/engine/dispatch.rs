@@ -132,22 +132,22 @@ impl Engine {
         }
     }
 
-    /// Fires due timers, then claims and starts due events while there
-    /// are free permits.
+    /// Fires due timers (one batch), then claims and starts due events
+    /// while there are free permits.
+    ///
+    /// One batch of timers a pass, not all that are due: when thousands
+    /// fall due at once, their first events run while the next timers are
+    /// fired, instead of every invocation waiting for the last timer.
     async fn dispatch_due(self: Arc<Self>, permits: &Arc<Semaphore>) {
-        loop {
-            match self
-                .store
-                .fire_due_timers(self.clock.now(), TIMER_BATCH)
-                .await
-            {
-                Ok(n) if n == u64::from(TIMER_BATCH) => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::error!("firing timers failed: {e}");
-                    break;
-                }
-            }
+        match self
+            .store
+            .fire_due_timers(self.clock.now(), TIMER_BATCH)
+            .await
+        {
+            // More may be due: come round again at once.
+            Ok(n) if n == u64::from(TIMER_BATCH) => self.poke(),
+            Ok(_) => {}
+            Err(e) => tracing::error!("firing timers failed: {e}"),
         }
         loop {
             let free = permits.available_permits() as u32;
