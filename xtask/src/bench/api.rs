@@ -26,6 +26,9 @@ with db:
                    (tid, f"ticket {tid}", meta, owner, 1700000000000 + i, 1700000000000 + i))
         db.execute("INSERT INTO ticket_stakeholders (ticket_id, principal_kind, user_id, connection, role, "
                    "is_active, created_at) VALUES (?, 'user', ?, 'cc', 'requester', 1, 0)", (tid, owner))
+        # On its state's proceeded list, so that the bot's sweep on load
+        # does not queue 100,000 invocations that would run beside wrk.
+        db.execute("INSERT INTO proceeded (ticket_id, state_code, at) VALUES (?, 2, 0)", (tid,))
     db.execute("UPDATE id_sequences SET next_value = ? WHERE name = 'tickets'", (start + n,))
 "#;
 
