@@ -226,25 +226,24 @@ fn set_columns(
         sql.push_str(", metadata = ?");
         values.push(text);
     }
-    let (name, closing) = match status {
-        StatusIs::Set(s) => (Some(s.as_str()), s == Status::Closed),
-        StatusIs::Kept(s) => (Some(s.as_str()), false),
-        StatusIs::Untouched => (None, false),
+    let name = match status {
+        StatusIs::Set(s) | StatusIs::Kept(s) => s.as_str(),
+        StatusIs::Untouched => "",
     };
-    if let (StatusIs::Set(_), Some(name)) = (status, &name) {
+    if let StatusIs::Set(s) = status {
         sql.push_str(", status = ?");
-        values.push(name);
-    }
-    if closing {
-        sql.push_str(", closed_at = ?");
-        values.push(&now);
+        values.push(&name);
+        if s == Status::Closed {
+            sql.push_str(", closed_at = ?");
+            values.push(&now);
+        }
     }
     sql.push_str(" WHERE id = ? AND version = ?");
     values.push(&u.id);
     values.push(&u.expected_version);
-    if let (StatusIs::Kept(_), Some(name)) = (status, &name) {
+    if let StatusIs::Kept(_) = status {
         sql.push_str(" AND status = ?");
-        values.push(name);
+        values.push(&name);
     }
     let done = conn
         .prepare_cached(&sql)?

@@ -15,8 +15,9 @@
 //! again with each job inside its own savepoint (`apply_batch`). Why not
 //! savepoints always: each copies every page its job touches into a
 //! sub-journal, about a sixth of the writer's time per transition when
-//! measured (BENCHMARKS.md), for a failure that is rare; a job is a pure
-//! function of the database, so running it twice is safe. After a batch
+//! measured (BENCHMARKS.md), for a failure that is rare; a job writes
+//! only to the database (and may lower the next timer's due time, which
+//! at worst makes a timer check early), so running it twice is safe. After a batch
 //! with a failure, the next few start with savepoints, so that failures
 //! arriving in every batch cost what savepoints cost, not a second run
 //! of each batch. A job's result reaches its caller
@@ -57,7 +58,8 @@ const STATEMENT_CACHE: usize = 128;
 /// Work for the writer: runs on its connection (and says whether it
 /// succeeded), then learns whether the batch committed. `run` may be
 /// called twice in one batch (see `apply_batch`): a job writes nothing
-/// but the database, so a rolled-back run leaves no trace.
+/// but the database (and `NextDue`, only ever lowered or re-learnt), so a
+/// rolled-back run leaves no trace that matters.
 trait Job: Send {
     fn run(&mut self, conn: &Connection) -> bool;
     fn finish(self: Box<Self>, committed: std::result::Result<(), String>);
@@ -287,9 +289,10 @@ fn open(path: &std::path::Path, busy: Duration) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // A savepoint (a job's, after a failure, and SQLite's own around each
     // statement that may abort) keeps the pages it changes in a
-    // sub-journal; in a file that is a write() per page per job (15 % of a drain's CPU
-    // when profiled). In memory it is a copy, and a savepoint's rollback
-    // needs nothing more: durability comes from the WAL at COMMIT.
+    // sub-journal; in a file that is a write() per page per job (15 % of
+    // a drain's CPU when profiled). In memory it is a copy, and a
+    // savepoint's rollback needs nothing more: durability comes from the
+    // WAL at COMMIT.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
