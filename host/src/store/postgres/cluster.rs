@@ -215,17 +215,32 @@ impl Beats {
         if !steady {
             return Ok(0);
         }
-        let free = format!(
-            "WITH dead AS (UPDATE nodes SET stopped_at = COALESCE(stopped_at, {DB_NOW}) \
-               WHERE id <> $1 AND heartbeat_at < {DB_NOW} - $2 RETURNING id) \
-             UPDATE events SET lease_owner = NULL, lease_until = NULL \
-             WHERE lease_owner IN (SELECT id FROM dead)"
+        // Two statements, so that the queue (no index on its leases'
+        // owners: migration 0006) is scanned only when a node has just
+        // been found dead. Its leases are freed then, once; one it took
+        // after that (had it come back, its beat would clear
+        // `stopped_at`) runs out with its `lease_until` like any other.
+        let mark = format!(
+            "UPDATE nodes SET stopped_at = {DB_NOW} \
+             WHERE id <> $1 AND stopped_at IS NULL AND heartbeat_at < {DB_NOW} - $2 RETURNING id"
         );
-        let freed = sqlx::query(sqlx::AssertSqlSafe(free))
+        let dead: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(mark))
             .bind(node)
             .bind(dead_after_ms)
-            .execute(pool)
+            .fetch_all(pool)
             .await?;
+        let freed = if dead.is_empty() {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE events SET lease_owner = NULL, lease_until = NULL \
+                 WHERE lease_owner = ANY($1)",
+            )
+            .bind(&dead)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        };
         // Nodes gone for an hour leave `/api/v1/bots` (their bot rows go
         // with them): long enough to see what a dead node ran.
         let forget = format!("DELETE FROM nodes WHERE stopped_at < {DB_NOW} - $1");
@@ -233,7 +248,7 @@ impl Beats {
             .bind(FORGET_AFTER_MS)
             .execute(pool)
             .await?;
-        Ok(freed.rows_affected())
+        Ok(freed)
     }
 }
 

@@ -10,8 +10,8 @@
 //! the same as `apply.rs`'s statements one after the other only because no
 //! part reads a table another part writes: the update reads tickets, the
 //! cleanup of the timers of a state left reads timers (and the update's
-//! `RETURNING`), the inserts read nothing (the events' trigger reads the
-//! ticket's metaservice and type, which no update changes). A close, which
+//! `RETURNING`), the inserts read only the ticket's metaservice and type
+//! (an event's `bot`), which no update changes. A close, which
 //! ends the waits on its ticket by reading timers and writing events, and
 //! every other part of a commit go the general way (`apply.rs`).
 
@@ -64,8 +64,9 @@ const STEP: &str = "WITH consumed AS (DELETE FROM events WHERE id = $1 RETURNING
          $18::text[], $19::bigint[]) WITH ORDINALITY AS l(t, k, u, b, a, f, s, m, d, h, n) \
        ORDER BY n), \
      queued AS ( \
-       INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-       SELECT t, s, k, p, a, $25 FROM UNNEST($20::bigint[], $21::bigint[], $22::text[], \
+       INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at, bot) \
+       SELECT t, s, k, p, a, $25, (SELECT b.metaservice || '/' || b.ticket_type || '/' || s \
+         FROM tickets b WHERE b.id = t) FROM UNNEST($20::bigint[], $21::bigint[], $22::text[], \
          $23::text[], $24::bigint[]) WITH ORDINALITY AS e(t, s, k, p, a, n) ORDER BY n) \
      SELECT (SELECT COUNT(*) FROM consumed) AS consumed, ARRAY(SELECT id FROM moved) AS moved";
 
