@@ -1,5 +1,6 @@
-//! What only the SQLite store has: its durability settings, and the plan
-//! of a bot's claim (SQLite's own `EXPLAIN QUERY PLAN`). Its commit path's
+//! What only the SQLite store has: its durability settings, the plan
+//! of a bot's claim (SQLite's own `EXPLAIN QUERY PLAN`), and its
+//! checkpoints off the writer's path. Its commit path's
 //! pause (`pause_writer`) serves the suite's batch test on both backends.
 
 use baton_host::store::SqliteStore;
@@ -124,4 +125,56 @@ async fn after_a_failed_commit_batches_start_with_savepoints() {
         .expect("commit");
     let t = store.ticket(id).await.expect("read").expect("ticket");
     assert_eq!((t.version, t.title.as_str()), (2, "moved"));
+}
+
+/// `mxFrame` (the WAL's last valid frame) and `nBackfill` (frames copied
+/// into the database file) from the WAL-index, the `-shm` file: offsets
+/// 16 and 96 of SQLite's documented layout (walformat.html), in the
+/// machine's byte order. Read without a connection, since any checkpoint
+/// a connection ran to find out would do the work under test.
+fn wal_frames(db_path: &str) -> (u32, u32) {
+    let shm = std::fs::read(format!("{db_path}-shm")).expect("the -shm file");
+    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().expect("4 bytes"));
+    (word(16), word(96))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_copied_back_without_the_writer_checkpointing() {
+    let (db, store) = sqlite().await;
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    // Writes that fill well over SQLite's default of 1,000 pages between
+    // checkpoints: 64 batches of 16 tickets of 4 KiB each.
+    for _ in 0..64 {
+        let commits = (0..16).map(|_| async {
+            let id = db.next_ticket_id().await.expect("id");
+            let ticket = baton_host::store::NewTicket {
+                title: "x".repeat(4096),
+                ..super::new_ticket(id)
+            };
+            super::create_with(&*db, ticket, vec![]).await
+        });
+        futures::future::join_all(commits).await;
+    }
+    // The writer's own automatic checkpoint is far above this load, so
+    // only the checkpointer copies the WAL back: every frame, soon after
+    // the last batch.
+    let start = std::time::Instant::now();
+    loop {
+        let (last, copied) = wal_frames(&path);
+        if last > 0 && copied == last {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "frames copied {copied} of {last}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // And the data is all there.
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM tickets WHERE length(title) = 4096")
+        .fetch_one(store.pool())
+        .await
+        .and_then(|r| r.try_get(0))
+        .expect("count");
+    assert_eq!(count, 64 * 16);
 }

@@ -7,6 +7,8 @@
 //! - `writer.rs`: the thread that owns the write connection and commits
 //!   many callers' work in one durable transaction (group commit).
 //! - `apply.rs`: one [`Commit`] applied on that connection.
+//! - `checkpointer.rs`: the thread that copies the WAL into the database
+//!   file, off the writer's path.
 //! - `leases.rs`: event leases, held in the process.
 //! - `write.rs`: the catalog sync, ticket-number blocks, bot records.
 //! - `readers.rs`: read connections for the hot reads, used in place.
@@ -22,6 +24,7 @@
 //! - `outbox.rs`: notifications on their way out.
 
 mod apply;
+mod checkpointer;
 mod leases;
 mod list;
 mod outbox;

@@ -33,6 +33,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use super::checkpointer;
 use crate::store::{BatchHook, Result, StoreError};
 
 /// Jobs per transaction at most: enough to amortise an fsync over a
@@ -172,12 +173,13 @@ impl Writer {
     /// by the pool) and starts the thread.
     pub(super) fn start(path: &std::path::Path, busy: Duration, hook: BatchHook) -> Result<Writer> {
         let conn = open(path, busy)?;
+        let checkpoints = checkpointer::start(path, busy)?;
         let (jobs, queue) = mpsc::sync_channel::<Box<dyn Job>>(QUEUE);
         let stats = Arc::new(Stats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
-            .spawn(move || serve(conn, queue, &counted, &hook))
+            .spawn(move || serve(conn, queue, &counted, &hook, &checkpoints))
             .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { jobs, stats })
     }
@@ -294,13 +296,22 @@ fn open(path: &std::path::Path, busy: Duration) -> Result<Connection> {
     // savepoint's rollback needs nothing more: durability comes from the
     // WAL at COMMIT.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Checkpoints are the checkpointer's (`checkpointer.rs`); this one is
+    // the backstop for when that thread cannot keep up.
+    conn.pragma_update(None, "wal_autocheckpoint", checkpointer::BACKSTOP)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
 /// The thread's loop: take what is queued (waiting for the first job),
 /// apply it as one transaction, answer everyone, repeat.
-fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats, hook: &BatchHook) {
+fn serve(
+    conn: Connection,
+    queue: mpsc::Receiver<Box<dyn Job>>,
+    stats: &Stats,
+    hook: &BatchHook,
+    checkpoints: &checkpointer::Nudge,
+) {
     let mut next = None;
     // Batches still to run with savepoints from the start.
     let mut careful = 0;
@@ -356,6 +367,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, stats: &Stats, h
             "commit batch"
         );
         hook.tell(batch.len(), took);
+        checkpoints.tell();
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(taken, Ordering::Relaxed);
         if let Err(why) = &committed {
