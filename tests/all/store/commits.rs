@@ -230,9 +230,9 @@ async fn a_batch_in_which_one_commit_conflicts_keeps_the_others(db: Db) {
 
 /// A commit that fails after its first write (it consumed its event, then
 /// lost its version race), between two that stand, in one batch: its own
-/// write is undone, the others are written once each. On SQLite the batch
-/// runs first without savepoints and again with them after the failure,
-/// so this also shows that the first run leaves nothing behind.
+/// write is undone, the others are written once each. The batch runs
+/// first without savepoints and again with them after the failure, so
+/// this also shows that the first run leaves nothing behind.
 async fn a_commit_that_fails_mid_way_in_a_batch_leaves_no_trace(db: Db) {
     let first = create(&*db, vec![]).await;
     let loser = db.next_ticket_id().await.expect("id");
@@ -279,6 +279,8 @@ async fn a_commit_that_fails_mid_way_in_a_batch_leaves_no_trace(db: Db) {
         }
     }
     assert_eq!(conflicts, 1);
+    // The batch ran a second time (with savepoints) for its failed job.
+    assert_eq!(db.stats().reruns - before.reruns, 1);
     let messages = |id: i64| {
         let db = &db;
         async move {

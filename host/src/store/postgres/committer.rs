@@ -4,9 +4,18 @@
 //! Callers hand in jobs (an async closure over a connection); a dispatcher
 //! task gathers what is queued into a batch as soon as a committer
 //! connection is free, and that committer applies the batch as ONE
-//! transaction, each job inside its own savepoint: one job's failure (a
-//! version conflict, an event already consumed) rolls back that job alone
-//! and the others stand. A job's result reaches its caller only after the
+//! transaction. One job's failure (a version conflict, an event already
+//! consumed) rolls back that job alone and the others stand: as on
+//! SQLite, a batch first runs its jobs with no savepoint, and if one
+//! fails the transaction is rolled back and the batch runs again with
+//! each job inside its own savepoint. Why not savepoints always: each is
+//! a round trip more per job and a subtransaction, with its own
+//! transaction id, `pg_subtrans` entry and commit-log update, for a
+//! failure that is rare; a job writes only to the database (a firing of
+//! timers also learns the next due time, which a second run learns
+//! again), so running it twice is safe. After a batch with a failure the
+//! next few start with savepoints, so that a failure in every batch costs
+//! what savepoints cost, not a second run of each. A job's result reaches its caller only after the
 //! batch's `COMMIT` returned, that is after PostgreSQL flushed it
 //! (`synchronous_commit` is left as the server has it, `on` by default;
 //! nothing here turns it off).
@@ -61,14 +70,20 @@ const QUEUE: usize = 4096;
 /// a database that is down makes commits fail fast, not hang.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Each job's savepoint. Savepoints are not nested: the next job's line
-/// releases the previous one first, in the same round trip.
+/// Each job's savepoint, when a batch runs with them. Savepoints are not
+/// nested: the next job's line releases the previous one first, in the
+/// same round trip.
 const FIRST: &str = "BEGIN; SAVEPOINT job";
 const NEXT: &str = "RELEASE SAVEPOINT job; SAVEPOINT job";
 const UNDO: &str = "ROLLBACK TO SAVEPOINT job";
 
-/// Work for a committer: runs inside a savepoint (and says whether it
-/// succeeded), then learns whether the batch committed.
+/// Batches run with savepoints from the start after one that had a job
+/// fail: the same bound, for the same reason, as SQLite's writer.
+const CAREFUL_AFTER_FAILURE: u32 = 16;
+
+/// Work for a committer: runs (and says whether it succeeded), perhaps a
+/// second time if the batch runs again, then learns whether the batch
+/// committed.
 trait Job: Send {
     fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, bool>;
     fn finish(self: Box<Self>, committed: std::result::Result<(), BatchFailure>);
@@ -94,7 +109,7 @@ impl BatchFailure {
 
 /// A closure and the channel its result goes back on.
 struct Task<T, F> {
-    work: Option<F>,
+    work: F,
     out: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
 }
@@ -102,14 +117,11 @@ struct Task<T, F> {
 impl<T, F> Job for Task<T, F>
 where
     T: Send,
-    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send,
+    F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send,
 {
     fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, bool> {
         Box::pin(async move {
-            let Some(work) = self.work.take() else {
-                return false;
-            };
-            let out = work(conn).await;
+            let out = (self.work)(conn).await;
             let ok = out.is_ok();
             self.out = Some(out);
             ok
@@ -145,6 +157,8 @@ struct Stats {
     queued: AtomicU64,
     batches: AtomicU64,
     jobs: AtomicU64,
+    /// Batches run a second time, with savepoints, after a job failed.
+    reruns: AtomicU64,
 }
 
 /// Holds the committer before its next batch until dropped (see
@@ -198,7 +212,7 @@ impl Committer {
             queued: self.stats.queued.load(Ordering::Relaxed),
             batches: self.stats.batches.load(Ordering::Relaxed),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
-            reruns: 0,
+            reruns: self.stats.reruns.load(Ordering::Relaxed),
         }
     }
 
@@ -212,15 +226,17 @@ impl Committer {
         }
     }
 
-    /// Runs `work` in a batch; resolves once the batch is durable.
+    /// Runs `work` in a batch; resolves once the batch is durable. `work`
+    /// may run twice (see the module's docs): the result of its last run
+    /// is the one returned.
     pub(super) async fn run<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let task = Box::new(Task {
-            work: Some(work),
+            work,
             out: None,
             reply,
         });
@@ -293,6 +309,8 @@ async fn serve(
     stats: Arc<Stats>,
     hook: BatchHook,
 ) {
+    // Batches still to run with savepoints from the start.
+    let mut careful = 0;
     loop {
         let (hand, batch) = oneshot::channel();
         if idle.send(hand).await.is_err() {
@@ -303,14 +321,26 @@ async fn serve(
         };
         let taken = batch.len() as u64;
         let started = std::time::Instant::now();
-        let committed = match conn.as_mut() {
-            Some(c) => apply_batch(c, &mut batch).await,
+        let mode = if careful > 0 {
+            careful -= 1;
+            Mode::Savepoints
+        } else {
+            Mode::Optimistic
+        };
+        let ran = match conn.as_mut() {
+            Some(c) => apply_batch(c, &mut batch, mode).await,
             None => match connect(&options).await {
-                Ok(c) => apply_batch(conn.insert(c), &mut batch).await,
+                Ok(c) => apply_batch(conn.insert(c), &mut batch, mode).await,
                 Err(e) => Err(e),
             },
+        };
+        if let Ok(Ran::SomeFailed) = ran {
+            if mode == Mode::Optimistic {
+                stats.reruns.fetch_add(1, Ordering::Relaxed);
+            }
+            careful = CAREFUL_AFTER_FAILURE;
         }
-        .map_err(|e| BatchFailure {
+        let committed = ran.map(drop).map_err(|e| BatchFailure {
             unavailable: e.is_unavailable(),
             why: e.to_string(),
         });
@@ -335,17 +365,61 @@ async fn serve(
     }
 }
 
-/// One transaction; each job in its own savepoint. Any error here is the
-/// batch's (a job's own error goes to its caller): the transaction is then
-/// in an unknown state, and the connection is given up.
-async fn apply_batch(conn: &mut PgConnection, batch: &mut [Box<dyn Job>]) -> Result<()> {
+/// How a batch starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// No savepoints until a job fails.
+    Optimistic,
+    /// A savepoint around every job.
+    Savepoints,
+}
+
+/// Whether every job of a batch stood.
+enum Ran {
+    AllStood,
+    SomeFailed,
+}
+
+/// One transaction. [`Mode::Optimistic`]: the jobs in turn with no
+/// savepoint, stopping at the first that fails (PostgreSQL refuses every
+/// statement of a transaction after an error); the transaction is then
+/// rolled back and runs again as with [`Mode::Savepoints`], each job in
+/// its own savepoint, so that a failed job alone is undone. Any error
+/// here is the batch's (a job's own error goes to its caller): the
+/// transaction is then in an unknown state, and the connection is given
+/// up.
+async fn apply_batch(
+    conn: &mut PgConnection,
+    batch: &mut [Box<dyn Job>],
+    mode: Mode,
+) -> Result<Ran> {
+    if mode == Mode::Optimistic {
+        conn.execute(sqlx::raw_sql("BEGIN")).await?;
+        let mut stood = true;
+        for job in batch.iter_mut() {
+            if !job.run(conn).await {
+                stood = false;
+                break;
+            }
+        }
+        if stood {
+            conn.execute(sqlx::raw_sql("COMMIT")).await?;
+            return Ok(Ran::AllStood);
+        }
+        conn.execute(sqlx::raw_sql("ROLLBACK")).await?;
+    }
+    let mut ran = match mode {
+        Mode::Optimistic => Ran::SomeFailed,
+        Mode::Savepoints => Ran::AllStood,
+    };
     for (n, job) in batch.iter_mut().enumerate() {
         let open = if n == 0 { FIRST } else { NEXT };
         conn.execute(sqlx::raw_sql(open)).await?;
         if !job.run(conn).await {
             conn.execute(sqlx::raw_sql(UNDO)).await?;
+            ran = Ran::SomeFailed;
         }
     }
     conn.execute(sqlx::raw_sql("COMMIT")).await?;
-    Ok(())
+    Ok(ran)
 }

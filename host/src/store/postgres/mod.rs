@@ -8,7 +8,7 @@
 //! - `mod.rs`: opening (pool, migrations, this node's row, the committer)
 //!   and the [`Store`] impl that delegates.
 //! - `committer.rs`: group commit on several connections: many callers'
-//!   jobs in one transaction, each in its own savepoint.
+//!   jobs in one transaction, savepoints only when one of them failed.
 //! - `apply.rs`: one [`Commit`] applied on a committer's connection;
 //!   `step.rs`: a bot's step in one statement; `rows.rs`: multi-row
 //!   inserts; `parties.rs`: stakeholders, comments, notifications.
@@ -192,11 +192,12 @@ impl PgStore {
         Ok(plan?)
     }
 
-    /// Runs `work` on a committer's connection, in its next batch.
+    /// Runs `work` on a committer's connection, in its next batch; it runs
+    /// a second time if another job of its batch fails (`committer.rs`).
     async fn on_committer<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut sqlx::PgConnection) -> futures::future::BoxFuture<'c, Result<T>>
+        F: for<'c> FnMut(&'c mut sqlx::PgConnection) -> futures::future::BoxFuture<'c, Result<T>>
             + Send
             + 'static,
     {
@@ -211,14 +212,17 @@ impl PgStore {
         commit: &Commit,
         now: Timestamp,
     ) -> Result<Committed> {
-        let job = commit.clone();
+        // Shared, not copied, by the runs of the job (it may run twice).
+        let job = Arc::new((parked, commit.clone()));
         let done = self
             .on_committer(move |conn| {
+                let job = job.clone();
                 Box::pin(async move {
-                    if let Some((id, error)) = &parked {
+                    let (parked, commit) = &*job;
+                    if let Some((id, error)) = parked {
                         queue::park(conn, *id, error).await?;
                     }
-                    apply::apply(conn, &job, now).await
+                    apply::apply(conn, commit, now).await
                 })
             })
             .await?;
@@ -313,6 +317,7 @@ impl Store for PgStore {
     ) -> Result<()> {
         let failed = failed.map(str::to_owned);
         self.on_committer(move |conn| {
+            let failed = failed.clone();
             Box::pin(async move { queue::release(conn, id, available_at, failed.as_deref()).await })
         })
         .await
@@ -497,6 +502,7 @@ impl Store for PgStore {
         let changes = next.changes();
         let fired = self
             .on_committer(move |conn| {
+                let next = next.clone();
                 Box::pin(async move { timers::fire_due(conn, now, limit, &next, changes).await })
             })
             .await;

@@ -157,8 +157,7 @@ pub struct WriterStats {
     pub queued: u64,
     pub batches: u64,
     pub jobs: u64,
-    /// Batches run a second time after a job failed (SQLite's writer
-    /// only: PostgreSQL's committer always uses savepoints).
+    /// Batches run a second time, with savepoints, after a job failed.
     pub reruns: u64,
 }
 
