@@ -73,6 +73,7 @@ mod tests {
             attempts: 0,
             available_at: 0,
             last_error: None,
+            ticket: None,
         }
     }
 

@@ -23,7 +23,7 @@ use super::calls::call_of;
 use super::errors::ErrorReport;
 use super::registry::Lease;
 use super::{Engine, Unavailable, commit};
-use crate::model::{Actor, BotName, Status};
+use crate::model::{Actor, BotName, Status, Ticket};
 use crate::runtime::{InvokeError, Session};
 use crate::store::{EventKind, QueuedEvent, StoreError};
 
@@ -178,15 +178,17 @@ impl Engine {
         self.config.in_flight.max(self.config.concurrency).max(1)
     }
 
-    async fn handle(&self, event: QueuedEvent, slot: Option<Lease>) {
+    async fn handle(&self, mut event: QueuedEvent, slot: Option<Lease>) {
         self.count_lateness(&event);
+        // The ticket as the claim read it, for the first attempt only.
+        let seen = event.ticket.take();
         let span = tracing::info_span!(
             "event",
             event = event.id,
             ticket = event.ticket_id,
             kind = event.kind.as_str()
         );
-        let outcome = self.process(&event, slot).instrument(span).await;
+        let outcome = self.process(&event, slot, seen).instrument(span).await;
         let now = self.clock.now();
         let result = match &outcome {
             Outcome::Committed => Ok(()),
@@ -210,10 +212,16 @@ impl Engine {
 
     /// Runs the event's invocation, re-running it when its commit loses a
     /// version race. `slot`: the bot's slot reserved at the claim, used by
-    /// the first attempt (a re-run takes a new one).
-    async fn process(&self, event: &QueuedEvent, mut slot: Option<Lease>) -> Outcome {
+    /// the first attempt (a re-run takes a new one); `seen`: the ticket as
+    /// the claim read it, likewise (a re-run reads it again).
+    async fn process(
+        &self,
+        event: &QueuedEvent,
+        mut slot: Option<Lease>,
+        mut seen: Option<Ticket>,
+    ) -> Outcome {
         for _ in 0..=self.config.conflict_retries {
-            match self.attempt(event, &mut slot).await {
+            match self.attempt(event, &mut slot, seen.take()).await {
                 Err(StoreError::Conflict(id)) => {
                     tracing::debug!(
                         event = event.id,
@@ -234,14 +242,20 @@ impl Engine {
     }
 
     /// `slot`: the bot's slot if one was reserved for this event; it is
-    /// taken, and given back when the guest returns.
+    /// taken, and given back when the guest returns. `seen`: the ticket if
+    /// already read since the event was claimed; else it is read here.
     async fn attempt(
         &self,
         event: &QueuedEvent,
         slot: &mut Option<Lease>,
+        seen: Option<Ticket>,
     ) -> Result<Outcome, StoreError> {
-        let Some(ticket) = self.store.ticket(event.ticket_id).await? else {
-            return Ok(Outcome::Stale);
+        let ticket = match seen {
+            Some(ticket) => ticket,
+            None => match self.store.ticket(event.ticket_id).await? {
+                Some(ticket) => ticket,
+                None => return Ok(Outcome::Stale),
+            },
         };
         if ticket.state_code != event.state_code || ticket.status == Status::Closed {
             return Ok(Outcome::Stale);

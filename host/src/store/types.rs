@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::people::{NewComment, NewNotification, Notification, StakeholderUpdate};
-use crate::model::{Actor, Status, TicketId, Timestamp};
+use crate::model::{Actor, Status, Ticket, TicketId, Timestamp};
 
 pub type EventId = i64;
 
@@ -277,6 +277,12 @@ pub struct QueuedEvent {
     pub attempts: u32,
     pub available_at: Timestamp,
     pub last_error: Option<String>,
+    /// Its ticket as read when the event was claimed (claims only; `None`
+    /// elsewhere, or when the ticket is gone): the engine's first attempt
+    /// starts from it instead of reading the ticket again. A newer version
+    /// of the ticket makes that attempt's commit lose its version race,
+    /// and the next attempt reads the ticket afresh.
+    pub ticket: Option<Ticket>,
 }
 
 /// A bot's status row.

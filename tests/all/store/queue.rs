@@ -12,6 +12,7 @@ both!(
     one_event_per_ticket_is_leased_at_a_time_in_order,
     failures_count_and_parking_files_its_report_atomically,
     a_bot_claims_its_own_events_oldest_first_and_others_the_rest,
+    a_claimed_event_carries_its_ticket_as_stored,
     a_released_event_keeps_its_ticket_waiting,
     unparked_events_start_over_and_dropped_ones_let_the_next_run,
     waking_a_bot_makes_its_fresh_events_due,
@@ -182,6 +183,40 @@ async fn a_bot_claims_its_own_events_oldest_first_and_others_the_rest(db: Db) {
             .is_empty(),
         "every event is leased"
     );
+}
+
+/// Each claim reads the claimed events' tickets in the same read, so a
+/// worker starts from them without reading the ticket again: the version
+/// it holds is the stored one, which its commit is checked against.
+async fn a_claimed_event_carries_its_ticket_as_stored(db: Db) {
+    let orders = bot("order", 1, "new");
+    let mut ids = Vec::new();
+    for at in [10, 20] {
+        let id = db.next_ticket_id().await.expect("id");
+        ids.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
+    }
+    let other = refund(&db, 5).await;
+    let stored = |id: i64| {
+        let db = &db;
+        async move { db.ticket(id).await.expect("read").expect("ticket") }
+    };
+    let mine = db
+        .claim_bot_events("w", &orders, 100, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(mine.len(), 2);
+    for event in &mine {
+        assert_eq!(event.ticket, Some(stored(event.ticket_id).await));
+    }
+    let rest = db
+        .claim_other_events("w", &[bot_key(&orders)], 100, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].ticket, Some(stored(other).await));
+    // Read elsewhere, an event carries none.
+    let listed = db.events_of(ids[0]).await.expect("events");
+    assert!(listed.iter().all(|e| e.ticket.is_none()));
 }
 
 /// A released event is due again when it says, and until then its

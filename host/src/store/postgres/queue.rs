@@ -114,7 +114,7 @@ pub(super) async fn claim_for_bot(
         .bind(now + lease_ms)
         .fetch_all(claims)
         .await?;
-    decode_sorted(&rows)
+    with_tickets(claims, decode_sorted(&rows)?).await
 }
 
 /// Leases up to `limit` due events of bots not in `except` (and of no
@@ -136,7 +136,21 @@ pub(super) async fn claim_others(
         .bind(now + lease_ms)
         .fetch_all(claims)
         .await?;
-    decode_sorted(&rows)
+    with_tickets(claims, decode_sorted(&rows)?).await
+}
+
+/// Claimed events with their tickets, read in one statement for all of
+/// them: the workers then read no ticket of their own.
+async fn with_tickets(claims: &PgPool, mut events: Vec<QueuedEvent>) -> Result<Vec<QueuedEvent>> {
+    if events.is_empty() {
+        return Ok(events);
+    }
+    let ids: Vec<TicketId> = events.iter().map(|e| e.ticket_id).collect();
+    let mut tickets = super::read::tickets(claims, &ids).await?;
+    for event in &mut events {
+        event.ticket = tickets.remove(&event.ticket_id);
+    }
+    Ok(events)
 }
 
 /// `RETURNING` has no order: the caller gets the oldest first.
@@ -160,6 +174,7 @@ fn decode(row: &PgRow) -> Result<QueuedEvent> {
         attempts: small(row, "attempts")?,
         available_at: get(row, "available_at")?,
         last_error: get(row, "last_error")?,
+        ticket: None,
     })
 }
 

@@ -106,8 +106,10 @@ fn lease(
             events.push(decode(row)?);
         }
     }
-    for event in &events {
+    for event in &mut events {
         claiming.take(event.id, event.ticket_id, lease_ms);
+        // In the same read, so the worker needs no second one.
+        event.ticket = super::read::ticket(conn, event.ticket_id)?;
     }
     Ok(events)
 }
@@ -188,6 +190,7 @@ fn decode(row: &rusqlite::Row) -> Result<QueuedEvent> {
         attempts: row.get("attempts")?,
         available_at: row.get("available_at")?,
         last_error: row.get("last_error")?,
+        ticket: None,
     })
 }
 
