@@ -1,7 +1,8 @@
 //! The rules around the sandbox, tried by the hostile fixture bot: what it
 //! may learn about people and whom it may reach, the quotas on work queued
 //! for later, the size of what it hands the host, a wait left behind by a
-//! move, `exit()`. Each time a good bot's ticket still closes promptly.
+//! move, `exit()`, what an invocation could find of an earlier one in its
+//! memory. Each time a good bot's ticket still closes promptly.
 
 use std::time::{Duration, Instant};
 
@@ -332,5 +333,29 @@ async fn a_wait_left_behind_by_a_move_goes_and_exit_is_the_bots_failure() {
         "{error}"
     );
     assert!(!error.contains("host failure"), "{error}");
+    good_bot_goes_on(&server).await;
+}
+
+/// Every invocation runs on a fresh instance: what one leaves in its
+/// memory (a static counter, an overwritten word of `.data`, a heap block
+/// it filled) is not there for the next, also now that the runtime keeps a
+/// slot's written pages mapped and copies them back between instances.
+/// One ticket at a time, so the instances follow each other in one slot.
+#[tokio::test]
+async fn an_invocation_finds_nothing_an_earlier_one_left_in_memory() {
+    let server = hostile().await;
+    for _ in 0..5 {
+        let id = server
+            .create("hostile", "job", json!({"do": "remember"}))
+            .await;
+        closed(&server, id).await;
+        let lines = messages(&server.logs(id).await);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "remember: runs 0, word 0x5eed, dirty heap bytes 0"),
+            "{lines:#?}"
+        );
+    }
     good_bot_goes_on(&server).await;
 }
