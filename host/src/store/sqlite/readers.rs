@@ -27,8 +27,13 @@ const KEEP: usize = 8;
 const CACHE_KIB: i64 = 16 * 1024;
 
 /// Database bytes a read connection maps instead of copying with
-/// `pread` (the WAL itself is always read through its own index).
-const MMAP_BYTES: i64 = 256 * 1024 * 1024;
+/// `pread`: none. The database grows with every batch of commits, and a
+/// read transaction that finds the file grown unmaps it and maps it again
+/// (`unixUnfetch` → `munmap`, a TLB flush on every core, page faults on
+/// the next reads): profiled during a drain, that was a read's main cost,
+/// and the drain ran 12–28 % faster without the map (BENCHMARKS.md). Hot
+/// pages stay in each connection's own cache ([`CACHE_KIB`]).
+const MMAP_BYTES: i64 = 0;
 
 pub(super) struct Readers {
     path: PathBuf,
