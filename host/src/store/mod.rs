@@ -12,10 +12,13 @@
 //! - `types.rs`, `people.rs`: what goes in and comes out.
 //! - `cluster.rs`: nodes and the signals between them.
 //! - `backlog.rs`: what the supervisor and `/metrics` read.
+//! - `batching.rs`: how a batch of commits starts (savepoints or not),
+//!   the rule both backends' commit paths share.
 //! - `outbox.rs`: notifications on their way out (webhooks, e-mail).
 //! - `copy.rs`: `baton migrate --from sqlite --to postgres`.
 
 mod backlog;
+mod batching;
 mod cluster;
 mod copy;
 mod outbox;

@@ -14,7 +14,7 @@
 //! failure that is rare; a job writes only to the database (a firing of
 //! timers also learns the next due time, which a second run learns
 //! again), so running it twice is safe. After a batch with a failure the
-//! next few start with savepoints, so that a failure in every batch costs
+//! next few start with savepoints (`store/batching.rs`), so that a failure in every batch costs
 //! what savepoints cost, not a second run of each. A job's result reaches its caller only after the
 //! batch's `COMMIT` returned, that is after PostgreSQL flushed it
 //! (`synchronous_commit` is left as the server has it, `on` by default;
@@ -42,6 +42,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
+use crate::store::batching::{Care, Mode, Ran};
 use crate::store::{BatchHook, Result, StoreError, WriterStats};
 
 /// Committer connections, each running one batch at a time. Four: while
@@ -73,13 +74,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Each job's savepoint, when a batch runs with them. Savepoints are not
 /// nested: the next job's line releases the previous one first, in the
 /// same round trip.
-const FIRST: &str = "BEGIN; SAVEPOINT job";
+const FIRST: &str = "SAVEPOINT job";
 const NEXT: &str = "RELEASE SAVEPOINT job; SAVEPOINT job";
 const UNDO: &str = "ROLLBACK TO SAVEPOINT job";
-
-/// Batches run with savepoints from the start after one that had a job
-/// fail: the same bound, for the same reason, as SQLite's writer.
-const CAREFUL_AFTER_FAILURE: u32 = 16;
 
 /// Work for a committer: runs (and says whether it succeeded), perhaps a
 /// second time if the batch runs again, then learns whether the batch
@@ -301,7 +298,8 @@ async fn dispatch(
 
 /// One committer's loop: say it is free, take a batch, apply it as one
 /// transaction, answer everyone, repeat. A failed batch drops the
-/// connection; the next batch connects again.
+/// connection; the next batch connects again, and so does one that finds
+/// its connection closed before it began (see [`begin`]).
 async fn serve(
     mut conn: Option<PgConnection>,
     options: PgConnectOptions,
@@ -309,8 +307,7 @@ async fn serve(
     stats: Arc<Stats>,
     hook: BatchHook,
 ) {
-    // Batches still to run with savepoints from the start.
-    let mut careful = 0;
+    let mut care = Care::default();
     loop {
         let (hand, batch) = oneshot::channel();
         if idle.send(hand).await.is_err() {
@@ -321,24 +318,15 @@ async fn serve(
         };
         let taken = batch.len() as u64;
         let started = std::time::Instant::now();
-        let mode = if careful > 0 {
-            careful -= 1;
-            Mode::Savepoints
-        } else {
-            Mode::Optimistic
+        let mode = care.next();
+        let ran = match begin(&mut conn, &options).await {
+            Ok(c) => apply_batch(c, &mut batch, mode).await,
+            Err(e) => Err(e),
         };
-        let ran = match conn.as_mut() {
-            Some(c) => apply_batch(c, &mut batch, mode).await,
-            None => match connect(&options).await {
-                Ok(c) => apply_batch(conn.insert(c), &mut batch, mode).await,
-                Err(e) => Err(e),
-            },
-        };
-        if let Ok(Ran::SomeFailed) = ran {
-            if mode == Mode::Optimistic {
-                stats.reruns.fetch_add(1, Ordering::Relaxed);
-            }
-            careful = CAREFUL_AFTER_FAILURE;
+        if let Ok(ran) = ran
+            && care.after(mode, ran)
+        {
+            stats.reruns.fetch_add(1, Ordering::Relaxed);
         }
         let committed = ran.map(drop).map_err(|e| BatchFailure {
             unavailable: e.is_unavailable(),
@@ -365,22 +353,32 @@ async fn serve(
     }
 }
 
-/// How a batch starts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// No savepoints until a job fails.
-    Optimistic,
-    /// A savepoint around every job.
-    Savepoints,
+/// Opens the batch's transaction, on a fresh connection if there is none
+/// or the one held has gone: a database restarted since this committer's
+/// last batch (an outage no batch of its own ran into) leaves it holding a
+/// closed connection, and without this its next batch would fail although
+/// the database is back. A `BEGIN` that failed ran nothing, so opening
+/// again on a new connection is safe.
+async fn begin<'c>(
+    conn: &'c mut Option<PgConnection>,
+    options: &PgConnectOptions,
+) -> Result<&'c mut PgConnection> {
+    let open = match conn.as_mut() {
+        Some(c) => c.execute(sqlx::raw_sql("BEGIN")).await.is_ok(),
+        None => false,
+    };
+    if !open {
+        if conn.take().is_some() {
+            tracing::info!("a committer's connection was lost; connecting again");
+        }
+        let fresh = conn.insert(connect(options).await?);
+        fresh.execute(sqlx::raw_sql("BEGIN")).await?;
+    }
+    conn.as_mut()
+        .ok_or_else(|| StoreError::Writer("the committer has no connection".into()))
 }
 
-/// Whether every job of a batch stood.
-enum Ran {
-    AllStood,
-    SomeFailed,
-}
-
-/// One transaction. [`Mode::Optimistic`]: the jobs in turn with no
+/// One transaction, opened by [`begin`]. [`Mode::Optimistic`]: the jobs in turn with no
 /// savepoint, stopping at the first that fails (PostgreSQL refuses every
 /// statement of a transaction after an error); the transaction is then
 /// rolled back and runs again as with [`Mode::Savepoints`], each job in
@@ -394,7 +392,6 @@ async fn apply_batch(
     mode: Mode,
 ) -> Result<Ran> {
     if mode == Mode::Optimistic {
-        conn.execute(sqlx::raw_sql("BEGIN")).await?;
         let mut stood = true;
         for job in batch.iter_mut() {
             if !job.run(conn).await {
@@ -406,7 +403,7 @@ async fn apply_batch(
             conn.execute(sqlx::raw_sql("COMMIT")).await?;
             return Ok(Ran::AllStood);
         }
-        conn.execute(sqlx::raw_sql("ROLLBACK")).await?;
+        conn.execute(sqlx::raw_sql("ROLLBACK; BEGIN")).await?;
     }
     let mut ran = match mode {
         Mode::Optimistic => Ran::SomeFailed,

@@ -18,7 +18,7 @@
 //! measured (BENCHMARKS.md), for a failure that is rare; a job writes
 //! only to the database (and may lower the next timer's due time, which
 //! at worst makes a timer check early), so running it twice is safe. After a batch
-//! with a failure, the next few start with savepoints, so that failures
+//! with a failure, the next few start with savepoints (`store/batching.rs`), so that failures
 //! arriving in every batch cost what savepoints cost, not a second run
 //! of each batch. A job's result reaches its caller
 //! only after the batch's `COMMIT` returned, that is after the fsync: an
@@ -34,6 +34,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use super::checkpointer;
+use crate::store::batching::{Care, Mode, Ran};
 use crate::store::{BatchHook, Result, StoreError};
 
 /// Jobs per transaction at most: enough to amortise an fsync over a
@@ -44,13 +45,6 @@ const MAX_BATCH: usize = 512;
 /// Queued jobs before callers wait: a bound on memory, far above what
 /// the dispatcher's concurrency can have in flight.
 const QUEUE: usize = 4096;
-
-/// Batches run with savepoints from the start after one that had a job
-/// fail. Without this, whoever can make one commit fail in every batch
-/// (an API client racing bots for the same tickets) would have every
-/// batch run twice; with it, such a stream costs what savepoints cost,
-/// plus one wasted run in this many batches.
-const CAREFUL_AFTER_FAILURE: u32 = 16;
 
 /// The SQLite statement cache per connection; the commit path uses a few
 /// dozen distinct statements.
@@ -312,8 +306,7 @@ fn serve(
     checkpoints: &checkpointer::Nudge,
 ) {
     let mut next = None;
-    // Batches still to run with savepoints from the start.
-    let mut careful = 0;
+    let mut care = Care::default();
     loop {
         let first = match next.take() {
             Some(job) => job,
@@ -342,19 +335,12 @@ fn serve(
         let taken = batch.len() as u64;
         stats.queued.fetch_sub(taken, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let mode = if careful > 0 {
-            careful -= 1;
-            Mode::Savepoints
-        } else {
-            Mode::Optimistic
-        };
+        let mode = care.next();
         let committed = match apply_batch(&conn, &mut batch, mode) {
-            Ok(Ran::AllStood) => Ok(()),
-            Ok(Ran::SomeFailed) => {
-                if mode == Mode::Optimistic {
+            Ok(ran) => {
+                if care.after(mode, ran) {
                     stats.reruns.fetch_add(1, Ordering::Relaxed);
                 }
-                careful = CAREFUL_AFTER_FAILURE;
                 Ok(())
             }
             Err(e) => Err(e.to_string()),
@@ -382,21 +368,6 @@ fn serve(
 fn between_batches(conn: &Connection, mut job: Box<dyn Job>) {
     job.run(conn);
     job.finish(Ok(()));
-}
-
-/// How a batch starts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// No savepoints until a job fails.
-    Optimistic,
-    /// A savepoint around every job.
-    Savepoints,
-}
-
-/// Whether every job of a batch stood.
-enum Ran {
-    AllStood,
-    SomeFailed,
 }
 
 /// One transaction. [`Mode::Optimistic`]: every job in turn with no
