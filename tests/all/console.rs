@@ -128,8 +128,11 @@ async fn a_wrt_member_accepts_comments_and_approves() {
     browser
         .click("form.action[data-action=approve] button[type=submit]")
         .await;
-    // The bot runs the action: the timeline shows the move.
-    browser.until_text("· closed ·").await;
+    // The bot runs the action: the timeline shows the move. Waited for in
+    // the timeline, not the header: the page reads the log before the
+    // ticket (`console/ticket.rs`), so a page can show the header closed
+    // with the log read just before the move, never the other way round.
+    browser.until_text("in_review → approved").await;
     let page = browser.text().await;
     assert!(page.contains("in_review → approved"), "{page}");
     assert!(page.contains("member pressed \"approve\""), "{page}");
