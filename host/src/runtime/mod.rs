@@ -113,9 +113,10 @@ impl Default for Limits {
 /// Bytes of a memory or table slot kept mapped between instances when the
 /// kernel reports which pages a guest wrote (`PAGEMAP_SCAN`): only those
 /// are copied back, so this bounds the copy and the memory a warm slot
-/// holds, not a `memset` per invocation. 512 KiB holds a Rust bot's working
-/// set (its stack top, data and heap: 20–40 pages) several times over; a
-/// guest that writes more has the rest given back to the kernel.
+/// holds, not a `memset` per invocation. 512 KiB covers what the bots
+/// measured write per invocation (2 MiB made no difference: BENCHMARKS.md,
+/// "Only the pages a bot wrote are reset"); a guest that writes more has
+/// the rest given back to the kernel.
 const KEEP_RESIDENT: usize = 512 * 1024;
 
 /// `with_scan` bytes kept resident when the kernel can say which pages

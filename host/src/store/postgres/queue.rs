@@ -140,15 +140,22 @@ pub(super) async fn claim_others(
 }
 
 /// Claimed events with their tickets, read in one statement for all of
-/// them: the workers then read no ticket of their own.
+/// them: the workers then read no ticket of their own. The events are
+/// leased already; if that read fails they go out without tickets (each
+/// worker reads its own, and meets the failure there) rather than stay
+/// leased, unrun, until their leases run out.
 async fn with_tickets(claims: &PgPool, mut events: Vec<QueuedEvent>) -> Result<Vec<QueuedEvent>> {
     if events.is_empty() {
         return Ok(events);
     }
     let ids: Vec<TicketId> = events.iter().map(|e| e.ticket_id).collect();
-    let mut tickets = super::read::tickets(claims, &ids).await?;
-    for event in &mut events {
-        event.ticket = tickets.remove(&event.ticket_id);
+    match super::read::tickets(claims, &ids).await {
+        Ok(mut tickets) => {
+            for event in &mut events {
+                event.ticket = tickets.remove(&event.ticket_id);
+            }
+        }
+        Err(e) => tracing::warn!("reading the claimed events' tickets failed: {e}"),
     }
     Ok(events)
 }

@@ -106,10 +106,13 @@ fn lease(
             events.push(decode(row)?);
         }
     }
+    // In the same read, so the worker needs no second one; before any
+    // lease is taken, so a failed read leaves none behind.
     for event in &mut events {
-        claiming.take(event.id, event.ticket_id, lease_ms);
-        // In the same read, so the worker needs no second one.
         event.ticket = super::read::ticket(conn, event.ticket_id)?;
+    }
+    for event in &events {
+        claiming.take(event.id, event.ticket_id, lease_ms);
     }
     Ok(events)
 }
