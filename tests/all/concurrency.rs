@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, ServerSetup, copy_dir, example_bots, fixture_bots};
+use crate::support::{Server, ServerSetup, copy_dir, example_bots, fixture_bots, millis};
 
 /// The (from, to) Unix milliseconds the `spin` order logged.
 fn ran(logs: &[Value]) -> (i64, i64) {
@@ -34,12 +34,6 @@ fn most_at_once(intervals: &[(i64, i64)]) -> usize {
         most = most.max(now);
     }
     usize::try_from(most).unwrap_or_default()
-}
-
-fn ms(v: &Value) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
-        .map(|t| t.timestamp_millis())
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -87,9 +81,9 @@ async fn one_bot_runs_up_to_its_bound_and_others_go_on_meanwhile() {
         .await;
     let last_spin = intervals.iter().map(|i| i.1).max().unwrap_or_default();
     assert!(
-        ms(&done["closed_at"]) < last_spin,
+        millis(&done["closed_at"]) < last_spin,
         "the wca ticket closed at {} ms, after the last spin ended at {last_spin} ms",
-        ms(&done["closed_at"])
+        millis(&done["closed_at"])
     );
 }
 
@@ -122,7 +116,7 @@ async fn a_deep_backlog_of_one_bot_does_not_hold_back_another() {
     let done = server
         .wait_for_ticket(wca, "closed", |t| t["status"] == "closed")
         .await;
-    let took = ms(&done["closed_at"]) - ms(&done["created_at"]);
+    let took = millis(&done["closed_at"]) - millis(&done["created_at"]);
     let mut open_spins = 0;
     for id in &spins {
         let (_, t) = server.get(&format!("/api/v1/tickets/{id}")).await;

@@ -19,6 +19,7 @@
 //! - `assignment.rs`: the people imports through a real bot.
 //! - `timers.rs`: durable waits and lifetimes, with a manual clock.
 //! - `durability.rs`: waits surviving `kill -9` of a real server process.
+//! - `punctuality.rs`: waits ending when due, not at the next poll.
 //! - `cluster.rs`: several servers on one PostgreSQL database: a node
 //!   killed mid-stream, a database outage, bots per node.
 //! - `concurrency.rs`: one bot's bound on invocations at once; other bots
@@ -81,6 +82,7 @@ mod lifecycle;
 mod listing;
 mod loading;
 mod operations;
+mod punctuality;
 mod reload;
 mod retention;
 mod roles;

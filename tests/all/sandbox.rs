@@ -1,10 +1,11 @@
 //! Hostile bots: each is stopped by its limit, commits nothing, is
 //! retried and parked with an error ticket, and holds up no other bot.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Row;
 
 use crate::support::hostile::{closed, hostile, messages};
+use crate::support::millis;
 
 #[tokio::test]
 async fn an_endless_loop_is_stopped_at_the_deadline_and_other_bots_go_on() {
@@ -22,7 +23,7 @@ async fn an_endless_loop_is_stopped_at_the_deadline_and_other_bots_go_on() {
         )
         .await;
     let done = closed(&server, wca).await;
-    let took = chrono_ms(&done["closed_at"]) - chrono_ms(&done["created_at"]);
+    let took = millis(&done["closed_at"]) - millis(&done["created_at"]);
     assert!(
         took < 1000,
         "the wca ticket took {took} ms while loops ran (deadline 1000 ms)"
@@ -45,13 +46,6 @@ async fn an_endless_loop_is_stopped_at_the_deadline_and_other_bots_go_on() {
     assert_eq!(bot["status"], "crashing");
     // The host itself is unharmed: it still answers.
     assert_eq!(server.get("/healthz").await.0, reqwest::StatusCode::OK);
-}
-
-fn chrono_ms(v: &Value) -> i64 {
-    let text = v.as_str().unwrap_or_default();
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_millis())
-        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -81,7 +81,7 @@ impl Engine {
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(self.nap(poll)) => {}
             }
         }
         signals.abort();
@@ -105,6 +105,20 @@ impl Engine {
             tracing::warn!("giving back this node's leases: {e}");
         }
         tracing::info!("dispatcher stopped; in-flight invocations finished");
+    }
+
+    /// How long the dispatcher sleeps when nothing wakes it: the poll
+    /// interval, or less when a timer falls due sooner (until 1 ms past
+    /// its due time, when it is due), so that a wait ends on time rather
+    /// than up to a poll interval late.
+    fn nap(&self, poll: Duration) -> Duration {
+        match self.store.next_timer_due() {
+            Some(at) => {
+                let until = u64::try_from(at - self.clock.now()).unwrap_or(0);
+                poll.min(Duration::from_millis(until + 1))
+            }
+            None => poll,
+        }
     }
 
     /// One sweep of every loaded bot.

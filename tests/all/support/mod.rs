@@ -14,3 +14,11 @@ pub mod server;
 pub use bots::{example_bots, fixture_bots, lang_bots};
 pub use people::Person;
 pub use server::{ADMIN_TOKEN, Server, ServerSetup, copy_dir};
+
+/// An RFC 3339 time from an API answer, in milliseconds since the epoch
+/// (0 when it is not one: the comparison that uses it then fails).
+pub fn millis(v: &serde_json::Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_default())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_default()
+}

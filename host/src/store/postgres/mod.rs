@@ -513,6 +513,10 @@ impl Store for PgStore {
         fired
     }
 
+    fn next_timer_due(&self) -> Option<Timestamp> {
+        self.next_due.known()
+    }
+
     async fn start_timers(
         &self,
         kind: TimerKind,

@@ -85,6 +85,12 @@ impl NextDue {
         hint.at = UNKNOWN;
     }
 
+    /// The next due time, when known (perhaps older than [`RECHECK`]: a
+    /// hint of when to look, not a promise that nothing is due before).
+    pub(super) fn known(&self) -> Option<Timestamp> {
+        Some(self.lock().at).filter(|at| *at != UNKNOWN && *at != NONE)
+    }
+
     /// The change count a firing starts from.
     pub(super) fn changes(&self) -> u64 {
         self.lock().changes

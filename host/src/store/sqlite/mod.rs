@@ -514,6 +514,10 @@ impl Store for SqliteStore {
         fired
     }
 
+    fn next_timer_due(&self) -> Option<Timestamp> {
+        self.next_due.known()
+    }
+
     async fn start_timers(
         &self,
         kind: TimerKind,

@@ -49,6 +49,11 @@ impl NextDue {
         self.0.store(UNKNOWN, Ordering::Release);
     }
 
+    /// The next due time, when known.
+    pub(super) fn known(&self) -> Option<Timestamp> {
+        Some(self.0.load(Ordering::Acquire)).filter(|at| *at != UNKNOWN && *at != NONE)
+    }
+
     /// Reads the earliest due time on the writer's connection.
     fn learn(&self, conn: &Connection) -> Result<()> {
         let at: Option<i64> = conn
