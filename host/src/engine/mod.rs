@@ -90,7 +90,8 @@ pub struct EngineConfig {
     /// milliseconds for its fsync. Taken as at least `concurrency`.
     pub in_flight: u32,
     /// How often the queue is polled when nothing wakes the dispatcher
-    /// (other processes' events, delayed retries).
+    /// (other processes' events, delayed retries). Timers do not wait for
+    /// it: the dispatcher also wakes when the next one it knows of is due.
     pub poll_interval_ms: u64,
     /// How long a claimed event is reserved. It must outlast the longest
     /// invocation, or another worker may run the event twice (the version
