@@ -114,7 +114,8 @@ impl Engine {
     fn nap(&self, poll: Duration) -> Duration {
         match self.store.next_timer_due() {
             Some(at) => {
-                let until = u64::try_from(at - self.clock.now()).unwrap_or(0);
+                // Saturating: a bot may wait until any time in the past.
+                let until = u64::try_from(at.saturating_sub(self.clock.now())).unwrap_or(0);
                 poll.min(Duration::from_millis(until + 1))
             }
             None => poll,
