@@ -27,10 +27,6 @@ use crate::model::{Actor, BotName, Status, Ticket};
 use crate::runtime::{InvokeError, Session};
 use crate::store::{EventKind, QueuedEvent, StoreError};
 
-/// Timers turned into events per transaction: big enough that a burst of
-/// due waits drains quickly, small enough to keep the writer lock short.
-const TIMER_BATCH: u32 = 500;
-
 /// What became of one event.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -58,6 +54,8 @@ impl Engine {
         let mut last_retention = self.clock.now();
         let mut last_beat = None;
         let signals = tokio::spawn(self.clone().follow_signals());
+        // Timers fire beside the dispatcher, not on its path (`firing.rs`).
+        let timers = tokio::spawn(self.clone().fire_timers());
         tokio::pin!(shutdown);
         loop {
             self.beat_if_due(&mut last_beat).await;
@@ -77,14 +75,18 @@ impl Engine {
                     self.retain().await;
                 }
             }
+            // A commit since the last pass may have added a timer sooner
+            // than the one the firing task sleeps for.
+            self.timers_wake.notify_one();
             self.clone().dispatch_due(&permits).await;
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.nap(poll)) => {}
+                _ = tokio::time::sleep(poll) => {}
             }
         }
         signals.abort();
+        timers.abort();
         // Every permit back means every invocation has finished and
         // settled. Bounded: what still runs after the grace period is
         // abandoned with the process; its events were not consumed, so
@@ -105,21 +107,6 @@ impl Engine {
             tracing::warn!("giving back this node's leases: {e}");
         }
         tracing::info!("dispatcher stopped; in-flight invocations finished");
-    }
-
-    /// How long the dispatcher sleeps when nothing wakes it: the poll
-    /// interval, or less when a timer falls due sooner (until 1 ms past
-    /// its due time, when it is due), so that a wait ends on time rather
-    /// than up to a poll interval late.
-    fn nap(&self, poll: Duration) -> Duration {
-        match self.store.next_timer_due() {
-            Some(at) => {
-                // Saturating: a bot may wait until any time in the past.
-                let until = u64::try_from(at.saturating_sub(self.clock.now())).unwrap_or(0);
-                poll.min(Duration::from_millis(until + 1))
-            }
-            None => poll,
-        }
     }
 
     /// One sweep of every loaded bot.
@@ -147,23 +134,8 @@ impl Engine {
         }
     }
 
-    /// Fires due timers (one batch), then claims and starts due events
-    /// while there are free permits.
-    ///
-    /// One batch of timers a pass, not all that are due: when thousands
-    /// fall due at once, their first events run while the next timers are
-    /// fired, instead of every invocation waiting for the last timer.
+    /// Claims and starts due events while there are free permits.
     async fn dispatch_due(self: Arc<Self>, permits: &Arc<Semaphore>) {
-        match self
-            .store
-            .fire_due_timers(self.clock.now(), TIMER_BATCH)
-            .await
-        {
-            // More may be due: come round again at once.
-            Ok(n) if n == u64::from(TIMER_BATCH) => self.poke(),
-            Ok(_) => {}
-            Err(e) => tracing::error!("firing timers failed: {e}"),
-        }
         loop {
             let free = permits.available_permits() as u32;
             if free == 0 {
@@ -353,8 +325,12 @@ impl Engine {
         let bot_label = name.to_string();
         self.metrics
             .invocation(&bot_label, invoked.as_ref().map(|_| ()), took);
-        // The bot may take its next event while this one commits.
+        // The bot may take its next event while this one commits: its
+        // slot is free, and the dispatcher is told so now, not when the
+        // commit is durable (a bot's events would otherwise come only a
+        // few to a batch, its `per_bot_concurrency` per fsync).
         drop(lease);
+        self.poke();
         self.report_quotas(&ms.name, &name, event.ticket_id, &quota_hits)
             .await;
         let effects = match invoked {

@@ -6,6 +6,7 @@
 //! - `registry.rs`: the bots loaded in this process and their status.
 //! - `loading.rs`: reading the bots directory: manifests, then `.wasm` files.
 //! - `dispatch.rs`: the loop that claims events and runs invocations.
+//! - `firing.rs`: the task that turns due timers into events.
 //! - `claims.rs`: which events to claim: bots take turns (fair dispatch).
 //! - `cluster.rs`: this process as one node of several: heartbeat,
 //!   signals from other nodes, jobs run once per cluster.
@@ -41,6 +42,7 @@ mod commit;
 pub mod delivery;
 mod dispatch;
 mod errors;
+mod firing;
 mod live;
 mod loading;
 pub mod metrics;
@@ -91,7 +93,8 @@ pub struct EngineConfig {
     pub in_flight: u32,
     /// How often the queue is polled when nothing wakes the dispatcher
     /// (other processes' events, delayed retries). Timers do not wait for
-    /// it: the dispatcher also wakes when the next one it knows of is due.
+    /// it: the firing task (`firing.rs`) also wakes when the next one it
+    /// knows of is due.
     pub poll_interval_ms: u64,
     /// How long a claimed event is reserved. It must outlast the longest
     /// invocation, or another worker may run the event twice (the version
@@ -189,6 +192,8 @@ pub struct Engine {
     catalog: RwLock<Arc<Catalog>>,
     /// Rung whenever this process enqueues an event.
     wake: Notify,
+    /// Rung by each pass of the dispatcher, for the firing task.
+    timers_wake: Notify,
     /// Names this process in event leases.
     worker_id: String,
     /// New notifications, for the server-sent event streams of this process.
@@ -235,6 +240,7 @@ impl Engine {
             bots_dir,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             wake: Notify::new(),
+            timers_wake: Notify::new(),
             worker_id,
             notifications: tokio::sync::broadcast::channel(1024).0,
             changes: live::channel(),

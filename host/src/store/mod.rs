@@ -310,8 +310,8 @@ pub trait Store: Send + Sync + 'static {
     async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u64>;
     /// When the next timer falls due, as far as this process knows without
     /// asking the database (`None`: not known, or no timer pending). The
-    /// dispatcher sleeps until then instead of a whole poll interval, so a
-    /// wait ends on time, not up to `poll_interval_ms` late.
+    /// engine's firing task sleeps until then instead of a whole poll
+    /// interval, so a wait ends on time, not up to `poll_interval_ms` late.
     fn next_timer_due(&self) -> Option<Timestamp>;
     /// Re-times the pending lifetimes of a ticket type's tickets in one
     /// state, `(metaservice, ticket type, state code)`, after a settings
