@@ -1,7 +1,7 @@
 //! Timers: due ones fire once, into the event their kind says; lifetimes
 //! and reminders started and re-timed after a settings change.
 
-use baton_host::model::Status;
+use baton_host::model::{BotName, Status};
 use baton_host::store::{Commit, EventKind, NewTimer, TicketUpdate, TimerKind};
 use serde_json::json;
 
@@ -77,6 +77,19 @@ async fn a_due_timer_fires_once_into_its_event(db: Db) {
     );
     let t = db.ticket(id).await.expect("read").expect("ticket");
     assert_eq!(t.deadline_at, None);
+    // Fired events carry their bot's key: its own turn claims them (an
+    // event without it waits for the slow pass of events no bot takes).
+    let bot = BotName::parse("shop-order-1-new").expect("bot name");
+    let claimed = db
+        .claim_bot_events("w", &bot, 6_000, 1_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        claimed.len(),
+        1,
+        "a ticket's events are claimed one at a time"
+    );
+    assert_eq!(claimed[0].kind, EventKind::Reminder);
 }
 
 /// A check that found nothing due does not hide a timer committed after

@@ -83,12 +83,15 @@ pub(super) fn fire_due(
         next.learn(conn)?;
         return Ok(0);
     }
+    // With the event's bot key, as `apply.rs` inserts events: the
+    // `events_bot` trigger then does not rewrite each new row.
     let mut insert = conn.prepare_cached(
-        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-         SELECT ticket_id, state_code, CASE kind WHEN 'lifetime' THEN 'timeout' \
+        "INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at, bot) \
+         SELECT x.ticket_id, x.state_code, CASE x.kind WHEN 'lifetime' THEN 'timeout' \
          WHEN 'reminder' THEN 'reminder' ELSE 'wait_ended' END, \
-         json_object('due_at', due_at, 'repeats_left', repeats_left), ?1, ?1 \
-         FROM timers WHERE id = ?2",
+         json_object('due_at', x.due_at, 'repeats_left', x.repeats_left), ?1, ?1, \
+         t.metaservice || '/' || t.ticket_type || '/' || x.state_code \
+         FROM timers x JOIN tickets t ON t.id = x.ticket_id WHERE x.id = ?2",
     )?;
     let mut delete = conn.prepare_cached("DELETE FROM timers WHERE id = ?1")?;
     for id in &ids {
