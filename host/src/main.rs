@@ -1,5 +1,14 @@
 //! The `baton` binary; see [`baton_host::cli`].
 
+/// mimalloc rather than the C library's allocator: a commit is built on a
+/// runtime thread and dropped on the SQLite writer thread, and glibc's
+/// malloc frees memory into the arena of the thread that allocated it,
+/// under that arena's lock. Profiled during the throughput bench's drain,
+/// about a tenth of the runtime threads' samples waited on those locks
+/// (BENCHMARKS.md). mimalloc frees across threads without a lock.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     baton_host::cli::main()
 }
