@@ -24,8 +24,9 @@ use crate::store::{Result, Timer, TimerKind};
 const RECHECK: Duration = Duration::from_secs(1);
 
 /// The earliest due time of the pending timers, as this node last saw it:
-/// the dispatcher asks for due timers on every pass, and most passes must
-/// then cost nothing, not even a round trip (see `sqlite/timers.rs`).
+/// the engine's firing task asks for due timers on every pass of the
+/// dispatcher, and most passes must then cost nothing, not even a round
+/// trip (see `sqlite/timers.rs`).
 ///
 /// Committers run in parallel, so what a firing learns may be stale by
 /// the time it is stored: every change (a commit adding a timer, settings

@@ -1,5 +1,5 @@
 //! Timers: inserted with the commit that asks for them (`apply.rs`), fired into events
-//! by the dispatcher when due, dropped when their ticket leaves the state
+//! by the engine's firing task when due, dropped when their ticket leaves the state
 //! they belong to, and woken when a waited-for ticket closes.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -11,8 +11,8 @@ use crate::model::{TicketId, Timestamp};
 use crate::store::{Result, Timer, TimerKind};
 
 /// The earliest due time of the pending timers, as the writer last saw
-/// it: the dispatcher asks for due timers on every pass, and most passes
-/// must then cost nothing, not even a read.
+/// it: the engine's firing task asks for due timers on every pass of the
+/// dispatcher, and most passes must then cost nothing, not even a read.
 ///
 /// Only the writer thread sets it exactly (after firing, in the order of
 /// its transactions); a commit that adds a timer lowers it there too. Any
