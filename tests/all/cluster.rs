@@ -5,13 +5,13 @@
 //! it runs, and work goes only to nodes that run its bot.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::support::postgres::{TestDatabase, database, own_cluster, with_database};
-use crate::support::{Server, ServerSetup, fixture_bots};
+use crate::support::{Server, ServerSetup, fixture_bots, now_ms};
 
 /// The fixture files of these metaservices (manifests and `.wasm`).
 fn copy_metaservices(to: &Path, names: &[&str]) {
@@ -42,13 +42,6 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
         .fetch_one(pool)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 /// The node id a server reports.

@@ -3,19 +3,10 @@
 //! second or two on time, and never before it; on SQLite and on
 //! PostgreSQL.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::json;
 
 use crate::support::postgres::database;
-use crate::support::{Server, ServerSetup, copy_dir, fixture_bots, millis};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
+use crate::support::{Server, ServerSetup, copy_dir, fixture_bots, millis, now_ms};
 
 /// Sets two waits on `database_url` (SQLite when `None`), one after the
 /// other, and checks when each woke.

@@ -22,3 +22,12 @@ pub fn millis(v: &serde_json::Value) -> i64 {
         .map(|t| t.timestamp_millis())
         .unwrap_or_default()
 }
+
+/// Now, in milliseconds since the epoch (the unit of the API's times and
+/// of a bot's `wait_until_time`).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
