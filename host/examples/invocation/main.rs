@@ -72,6 +72,11 @@ pub fn figure(name: &str, value: f64, unit: &str) {
     println!("{name}: {value:.decimals$} {unit}");
 }
 
+/// The allocator `baton serve` runs with (`host/src/main.rs` says why), so
+/// that what is measured here is what the server pays.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // A multi-threaded runtime on every core, as `baton serve` runs.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -77,7 +77,7 @@ impl Runtime {
         session: Option<Session>,
         describe_limits: Limits,
     ) -> (Store<BotState>, [BotOutput; 2]) {
-        let name: Arc<str> = Arc::from(bot.name.to_string());
+        let name = bot.label.clone();
         // The session's limits and egress list; for `describe()`, the
         // limits the bot will run under and no egress.
         let (limits, allowed): (Limits, Arc<[EgressRule]>) = match &session {

@@ -2,6 +2,7 @@
 //! each checked before the bot may serve a single ticket.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -26,6 +27,10 @@ pub struct LoadedBot {
     /// The linear memory it held after `describe()`: what it needs just to
     /// start, in bytes.
     pub memory_floor: usize,
+    /// `name` as text, made once: every invocation's output streams label
+    /// their lines with it (formatted per invocation, it was 1 % of the
+    /// samples in `perf` of the invocation benchmark).
+    pub(super) label: Arc<str>,
     pub(super) pre: BotPre<BotState>,
 }
 
@@ -129,6 +134,7 @@ impl Runtime {
             .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         let pre = BotPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         let mut bot = LoadedBot {
+            label: Arc::from(name.to_string()),
             name,
             sha256,
             toolchain: String::new(),

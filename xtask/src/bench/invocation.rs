@@ -6,10 +6,12 @@
 //!
 //! - `invocation_median_us`, `invocation_p99_us`: `Runtime::invoke` with
 //!   the pooling allocator (fresh instance + one `proceed-ticket` that
-//!   makes one host call), over 100,000 invocations;
+//!   makes one host call) of an SDK bot, over 100,000 invocations;
 //!   `invocation_ondemand_*` with wasmtime's default allocator,
-//!   `invocation_live_*` on one reused instance, and
-//!   `invocation_two_calls_*` for the stepper's two-call step;
+//!   `invocation_live_*` on one reused instance,
+//!   `invocation_two_calls_*` for the stepper's two-call step, and
+//!   `invocation_hostile_*` for the hostile fixture, which imports every
+//!   WASI interface it can reach;
 //! - `wasm_transitions_per_s`, `native_transitions_per_s` and their ratio
 //!   `wasm_vs_native_ratio`: stepper tickets through their three bot steps
 //!   onto a real SQLite store, 64 in flight, with the components and with
@@ -24,7 +26,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 /// Every figure the example prints, in its order.
-const FIGURES: [&str; 11] = [
+const FIGURES: [&str; 13] = [
     "invocation_median_us",
     "invocation_p99_us",
     "invocation_ondemand_median_us",
@@ -33,6 +35,8 @@ const FIGURES: [&str; 11] = [
     "invocation_live_p99_us",
     "invocation_two_calls_median_us",
     "invocation_two_calls_p99_us",
+    "invocation_hostile_median_us",
+    "invocation_hostile_p99_us",
     "wasm_transitions_per_s",
     "native_transitions_per_s",
     "wasm_vs_native_ratio",
