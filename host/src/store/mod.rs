@@ -176,6 +176,19 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<QueuedEvent>>;
 
+    /// Of `bots`, those that may have due events now: a pass over many
+    /// bots, most of them idle, asks once instead of claiming for each.
+    /// A bot left out is only asked again at the next pass, so the answer
+    /// may include bots without due events but must not miss one that
+    /// had some when it was read. By default every bot is kept.
+    async fn bots_with_due_events(
+        &self,
+        bots: Vec<BotName>,
+        _now: Timestamp,
+    ) -> Result<Vec<BotName>> {
+        Ok(bots)
+    }
+
     /// Leases up to `limit` due events of the bots not in `except` (keys
     /// of [`bot_key`]), oldest first, at most one per ticket.
     async fn claim_other_events(

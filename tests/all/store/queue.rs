@@ -16,6 +16,7 @@ both!(
     a_released_event_keeps_its_ticket_waiting,
     unparked_events_start_over_and_dropped_ones_let_the_next_run,
     waking_a_bot_makes_its_fresh_events_due,
+    no_bot_with_a_due_event_is_left_out_of_a_pass,
 );
 
 async fn one_event_per_ticket_is_leased_at_a_time_in_order(db: Db) {
@@ -312,4 +313,32 @@ async fn waking_a_bot_makes_its_fresh_events_due(db: Db) {
     );
     let kept = db.events_of(other).await.expect("events");
     assert_eq!(kept[0].available_at, 7_000);
+}
+
+/// A dispatcher pass asks once which bots have due events and gives turns
+/// to those alone: a bot with one must never be left out (the store may
+/// keep idle ones; SQLite's leaving them out is `store::sqlite`'s test).
+async fn no_bot_with_a_due_event_is_left_out_of_a_pass(db: Db) {
+    let orders = bot("order", 1, "new");
+    let refunds = bot("refund", 1, "asked");
+    let idle = bot("order", 2, "paid");
+    let id = db.next_ticket_id().await.expect("id");
+    create_with(&*db, new_ticket(id), vec![event(id, 100)]).await;
+    refund(&db, 500).await;
+    let all = vec![idle.clone(), refunds.clone(), orders.clone()];
+
+    let due = db
+        .bots_with_due_events(all.clone(), 100)
+        .await
+        .expect("read");
+    assert!(due.contains(&orders), "due at 100, asked at 100: {due:?}");
+    assert!(due.iter().all(|b| all.contains(b)), "{due:?}");
+    let due = db
+        .bots_with_due_events(all.clone(), 500)
+        .await
+        .expect("read");
+    assert!(
+        due.contains(&orders) && due.contains(&refunds),
+        "both due at 500: {due:?}"
+    );
 }

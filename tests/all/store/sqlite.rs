@@ -1,5 +1,6 @@
 //! What only the SQLite store has: its durability settings, the plan
-//! of a bot's claim (SQLite's own `EXPLAIN QUERY PLAN`), and its
+//! of a bot's claim (SQLite's own `EXPLAIN QUERY PLAN`), the bots a pass
+//! leaves out, and its
 //! checkpoints off the writer's path. Its commit path's
 //! pause (`pause_writer`) serves the suite's batch test on both backends.
 
@@ -54,6 +55,30 @@ async fn a_bots_claim_reads_its_own_index_range() {
             .iter()
             .any(|p| p.contains("TEMP B-TREE") || p.starts_with("SCAN")),
         "{plan:#?}"
+    );
+}
+
+/// A pass over many idle bots costs one read: the bots without a due
+/// event are left out, so they get no claim of their own.
+#[tokio::test]
+async fn a_pass_leaves_out_the_bots_without_due_events() {
+    use baton_host::model::BotName;
+    let (db, _store) = sqlite().await;
+    let name = |n: &str| BotName::parse(n).expect("bot name");
+    let (orders, idle) = (name("shop-order-1-new"), name("shop-order-2-paid"));
+    let id = db.next_ticket_id().await.expect("id");
+    super::create_with(&*db, super::new_ticket(id), vec![super::event(id, 100)]).await;
+    let all = vec![idle, orders.clone()];
+    assert_eq!(
+        db.bots_with_due_events(all.clone(), 99)
+            .await
+            .expect("read"),
+        Vec::<BotName>::new(),
+        "nothing due before 100"
+    );
+    assert_eq!(
+        db.bots_with_due_events(all, 100).await.expect("read"),
+        vec![orders]
     );
 }
 

@@ -278,6 +278,14 @@ impl Store for SqliteStore {
         queue::claim_for_bot(&self.readers, &self.leases, &key, now, lease_ms, limit).await
     }
 
+    async fn bots_with_due_events(
+        &self,
+        bots: Vec<BotName>,
+        now: Timestamp,
+    ) -> Result<Vec<BotName>> {
+        queue::bots_with_due(&self.readers, bots, now)
+    }
+
     async fn claim_other_events(
         &self,
         _owner: &str,

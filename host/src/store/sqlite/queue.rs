@@ -24,6 +24,11 @@ pub(super) const BOT_DUE: &str = "SELECT e.id, e.ticket_id, e.available_at FROM 
      WHERE e.bot = ?2 AND e.status = 'pending' AND e.available_at <= ?1 \
      ORDER BY e.available_at, e.id";
 
+/// Whether the bot `?2` has a due pending event at `?1`: the first entry
+/// of [`BOT_DUE`]'s range, if any.
+const ANY_DUE: &str = "SELECT 1 FROM events e \
+     WHERE e.bot = ?2 AND e.status = 'pending' AND e.available_at <= ?1 LIMIT 1";
+
 /// The same for events whose ticket's bot could not be named.
 const UNKEYED_DUE: &str = "SELECT e.id, e.ticket_id, e.available_at FROM events e \
      WHERE e.bot IS NULL AND e.status = 'pending' AND e.available_at <= ?1 \
@@ -130,9 +135,33 @@ pub(super) async fn claim_for_bot(
     limit: u32,
 ) -> Result<Vec<QueuedEvent>> {
     let mut claiming = leases.claiming(now).await;
-    readers.read(|conn| {
+    readers.snapshot(|conn| {
         let chosen = candidates(conn, &claiming, Some(bot), now, limit as usize)?;
         lease(conn, &mut claiming, chosen, lease_ms, limit)
+    })
+}
+
+/// Of `bots`, those with a due pending event, each found by one seek on
+/// `events_by_bot`, all in one read snapshot.
+pub(super) fn bots_with_due(
+    readers: &Readers,
+    bots: Vec<BotName>,
+    now: Timestamp,
+) -> Result<Vec<BotName>> {
+    readers.snapshot(|conn| {
+        let mut any = conn.prepare_cached(ANY_DUE)?;
+        let mut due = Vec::with_capacity(bots.len());
+        for bot in bots {
+            let key = crate::store::bot_key(&bot);
+            if any
+                .query_row(params![now, key], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                due.push(bot);
+            }
+        }
+        Ok(due)
     })
 }
 
