@@ -9,7 +9,7 @@
 //! `wasm32-wasip2`: the waiter fixture (`waiter-job-1-waiting`) on a
 //! ticket whose metadata says `{"mode": "pass"}`, which reads the
 //! metadata (serde) and makes exactly one host call, `send-ticket`. Two others are
-//! measured beside it on the pooling allocator:
+//! measured beside it on the pooling allocator, and a third mode:
 //! - `invocation_two_calls_*`: the stepper, whose steps make two calls
 //!   (`log`, then `send-ticket`);
 //! - `invocation_hostile_*`: the hostile fixture in its one-call mode
@@ -18,12 +18,15 @@
 //!   wasmtime wires each import into every fresh instance, so it is the
 //!   upper bound of what a bot's imports cost, not a typical bot. Until
 //!   2026-12-07 it was the headline figure (BENCHMARKS.md says why that
-//!   changed).
+//!   changed);
+//! - `invocation_wait_*`: the waiter in its `sleep` mode, one `wait`,
+//!   which reads the database (the ticket's timer quota): what a host
+//!   call that is not answered from the session adds.
 //!
-//! Every call answers from the session, without the database, as it does
-//! in production for the invoked ticket.
+//! Except for `wait`, every call answers from the session, without the
+//! database, as it does in production for the invoked ticket.
 //!
-//! For the waiter:
+//! For the waiter's `pass` mode:
 //! - `invocation_*`: the pooling allocator, as `baton serve` configures it
 //!   (`Runtime::new` with the engine's default concurrency);
 //! - `invocation_ondemand_*`: wasmtime's default allocator
@@ -184,21 +187,43 @@ fn moved(change: &Change) -> bool {
     matches!(change, Change::Moved { .. })
 }
 
-/// `report(prefix, ..)` of `n` fresh invocations of `bot` with `metadata`.
-async fn measure_fresh(
-    runtime: &Runtime,
-    fixtures: &Path,
-    catalog: &Catalog,
-    (bot, metadata, expect): (&str, Value, fn(&Change) -> bool),
-    store: &Arc<dyn Store>,
+fn waits(change: &Change) -> bool {
+    matches!(change, Change::Waits { .. })
+}
+
+/// What the figures beside the headline share: the runtime, the bots,
+/// the store and the number of invocations.
+struct Beside<'a> {
+    runtime: &'a Runtime,
+    fixtures: &'a Path,
+    catalog: &'a Catalog,
+    store: &'a Arc<dyn Store>,
     n: usize,
-    prefix: &str,
-) -> anyhow::Result<()> {
-    let limits = Limits::default();
-    let case = Case::new(catalog, bot, metadata, expect, store.clone(), limits)?;
-    let loaded = setup::load(runtime, fixtures, catalog, bot).await?;
-    report(prefix, fresh(runtime, &loaded, &case, n).await?);
-    Ok(())
+}
+
+impl Beside<'_> {
+    /// `report(prefix, ..)` of `n` fresh invocations of `bot` on a ticket
+    /// with `metadata`, each asking for a change that `expect` accepts.
+    async fn fresh(
+        &self,
+        prefix: &str,
+        bot: &str,
+        metadata: Value,
+        expect: fn(&Change) -> bool,
+    ) -> anyhow::Result<()> {
+        let limits = Limits::default();
+        let case = Case::new(
+            self.catalog,
+            bot,
+            metadata,
+            expect,
+            self.store.clone(),
+            limits,
+        )?;
+        let loaded = setup::load(self.runtime, self.fixtures, self.catalog, bot).await?;
+        report(prefix, fresh(self.runtime, &loaded, &case, self.n).await?);
+        Ok(())
+    }
 }
 
 /// All the figures; with `only_pooling`, the first two alone (for
@@ -231,32 +256,22 @@ pub async fn run(fixtures: &Path, iterations: usize, only_pooling: bool) -> anyh
         live(&pooling, &bot, &case, iterations).await?,
     );
 
-    let (n, p) = (iterations, &pooling);
-    let two = ("stepper-flow-1-a", json!({}), moved as fn(&Change) -> bool);
-    measure_fresh(
-        p,
+    let beside = Beside {
+        runtime: &pooling,
         fixtures,
-        &catalog,
-        two,
-        &store,
-        n,
-        "invocation_two_calls",
-    )
-    .await?;
-    let hostile = (
-        "hostile-job-1-run",
-        json!({"do": "ok"}),
-        moved as fn(&Change) -> bool,
-    );
-    measure_fresh(
-        p,
-        fixtures,
-        &catalog,
-        hostile,
-        &store,
-        n,
-        "invocation_hostile",
-    )
-    .await?;
+        catalog: &catalog,
+        store: &store,
+        n: iterations,
+    };
+    let two = "stepper-flow-1-a";
+    beside
+        .fresh("invocation_two_calls", two, json!({}), moved)
+        .await?;
+    let hostile = "hostile-job-1-run";
+    beside
+        .fresh("invocation_hostile", hostile, json!({"do": "ok"}), moved)
+        .await?;
+    let sleep = json!({"mode": "sleep"});
+    beside.fresh("invocation_wait", one, sleep, waits).await?;
     Ok(())
 }

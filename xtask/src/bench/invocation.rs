@@ -11,7 +11,8 @@
 //!   `invocation_live_*` on one reused instance,
 //!   `invocation_two_calls_*` for the stepper's two-call step, and
 //!   `invocation_hostile_*` for the hostile fixture, which imports every
-//!   WASI interface it can reach;
+//!   WASI interface it can reach, and `invocation_wait_*` for one `wait`,
+//!   a call that reads the database;
 //! - `wasm_transitions_per_s`, `native_transitions_per_s` and their ratio
 //!   `wasm_vs_native_ratio`: stepper tickets through their three bot steps
 //!   onto a real SQLite store, 64 in flight, with the components and with
@@ -26,7 +27,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 /// Every figure the example prints, in its order.
-const FIGURES: [&str; 13] = [
+const FIGURES: [&str; 15] = [
     "invocation_median_us",
     "invocation_p99_us",
     "invocation_ondemand_median_us",
@@ -37,6 +38,8 @@ const FIGURES: [&str; 13] = [
     "invocation_two_calls_p99_us",
     "invocation_hostile_median_us",
     "invocation_hostile_p99_us",
+    "invocation_wait_median_us",
+    "invocation_wait_p99_us",
     "wasm_transitions_per_s",
     "native_transitions_per_s",
     "wasm_vs_native_ratio",

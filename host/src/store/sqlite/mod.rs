@@ -575,7 +575,7 @@ impl Store for SqliteStore {
     }
 
     async fn pending_of(&self, ticket: TicketId) -> Result<Pending> {
-        quotas::pending(&self.pool, ticket).await
+        quotas::pending(&self.readers, ticket)
     }
 
     async fn open_error(&self, metaservice: &str, cause: &str) -> Result<Option<TicketId>> {

@@ -6,6 +6,7 @@
 
 use sqlx::{Row, SqlitePool};
 
+use super::readers::Readers;
 use crate::model::{TicketId, Timestamp};
 use crate::store::{Pending, QuotaUsage, Result};
 
@@ -30,17 +31,25 @@ pub(super) async fn usage(
     })
 }
 
-pub(super) async fn pending(pool: &SqlitePool, ticket: TicketId) -> Result<Pending> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM events WHERE ticket_id = ?1 AND status = 'pending') AS events, \
-                (SELECT COUNT(*) FROM timers WHERE ticket_id = ?1) AS timers",
-    )
-    .bind(ticket)
-    .fetch_one(pool)
-    .await?;
-    Ok(Pending {
-        events: row.try_get::<i64, _>("events")?.max(0) as u64,
-        timers: row.try_get::<i64, _>("timers")?.max(0) as u64,
+/// A ticket's pending events and timers, asked by every `wait` and every
+/// event a bot queues. Read on the calling thread through [`Readers`],
+/// like the claims: a bot waits for this inside its invocation, and
+/// sqlx's hand-off to its connection thread cost more than the count
+/// (which a ticket's own quotas bound to a few rows). `usage` stays on
+/// sqlx: it counts a metaservice's open tickets, which may be many, and a
+/// long read must not hold a runtime thread.
+pub(super) fn pending(readers: &Readers, ticket: TicketId) -> Result<Pending> {
+    readers.read(|conn| {
+        let mut pending = conn.prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM events WHERE ticket_id = ?1 AND status = 'pending'), \
+                    (SELECT COUNT(*) FROM timers WHERE ticket_id = ?1)",
+        )?;
+        let (events, timers): (i64, i64) =
+            pending.query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Pending {
+            events: events.max(0) as u64,
+            timers: timers.max(0) as u64,
+        })
     })
 }
 
