@@ -14,8 +14,10 @@
 //!   before the rename to a second after serving than the steady rate.
 //! - `event_to_bot_p50_ms`, `event_to_bot_p99_ms`: a fresh server, tickets
 //!   posted by paced threads at half the load (rate ÷ 6 tickets/s, three
-//!   transitions each); per bot step, from its ticket entering the state
-//!   (the `created` or `state_changed` row) to the step's log row.
+//!   transitions each), each thread on one kept-alive connection (until
+//!   2026-12-07 a connection per ticket; BENCHMARKS.md has both); per bot
+//!   step, from its ticket entering the state (the `created` or
+//!   `state_changed` row) to the step's log row.
 //!
 //! `BATON_BENCH_ENGINE` adds lines to both servers' `[engine]` (e.g.
 //! `per_bot_concurrency = 32`), to compare settings without a rebuild.
@@ -31,7 +33,7 @@ use serde_json::json;
 
 use super::waits::python;
 use super::{Server, TOKEN, floor, percentile, scratch};
-use crate::http::request;
+use crate::http::KeepAlive;
 
 /// Extra `[engine]` lines from `BATON_BENCH_ENGINE` (see the module docs).
 fn engine() -> String {
@@ -479,6 +481,7 @@ pub(super) fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64
                 let body = &body;
                 s.spawn(move || {
                     let (mut ok, mut failed) = (0u64, 0u64);
+                    let mut client = KeepAlive::new(addr);
                     for k in 0u64.. {
                         let at =
                             Duration::from_secs_f64(step * (k * CLIENTS as u64 + i as u64) as f64);
@@ -489,8 +492,8 @@ pub(super) fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64
                         if let Some(wait) = due.checked_duration_since(Instant::now()) {
                             std::thread::sleep(wait);
                         }
-                        match request(addr, TOKEN, "POST", "/api/v1/tickets", Some(body)) {
-                            Ok((201, _)) => ok += 1,
+                        match client.send(TOKEN, "POST", "/api/v1/tickets", body) {
+                            Ok(201) => ok += 1,
                             _ => failed += 1,
                         }
                     }
