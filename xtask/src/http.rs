@@ -93,20 +93,21 @@ impl KeepAlive {
         path: &str,
         body: &Value,
     ) -> anyhow::Result<u16> {
-        let sent = self.try_send(token, method, path, body);
+        let body = body.to_string();
+        let message = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        let sent = self.try_send(message.as_bytes());
         if sent.is_err() {
             self.stream = None;
         }
         sent
     }
 
-    fn try_send(
-        &mut self,
-        token: &str,
-        method: &str,
-        path: &str,
-        body: &Value,
-    ) -> anyhow::Result<u16> {
+    /// Writes `message` (one whole request) and reads the answer.
+    fn try_send(&mut self, message: &[u8]) -> anyhow::Result<u16> {
         let stream = match &mut self.stream {
             Some(stream) => stream,
             None => {
@@ -119,13 +120,7 @@ impl KeepAlive {
                 self.stream.insert(BufReader::new(stream))
             }
         };
-        let body = body.to_string();
-        let message = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        stream.get_mut().write_all(message.as_bytes())?;
+        stream.get_mut().write_all(message)?;
         let mut line = String::new();
         stream.read_line(&mut line)?;
         let status: u16 = line
