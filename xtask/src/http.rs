@@ -64,6 +64,10 @@ fn unchunk(mut body: &str) -> String {
     out
 }
 
+/// The largest answer body [`KeepAlive`] reads: a `Content-Length` is
+/// the server's word, and a wrong one must not size an allocation.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
 /// One connection kept open from request to request, as an HTTP client
 /// library keeps its pool: how a system that posts tickets to Baton talks
 /// to it. [`request`] opens a connection per request, which costs the
@@ -144,6 +148,9 @@ impl KeepAlive {
             close |= header == "connection: close";
         }
         let length = length.context("an answer without Content-Length")?;
+        if length > MAX_BODY {
+            bail!("an answer of {length} bytes; at most {MAX_BODY} are read");
+        }
         let mut rest = vec![0; length];
         stream.read_exact(&mut rest)?;
         if close {

@@ -8,8 +8,9 @@
 //! The bot is one written as bot authors write them, with the SDK for
 //! `wasm32-wasip2`: the waiter fixture (`waiter-job-1-waiting`) on a
 //! ticket whose metadata says `{"mode": "pass"}`, which reads the
-//! metadata (serde) and makes exactly one host call, `send-ticket`. Two others are
-//! measured beside it on the pooling allocator, and a third mode:
+//! metadata (serde) and makes exactly one host call, `send-ticket`. Two
+//! other bots are measured beside it on the pooling allocator, and a
+//! third mode of the waiter:
 //! - `invocation_two_calls_*`: the stepper, whose steps make two calls
 //!   (`log`, then `send-ticket`);
 //! - `invocation_hostile_*`: the hostile fixture in its one-call mode

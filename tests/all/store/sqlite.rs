@@ -1,9 +1,10 @@
-//! What only the SQLite store has: its durability settings, the plan
-//! of a bot's claim (SQLite's own `EXPLAIN QUERY PLAN`), the bots a pass
-//! leaves out, and its
-//! checkpoints off the writer's path. Its commit path's
-//! pause (`pause_writer`) serves the suite's batch test on both backends.
+//! What only the SQLite store has: its durability settings, the plan of
+//! a bot's claim (SQLite's own `EXPLAIN QUERY PLAN`), the bots a pass
+//! leaves out, and its checkpoints off the writer's path. Its commit
+//! path's pause (`pause_writer`) serves the suite's batch test on both
+//! backends.
 
+use baton_host::model::BotName;
 use baton_host::store::SqliteStore;
 use sqlx::Row;
 
@@ -62,7 +63,6 @@ async fn a_bots_claim_reads_its_own_index_range() {
 /// event are left out, so they get no claim of their own.
 #[tokio::test]
 async fn a_pass_leaves_out_the_bots_without_due_events() {
-    use baton_host::model::BotName;
     let (db, _store) = sqlite().await;
     let name = |n: &str| BotName::parse(n).expect("bot name");
     let (orders, idle) = (name("shop-order-1-new"), name("shop-order-2-paid"));
