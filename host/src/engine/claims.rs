@@ -5,7 +5,8 @@
 //! its bound has none claimed only to give them back. A bot's claim reads
 //! its own index range (`events_by_bot`), so it costs the events taken,
 //! not the length of any queue. A pass first asks the store which bots
-//! have due events at all (one read), and gives turns to those alone.
+//! have due events at all (one read), and gives turns to those alone
+//! (SQLite answers; PostgreSQL's store keeps every bot, the default).
 //!
 //! Events no loaded bot takes — reminders of a state whose bot is missing,
 //! a state the manifest no longer declares, a bot not yet loaded — are
