@@ -11,6 +11,8 @@
 //!   tests share.
 //! - `store/commits.rs`: commits are all or nothing, guarded by versions,
 //!   grouped in batches; ticket numbers; waits ended by a close.
+//! - `store/groups.rs`: steps and closings of one batch, each with its
+//!   own rows and results (one statement on PostgreSQL).
 //! - `store/queue.rs`: claims (one per ticket, in order, per bot, others),
 //!   releases, parking, dropping, waking.
 //! - `store/people.rs`: users, tokens, groups, settings overrides, bots.
@@ -55,6 +57,7 @@ macro_rules! both {
 
 mod backlog;
 mod commits;
+mod groups;
 mod outbox;
 mod people;
 mod postgres;

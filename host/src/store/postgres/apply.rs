@@ -7,7 +7,8 @@
 //! multi-row `INSERT ... SELECT FROM UNNEST(...)` in the commit's order (so
 //! ids are handed out in that order, `rows.rs`), and independent inserts
 //! share a statement. A commit of the shape of a bot's step (consume, move,
-//! log, queue, proceeded) is one statement (`step.rs`).
+//! log, queue, proceeded, perhaps a close and notifications) is one
+//! statement, shared with the other such commits of its batch (`group.rs`).
 //!
 //! SQLite has one writer; here several transactions run at once, so two
 //! reads lock what they depend on: the ticket a wait is on (`FOR SHARE`,
@@ -37,9 +38,12 @@ pub(super) async fn apply(
     commit: &Commit,
     now: Timestamp,
 ) -> Result<Committed> {
-    if super::step::fits(commit) {
-        super::step::apply(conn, commit, now).await?;
-        return Ok(Committed::default());
+    let mut group = super::group::Group::default();
+    if group.admits(commit, now) {
+        let mut applied = group.apply(conn).await?;
+        return applied
+            .pop()
+            .ok_or_else(|| StoreError::Writer("a commit's group gave no result".into()));
     }
     let mut committed = Committed::default();
     if let Some(event) = commit.consumes {
@@ -196,25 +200,8 @@ async fn update_ticket(conn: &mut PgConnection, u: &TicketUpdate, now: Timestamp
         return Err(StoreError::Conflict(u.id));
     }
     if let Some((_, Status::Closed)) = u.state {
-        closed(conn, u.id, now).await?;
+        super::group::ended(conn, &[u.id], &[now]).await?;
     }
-    Ok(())
-}
-
-/// A ticket closed: the waits on it end, and its own timers go. The
-/// payload is built as SQLite's `json_object('other', ...)` writes it.
-async fn closed(conn: &mut PgConnection, ticket: TicketId, now: Timestamp) -> Result<()> {
-    sqlx::query(
-        "WITH ended AS ( \
-           INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at) \
-           SELECT ticket_id, state_code, 'ticket_closed', '{\"other\":' || other_ticket || '}', \
-             $1, $1 FROM timers WHERE other_ticket = $2 AND kind = 'wait_ticket' ORDER BY id) \
-         DELETE FROM timers WHERE (other_ticket = $2 AND kind = 'wait_ticket') OR ticket_id = $2",
-    )
-    .bind(now)
-    .bind(ticket)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 

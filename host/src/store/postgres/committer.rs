@@ -20,6 +20,12 @@
 //! (`synchronous_commit` is left as the server has it, `on` by default;
 //! nothing here turns it off).
 //!
+//! The commits of bot steps and closings are not run one job at a time:
+//! in a batch run without savepoints, those of them that touch disjoint
+//! tickets are applied together in one statement (`group.rs`), and only
+//! the other jobs run one by one. A group that fails is treated as a
+//! failed job: the batch runs again with savepoints, each job alone.
+//!
 //! Several committers run batches in parallel: while one waits for its
 //! WAL flush another executes its statements, and PostgreSQL flushes the
 //! commit records of concurrent transactions together. A batch is formed
@@ -42,8 +48,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, mpsc, oneshot};
 
+use super::group::Group;
+use crate::model::Timestamp;
 use crate::store::batching::{Care, Mode, Ran};
-use crate::store::{BatchHook, Result, StoreError, WriterStats};
+use crate::store::{BatchHook, Commit, Committed, Result, StoreError, WriterStats};
 
 /// Committer connections, each running one batch at a time. Four: while
 /// one batch waits for its WAL flush (a few milliseconds on a real disk)
@@ -84,6 +92,13 @@ const UNDO: &str = "ROLLBACK TO SAVEPOINT job";
 trait Job: Send {
     fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, bool>;
     fn finish(self: Box<Self>, committed: std::result::Result<(), BatchFailure>);
+    /// The commit this job applies, if it may be applied in a group with
+    /// others instead of by [`Job::run`].
+    fn commit(&self) -> Option<(&Commit, Timestamp)> {
+        None
+    }
+    /// Its commit was applied in a group, with this result.
+    fn applied(&mut self, _committed: Committed) {}
 }
 
 /// Why a whole batch failed, for each of its callers: whether the
@@ -126,23 +141,66 @@ where
     }
 
     fn finish(self: Box<Self>, committed: std::result::Result<(), BatchFailure>) {
-        let out = match (committed, self.out) {
-            // A job that failed was rolled back whatever the batch did.
-            (_, Some(Err(e))) => Err(e),
-            (Ok(()), Some(Ok(v))) => Ok(v),
-            (
-                Err(BatchFailure {
-                    unavailable: true,
-                    why,
-                }),
-                _,
-            ) => Err(StoreError::Unavailable(why)),
-            (Err(BatchFailure { why, .. }), _) => Err(StoreError::Writer(why)),
-            (Ok(()), None) => Err(StoreError::Writer("the job did not run".into())),
-        };
-        // The caller may have gone away (a request that was cancelled).
-        let _ = self.reply.send(out);
+        answer(committed, self.out, self.reply);
     }
+}
+
+/// A commit handed in by [`Committer::commit`]: run alone by
+/// `apply.rs`, or in a group.
+struct CommitTask {
+    commit: Arc<Commit>,
+    now: Timestamp,
+    out: Option<Result<Committed>>,
+    reply: oneshot::Sender<Result<Committed>>,
+}
+
+impl Job for CommitTask {
+    fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, bool> {
+        Box::pin(async move {
+            let out = super::apply::apply(conn, &self.commit, self.now).await;
+            let ok = out.is_ok();
+            self.out = Some(out);
+            ok
+        })
+    }
+
+    fn finish(self: Box<Self>, committed: std::result::Result<(), BatchFailure>) {
+        answer(committed, self.out, self.reply);
+    }
+
+    fn commit(&self) -> Option<(&Commit, Timestamp)> {
+        Some((&self.commit, self.now))
+    }
+
+    fn applied(&mut self, committed: Committed) {
+        self.out = Some(Ok(committed));
+    }
+}
+
+/// Tells a job's caller how it went: its own result if the batch
+/// committed (or its own error, whatever the batch did), else the batch's
+/// failure.
+fn answer<T>(
+    committed: std::result::Result<(), BatchFailure>,
+    out: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+) {
+    let out = match (committed, out) {
+        // A job that failed was rolled back whatever the batch did.
+        (_, Some(Err(e))) => Err(e),
+        (Ok(()), Some(Ok(v))) => Ok(v),
+        (
+            Err(BatchFailure {
+                unavailable: true,
+                why,
+            }),
+            _,
+        ) => Err(StoreError::Unavailable(why)),
+        (Err(BatchFailure { why, .. }), _) => Err(StoreError::Writer(why)),
+        (Ok(()), None) => Err(StoreError::Writer("the job did not run".into())),
+    };
+    // The caller may have gone away (a request that was cancelled).
+    let _ = reply.send(out);
 }
 
 type Batch = Vec<Box<dyn Job>>;
@@ -156,6 +214,8 @@ struct Stats {
     jobs: AtomicU64,
     /// Batches run a second time, with savepoints, after a job failed.
     reruns: AtomicU64,
+    /// Jobs applied in a group.
+    grouped: AtomicU64,
 }
 
 /// Holds the committer before its next batch until dropped (see
@@ -210,6 +270,7 @@ impl Committer {
             batches: self.stats.batches.load(Ordering::Relaxed),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
             reruns: self.stats.reruns.load(Ordering::Relaxed),
+            grouped: self.stats.grouped.load(Ordering::Relaxed),
         }
     }
 
@@ -237,6 +298,27 @@ impl Committer {
             out: None,
             reply,
         });
+        self.enqueue(task, answer).await
+    }
+
+    /// Applies `commit` as of `now` in a batch, in a group with others
+    /// when it has a group's shape; resolves once the batch is durable.
+    pub(super) async fn commit(&self, commit: Arc<Commit>, now: Timestamp) -> Result<Committed> {
+        let (reply, answer) = oneshot::channel();
+        let task = Box::new(CommitTask {
+            commit,
+            now,
+            out: None,
+            reply,
+        });
+        self.enqueue(task, answer).await
+    }
+
+    async fn enqueue<T>(
+        &self,
+        task: Box<dyn Job>,
+        answer: oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
         if self.jobs.send(task).await.is_err() {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
@@ -320,7 +402,7 @@ async fn serve(
         let started = std::time::Instant::now();
         let mode = care.next();
         let ran = match begin(&mut conn, &options).await {
-            Ok(c) => apply_batch(c, &mut batch, mode).await,
+            Ok(c) => apply_batch(c, &mut batch, mode, &stats).await,
             Err(e) => Err(e),
         };
         if let Ok(ran) = ran
@@ -390,16 +472,10 @@ async fn apply_batch(
     conn: &mut PgConnection,
     batch: &mut [Box<dyn Job>],
     mode: Mode,
+    stats: &Stats,
 ) -> Result<Ran> {
     if mode == Mode::Optimistic {
-        let mut stood = true;
-        for job in batch.iter_mut() {
-            if !job.run(conn).await {
-                stood = false;
-                break;
-            }
-        }
-        if stood {
+        if run_optimistic(conn, batch, stats).await {
             conn.execute(sqlx::raw_sql("COMMIT")).await?;
             return Ok(Ran::AllStood);
         }
@@ -419,4 +495,64 @@ async fn apply_batch(
     }
     conn.execute(sqlx::raw_sql("COMMIT")).await?;
     Ok(ran)
+}
+
+/// A batch's first run, with no savepoint: its group (see [`group`]),
+/// then its other jobs one by one. Whether every job stood; at the first
+/// failure it stops, since PostgreSQL refuses every later statement of
+/// the transaction.
+async fn run_optimistic(
+    conn: &mut PgConnection,
+    batch: &mut [Box<dyn Job>],
+    stats: &Stats,
+) -> bool {
+    let Some(done) = group(conn, batch, stats).await else {
+        return false;
+    };
+    for (job, done) in batch.iter_mut().zip(done) {
+        if !done && !job.run(conn).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Applies the commits of `batch` that a [`Group`] admits, if there are
+/// two or more, in one statement: which jobs it applied, or `None` if
+/// the group failed (some job in it would fail alone too, or the
+/// database refused the statement).
+async fn group(
+    conn: &mut PgConnection,
+    batch: &mut [Box<dyn Job>],
+    stats: &Stats,
+) -> Option<Vec<bool>> {
+    let mut group = Group::default();
+    let members: Vec<bool> = batch
+        .iter()
+        .map(|job| job.commit().is_some_and(|(c, now)| group.admits(c, now)))
+        .collect();
+    if group.len() < 2 {
+        // One commit runs as its job does: the same statement.
+        return Some(vec![false; batch.len()]);
+    }
+    let applied = match group.apply(conn).await {
+        Ok(applied) => applied,
+        Err(e) => {
+            tracing::debug!(
+                jobs = group.len(),
+                "a group failed ({e}); its batch runs again"
+            );
+            return None;
+        }
+    };
+    stats
+        .grouped
+        .fetch_add(applied.len() as u64, Ordering::Relaxed);
+    let mut applied = applied.into_iter();
+    for (job, member) in batch.iter_mut().zip(&members) {
+        if let (true, Some(committed)) = (*member, applied.next()) {
+            job.applied(committed);
+        }
+    }
+    Some(members)
 }

@@ -10,8 +10,9 @@
 //! - `committer.rs`: group commit on several connections: many callers'
 //!   jobs in one transaction, savepoints only when one of them failed.
 //! - `apply.rs`: one [`Commit`] applied on a committer's connection;
-//!   `step.rs`: a bot's step in one statement; `rows.rs`: multi-row
-//!   inserts; `parties.rs`: stakeholders, comments, notifications.
+//!   `group.rs`: the steps and closings of a batch in one statement;
+//!   `rows.rs`: multi-row inserts; `parties.rs`: stakeholders, comments,
+//!   notifications.
 //! - `cluster.rs`: heartbeats, jobs run once per cluster, and the
 //!   signals nodes send each other (`LISTEN/NOTIFY`).
 //! - `write.rs`: this node's row, the catalog sync, ticket-number blocks,
@@ -33,6 +34,7 @@
 mod apply;
 mod cluster;
 mod committer;
+mod group;
 mod list;
 mod outbox;
 mod parties;
@@ -44,7 +46,6 @@ mod records;
 mod retention;
 mod rows;
 mod sessions;
-mod step;
 mod sweep;
 mod timers;
 mod write;
@@ -212,24 +213,36 @@ impl PgStore {
         commit: &Commit,
         now: Timestamp,
     ) -> Result<Committed> {
-        // Shared, not copied, by the runs of the job (it may run twice).
-        let job = Arc::new((parked, commit.clone()));
-        let done = self
-            .on_committer(move |conn| {
-                let job = job.clone();
-                Box::pin(async move {
-                    let (parked, commit) = &*job;
-                    if let Some((id, error)) = parked {
-                        queue::park(conn, *id, error).await?;
-                    }
-                    apply::apply(conn, commit, now).await
-                })
-            })
-            .await?;
+        let done = match parked {
+            None => self.committer.commit(Arc::new(commit.clone()), now).await?,
+            parked => self.park_and_apply(parked, commit, now).await?,
+        };
         for due in commit.timers.iter().filter_map(|t| t.due_at) {
             self.next_due.lower(due);
         }
         Ok(done)
+    }
+
+    /// A parked event's report: the park and the commit in one job.
+    async fn park_and_apply(
+        &self,
+        parked: Option<(EventId, String)>,
+        commit: &Commit,
+        now: Timestamp,
+    ) -> Result<Committed> {
+        // Shared, not copied, by the runs of the job (it may run twice).
+        let job = Arc::new((parked, commit.clone()));
+        self.on_committer(move |conn| {
+            let job = job.clone();
+            Box::pin(async move {
+                let (parked, commit) = &*job;
+                if let Some((id, error)) = parked {
+                    queue::park(conn, *id, error).await?;
+                }
+                apply::apply(conn, commit, now).await
+            })
+        })
+        .await
     }
 }
 

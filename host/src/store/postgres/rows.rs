@@ -134,6 +134,13 @@ pub(super) struct LogColumns<'a> {
 impl<'a> LogColumns<'a> {
     pub(super) fn of(commit: &'a Commit) -> Self {
         let mut cols = LogColumns::default();
+        cols.extend(commit);
+        cols
+    }
+
+    /// Adds `commit`'s log lines after those already taken.
+    pub(super) fn extend(&mut self, commit: &'a Commit) {
+        let cols = self;
         for l in &commit.logs {
             let (kind, user, bot) = actor_columns(&l.actor);
             cols.ticket.push(l.ticket_id);
@@ -147,7 +154,6 @@ impl<'a> LogColumns<'a> {
             cols.data.push(l.data.as_ref().map(|d| d.to_string()));
             cols.acting.push(l.acting_stakeholder);
         }
-        cols
     }
 }
 

@@ -153,6 +153,11 @@ pub struct WriterStats {
     pub jobs: u64,
     /// Batches run a second time, with savepoints, after a job failed.
     pub reruns: u64,
+    /// Jobs whose commits were applied together with others of their
+    /// batch in one statement. Only PostgreSQL's committer does that (a
+    /// statement there is a round trip); SQLite's writer runs each
+    /// commit's cached statements in its own process, and reports 0.
+    pub grouped: u64,
 }
 
 /// Holds the writer until dropped: inside its next batch (see
@@ -183,6 +188,7 @@ impl Writer {
             batches: self.stats.batches.load(Ordering::Relaxed),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
             reruns: self.stats.reruns.load(Ordering::Relaxed),
+            grouped: 0,
         }
     }
 

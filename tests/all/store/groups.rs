@@ -1,0 +1,178 @@
+//! Many commits in one batch, steps and closings of different tickets
+//! side by side: each writes and returns what it would alone. On
+//! PostgreSQL they share one statement (`store/postgres/group.rs`), so
+//! this is where that statement's rows are told apart again.
+
+use baton_host::model::Status;
+use baton_host::store::{Commit, Committed, NewEvent, NewNotification, NewTimer, TicketUpdate};
+use baton_host::store::{EventKind, TimerKind};
+use serde_json::json;
+
+use super::{Backend, Db, create, create_with, event, log, new_ticket};
+
+both!(steps_and_closings_in_one_batch_each_write_and_return_their_own);
+
+/// Ticket `n` of the batch: a step to the open state 3 when `n` is even,
+/// a close (with a notification to `user`) when it is odd; committed at
+/// `5_000 + n`.
+fn commit(n: usize, ticket: i64, consumed: i64, user: i64) -> Commit {
+    let closing = n % 2 == 1;
+    let state = if closing {
+        (2, Status::Closed)
+    } else {
+        (3, Status::Open)
+    };
+    Commit {
+        consumes: Some(consumed),
+        updates: vec![TicketUpdate {
+            id: ticket,
+            expected_version: 1,
+            title: Some(format!("title {n}")),
+            state: Some(state),
+            metadata: None,
+        }],
+        logs: vec![log(ticket, &format!("commit {n}"))],
+        events: match closing {
+            true => vec![],
+            false => vec![NewEvent {
+                state_code: 3,
+                ..event(ticket, 5_000 + n as i64)
+            }],
+        },
+        proceeded: vec![(ticket, 1)],
+        notifications: match closing {
+            true => vec![NewNotification {
+                user_id: user,
+                ticket_id: Some(ticket),
+                kind: "closed",
+                text: format!("closed {n}"),
+            }],
+            false => vec![],
+        },
+        ..Commit::default()
+    }
+}
+
+async fn steps_and_closings_in_one_batch_each_write_and_return_their_own(db: Db) {
+    const N: usize = 12;
+    // An administrator: her inbox shows notifications on any ticket.
+    let ann = db.person("ann", true).await;
+    let mut tickets = Vec::new();
+    for _ in 0..N {
+        let id = db.next_ticket_id().await.expect("id");
+        tickets.push(create_with(&*db, new_ticket(id), vec![event(id, 0)]).await);
+    }
+    // A wait on ticket 1, which closes in the batch.
+    let waiter = create(&*db, vec![]).await;
+    let wait = NewTimer {
+        ticket_id: waiter,
+        state_code: 1,
+        kind: TimerKind::WaitTicket,
+        due_at: None,
+        base_at: 0,
+        other_ticket: Some(tickets[1]),
+        repeats_left: 0,
+    };
+    let timers = Commit {
+        timers: vec![wait],
+        ..Commit::default()
+    };
+    db.commit(&timers, 2_000).await.expect("the wait");
+    let mut claimed = db
+        .claim_events("w", 10, 60_000, N as u32)
+        .await
+        .expect("claim");
+    claimed.sort_by_key(|e| e.ticket_id);
+    assert_eq!(claimed.len(), N);
+
+    let (paused, _) = db.pause().await;
+    let before = db.stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, ev) in claimed.iter().enumerate() {
+        let (store, commit) = (db.store.clone(), commit(n, ev.ticket_id, ev.id, ann.id));
+        tasks.spawn(async move { (n, store.commit(&commit, 5_000 + n as i64).await) });
+    }
+    while db.stats().queued < before.queued + N as u64 {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    let mut done: Vec<(usize, Committed)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (n, result) = joined.expect("task");
+        done.push((n, result.unwrap_or_else(|e| panic!("commit {n}: {e}"))));
+    }
+    done.sort_by_key(|(n, _)| *n);
+    let after = db.stats();
+    assert_eq!(after.reruns, before.reruns, "no job failed");
+    let grouped = after.grouped - before.grouped;
+    match db.backend {
+        Backend::Postgres(_) => assert_eq!(grouped, N as u64, "all {N} in one statement"),
+        Backend::Sqlite(_) => assert_eq!(grouped, 0),
+    }
+
+    let inbox = db.notifications(ann.id, None, 50).await.expect("inbox");
+    assert_eq!(inbox.len(), N / 2);
+    for (n, committed) in &done {
+        let (ticket, at) = (tickets[*n], 5_000 + *n as i64);
+        let t = db.ticket(ticket).await.expect("read").expect("ticket");
+        let logs = db.logs(ticket).await.expect("logs");
+        let last = logs.last().expect("a log line");
+        assert_eq!(
+            (
+                t.title.as_str(),
+                t.version,
+                t.updated_at,
+                last.message.as_str(),
+                last.created_at
+            ),
+            (
+                format!("title {n}").as_str(),
+                2,
+                at,
+                format!("commit {n}").as_str(),
+                at
+            ),
+            "ticket {n}"
+        );
+        let events = db.events_of(ticket).await.expect("events");
+        if n % 2 == 1 {
+            assert_eq!((t.status, t.closed_at), (Status::Closed, Some(at)));
+            assert!(events.is_empty(), "its event consumed: {events:?}");
+            let [note] = committed.notifications.as_slice() else {
+                panic!("commit {n} returned {:?}", committed.notifications);
+            };
+            let stored = inbox.iter().find(|s| s.id == note.id).expect("stored");
+            assert_eq!(
+                (stored.text.as_str(), stored.ticket_id, stored.created_at),
+                (format!("closed {n}").as_str(), Some(ticket), at)
+            );
+            assert_eq!(note, stored);
+        } else {
+            assert_eq!(
+                (t.status, t.state_code, t.closed_at),
+                (Status::Open, 3, None)
+            );
+            assert!(committed.notifications.is_empty());
+            let next: Vec<_> = events
+                .iter()
+                .map(|e| (e.state_code, e.available_at))
+                .collect();
+            assert_eq!(
+                next,
+                vec![(3, at)],
+                "its event consumed, the next one queued"
+            );
+        }
+    }
+    // The wait on ticket 1 ended with its close.
+    let ended = db.events_of(waiter).await.expect("events");
+    let ended: Vec<_> = ended
+        .iter()
+        .map(|e| (e.kind, e.payload.clone(), e.available_at))
+        .collect();
+    assert_eq!(
+        ended,
+        vec![(EventKind::TicketClosed, json!({"other": tickets[1]}), 5_001)]
+    );
+    assert!(db.timers_of(waiter).await.expect("timers").is_empty());
+}
