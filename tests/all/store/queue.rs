@@ -3,7 +3,7 @@
 //! and waking events.
 
 use baton_host::model::BotName;
-use baton_host::store::{Commit, EventKind, NewEvent, bot_key};
+use baton_host::store::{Commit, EventKind, NewEvent, NewTimer, TimerKind, bot_key};
 use serde_json::json;
 
 use super::{Db, create, create_with, event, new_ticket};
@@ -197,6 +197,20 @@ async fn a_claimed_event_carries_its_ticket_as_stored(db: Db) {
         ids.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
     }
     let other = refund(&db, 5).await;
+    // A lifetime gives the first ticket a deadline, read with it.
+    let lifetime = Commit {
+        timers: vec![NewTimer {
+            ticket_id: ids[0],
+            state_code: 1,
+            kind: TimerKind::Lifetime,
+            due_at: Some(9_000),
+            base_at: 0,
+            other_ticket: None,
+            repeats_left: 0,
+        }],
+        ..Commit::default()
+    };
+    db.commit(&lifetime, 50).await.expect("lifetime");
     let stored = |id: i64| {
         let db = &db;
         async move { db.ticket(id).await.expect("read").expect("ticket") }
@@ -206,6 +220,7 @@ async fn a_claimed_event_carries_its_ticket_as_stored(db: Db) {
         .await
         .expect("claim");
     assert_eq!(mine.len(), 2);
+    assert_eq!(stored(ids[0]).await.deadline_at, Some(9_000));
     for event in &mine {
         assert_eq!(event.ticket, Some(stored(event.ticket_id).await));
     }

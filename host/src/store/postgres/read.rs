@@ -100,21 +100,6 @@ pub(super) async fn ticket(pool: &PgPool, id: TicketId) -> Result<Option<Ticket>
     row.as_ref().map(decode_ticket).transpose()
 }
 
-/// Tickets by id (those that exist), in one statement.
-pub(super) async fn tickets(
-    pool: &PgPool,
-    ids: &[TicketId],
-) -> Result<std::collections::HashMap<TicketId, Ticket>> {
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ANY($1)");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
-    rows.iter()
-        .map(|row| decode_ticket(row).map(|t| (t.id, t)))
-        .collect()
-}
-
 /// A ticket's log, oldest first.
 pub(super) async fn logs(pool: &PgPool, ticket: TicketId) -> Result<Vec<LogEntry>> {
     let rows = sqlx::query(
