@@ -102,65 +102,45 @@ impl Engine {
     /// A bot's slots are reserved before its events are claimed, so the
     /// room one pass sees is never taken by events an earlier pass claimed.
     async fn claim_in_turns(&self, bots: &[BotName], free: u32) -> Vec<Claimed> {
+        let per_bot = self.config.per_bot_concurrency;
         let mut claimed: Vec<Claimed> = Vec::new();
         loop {
-            let left = free.saturating_sub(claimed.len() as u32);
-            let (got, more) = self.turn(bots, left).await;
-            claimed.extend(got);
-            if !more || claimed.len() as u32 >= free {
+            let mut more = false;
+            for bot in bots {
+                let left = free.saturating_sub(claimed.len() as u32);
+                if left == 0 {
+                    return claimed;
+                }
+                let now = self.clock.now();
+                let mut slots = self
+                    .registry
+                    .reserve(bot, now, per_bot, FAIR_SHARE.min(left));
+                let want = slots.len() as u32;
+                if want == 0 {
+                    continue;
+                }
+                let lease = self.config.lease_ms;
+                let events = match self
+                    .store
+                    .claim_bot_events(&self.worker_id, bot, now, lease, want)
+                    .await
+                {
+                    Ok(events) => events,
+                    Err(e) => {
+                        tracing::error!(bot = %bot, "claiming events failed: {e}");
+                        continue;
+                    }
+                };
+                more |= events.len() as u32 == want;
+                // Slots beyond the events found go back as `slots` drops.
+                for event in events {
+                    claimed.push((event, slots.pop()));
+                }
+            }
+            if !more {
                 return claimed;
             }
         }
-    }
-
-    /// One turn: each bot in `bots` claims up to [`FAIR_SHARE`] events, as
-    /// many as it has free slots, `left` in all. The claims run at once,
-    /// not one after the other: a claim is a round trip to PostgreSQL,
-    /// and a bot's events start only when the pass ends, so a pass of
-    /// claims in a row held every bot's slots for the sum of the round
-    /// trips (BENCHMARKS.md, "Claims of one turn at once").
-    /// Also says whether some bot found all it asked for (it may have
-    /// more).
-    async fn turn(&self, bots: &[BotName], mut left: u32) -> (Vec<Claimed>, bool) {
-        let per_bot = self.config.per_bot_concurrency;
-        let now = self.clock.now();
-        let mut asks = Vec::new();
-        for bot in bots {
-            if left == 0 {
-                break;
-            }
-            let slots = self
-                .registry
-                .reserve(bot, now, per_bot, FAIR_SHARE.min(left));
-            if !slots.is_empty() {
-                left -= slots.len() as u32;
-                asks.push((bot, slots));
-            }
-        }
-        let lease = self.config.lease_ms;
-        let claims = asks.iter().map(|(bot, slots)| {
-            let want = slots.len() as u32;
-            self.store
-                .claim_bot_events(&self.worker_id, bot, now, lease, want)
-        });
-        let results = futures::future::join_all(claims).await;
-        let mut claimed = Vec::new();
-        let mut more = false;
-        for ((bot, mut slots), events) in asks.into_iter().zip(results) {
-            let events = match events {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::error!(bot = %bot, "claiming events failed: {e}");
-                    continue;
-                }
-            };
-            more |= events.len() == slots.len();
-            // Slots beyond the events found go back as `slots` drops.
-            for event in events {
-                claimed.push((event, slots.pop()));
-            }
-        }
-        (claimed, more)
     }
 
     /// Oldest first, the due events of no loaded bot.

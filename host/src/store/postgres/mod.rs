@@ -76,12 +76,9 @@ use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 /// `max_connections` (100).
 const POOL_SIZE: u32 = 10;
 
-/// Connections for claims (`queue.rs`): the dispatcher's turn claims for
-/// its bots at once (`engine/claims.rs`), and more bots than this wait
-/// for a connection; four cover the few bots that are busy at one time
-/// and the slow pass, and leave room for several nodes in a default
-/// `max_connections`.
-const CLAIM_POOL_SIZE: u32 = 4;
+/// Connections for claims (`queue.rs`): the dispatcher claims one bot at
+/// a time, so two cover a claim and the slow pass at once.
+const CLAIM_POOL_SIZE: u32 = 2;
 
 /// How long a call waits for a connection (or to open one) before it
 /// fails: a database that is down or unreachable makes calls fail fast
