@@ -5,12 +5,15 @@
 
 use baton_host::model::Status;
 use baton_host::store::{Commit, Committed, NewEvent, NewNotification, NewTimer, TicketUpdate};
-use baton_host::store::{EventKind, TimerKind};
+use baton_host::store::{EventKind, StoreError, TimerKind};
 use serde_json::json;
 
 use super::{Backend, Db, create, create_with, event, log, new_ticket};
 
-both!(steps_and_closings_in_one_batch_each_write_and_return_their_own);
+both!(
+    steps_and_closings_in_one_batch_each_write_and_return_their_own,
+    a_refused_commit_in_a_batch_fails_alone,
+);
 
 /// Ticket `n` of the batch: a step to the open state 3 when `n` is even,
 /// a close (with a notification to `user`) when it is odd; committed at
@@ -175,4 +178,60 @@ async fn steps_and_closings_in_one_batch_each_write_and_return_their_own(db: Db)
         vec![(EventKind::TicketClosed, json!({"other": tickets[1]}), 5_001)]
     );
     assert!(db.timers_of(waiter).await.expect("timers").is_empty());
+}
+
+/// A commit the database refuses (a log line on a ticket that does not
+/// exist), between two that stand, in one batch: it fails alone, with
+/// the database's error (a foreign key), and the others are written once each. On
+/// PostgreSQL the three share a statement first, which fails as a whole;
+/// the batch then runs again, each commit alone.
+async fn a_refused_commit_in_a_batch_fails_alone(db: Db) {
+    let (a, b) = (create(&*db, vec![]).await, create(&*db, vec![]).await);
+    let moved = |id: i64, message: &str| Commit {
+        updates: vec![TicketUpdate {
+            id,
+            expected_version: 1,
+            title: None,
+            state: Some((3, Status::Open)),
+            metadata: None,
+        }],
+        logs: vec![log(id, message)],
+        ..Commit::default()
+    };
+    let refused = Commit {
+        logs: vec![log(999_999, "on no ticket")],
+        ..Commit::default()
+    };
+    let (paused, _) = db.pause().await;
+    let before = db.stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, commit) in [moved(a, "a"), refused, moved(b, "b")]
+        .into_iter()
+        .enumerate()
+    {
+        let store = db.store.clone();
+        tasks.spawn(async move { (n, store.commit(&commit, 5_000).await.map(drop)) });
+    }
+    while db.stats().queued < before.queued + 3 {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    let mut results: Vec<_> = tasks.join_all().await;
+    results.sort_by_key(|(n, _)| *n);
+    assert!(results[0].1.is_ok() && results[2].1.is_ok(), "{results:?}");
+    assert!(
+        matches!(
+            results[1].1,
+            Err(StoreError::Database(_) | StoreError::Sqlite(_))
+        ),
+        "{results:?}"
+    );
+    assert_eq!(db.stats().reruns - before.reruns, 1, "one run again");
+    for (id, message) in [(a, "a"), (b, "b")] {
+        let logs = db.logs(id).await.expect("logs");
+        let messages: Vec<_> = logs.iter().map(|l| l.message.as_str()).collect();
+        assert_eq!(messages, vec![message]);
+        let t = db.ticket(id).await.expect("read").expect("ticket");
+        assert_eq!((t.state_code, t.version), (3, 2));
+    }
 }
