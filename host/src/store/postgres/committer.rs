@@ -53,15 +53,19 @@ use crate::model::Timestamp;
 use crate::store::batching::{Care, Mode, Ran};
 use crate::store::{BatchHook, Commit, Committed, Result, StoreError, WriterStats};
 
-/// Committer connections, each running one batch at a time. Four: while
-/// one batch waits for its WAL flush (a few milliseconds on a real disk)
-/// the others execute their statements, so the disk and the CPU are both
-/// kept busy; PostgreSQL groups the flushes of concurrent commits. On a
-/// 2-core machine, bot steps committed with 1, 2 and 4 committers ran at
-/// 530, 640 and 750 a second (the same load; the server's CPU was the
-/// limit); more connections would only compete for the same cores and the
-/// same ticket rows, and lengthen lock waits.
-pub(super) const COMMITTERS: usize = 4;
+/// Committer connections, each running one batch at a time. Two: while
+/// one batch waits for its WAL flush the other executes its statements,
+/// and PostgreSQL flushes the commit records of both together. More are
+/// not better since a batch's steps and closings share one statement
+/// (`group.rs`): with fewer committers the batches are larger, and a
+/// batch's statement costs about the same whatever its size. One node
+/// draining the stepper backlog on a 2-core machine (`cargo xtask bench
+/// postgres --quick`, BENCHMARKS.md) did 4,647, 4,174 and about 3,700
+/// transitions a second with 1, 2 and 4 committers. One was not chosen:
+/// the commits that run alone (a ticket created through the API is one)
+/// then queue behind each other, and at half load the API took 571
+/// tickets a second of the 775 asked, against 634 of 696 with two.
+pub(super) const COMMITTERS: usize = 2;
 
 /// Jobs per transaction at most. Each job runs in a savepoint, that is a
 /// subtransaction with an XID of its own once it writes; PostgreSQL caches
