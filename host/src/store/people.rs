@@ -143,6 +143,21 @@ pub struct NewNotification {
     pub text: String,
 }
 
+impl NewNotification {
+    /// The notification as written, with the id the store gave it.
+    pub fn stored(&self, id: i64, created_at: Timestamp) -> Notification {
+        Notification {
+            id,
+            user_id: self.user_id,
+            ticket_id: self.ticket_id,
+            kind: self.kind.to_string(),
+            text: self.text.clone(),
+            read_at: None,
+            created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     pub id: i64,

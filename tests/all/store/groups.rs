@@ -13,6 +13,8 @@ use super::{Backend, Db, create, create_with, event, log, new_ticket};
 both!(
     steps_and_closings_in_one_batch_each_write_and_return_their_own,
     a_refused_commit_in_a_batch_fails_alone,
+    a_batch_mixing_grouped_and_lone_commits_answers_each_its_own,
+    a_close_ends_the_waits_on_it_before_its_own_events,
 );
 
 /// Ticket `n` of the batch: a step to the open state 3 when `n` is even,
@@ -227,6 +229,8 @@ async fn a_refused_commit_in_a_batch_fails_alone(db: Db) {
         "{results:?}"
     );
     assert_eq!(db.stats().reruns - before.reruns, 1, "one run again");
+    // The failed group is not counted: its commits were written alone.
+    assert_eq!(db.stats().grouped, before.grouped);
     for (id, message) in [(a, "a"), (b, "b")] {
         let logs = db.logs(id).await.expect("logs");
         let messages: Vec<_> = logs.iter().map(|l| l.message.as_str()).collect();
@@ -234,4 +238,159 @@ async fn a_refused_commit_in_a_batch_fails_alone(db: Db) {
         let t = db.ticket(id).await.expect("read").expect("ticket");
         assert_eq!((t.state_code, t.version), (3, 2));
     }
+
+    // The next batches start with savepoints (after a failure); their
+    // commits are still grouped, the group in a savepoint of its own.
+    let again = |id: i64| Commit {
+        updates: vec![TicketUpdate {
+            id,
+            expected_version: 2,
+            title: Some("again".into()),
+            state: None,
+            metadata: None,
+        }],
+        ..Commit::default()
+    };
+    let (paused, _) = db.pause().await;
+    let before = db.stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in [a, b] {
+        let (store, commit) = (db.store.clone(), again(id));
+        tasks.spawn(async move { store.commit(&commit, 6_000).await.map(drop) });
+    }
+    while db.stats().queued < before.queued + 2 {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    for done in tasks.join_all().await {
+        done.expect("commit");
+    }
+    if let Backend::Postgres(_) = db.backend {
+        assert_eq!(
+            db.stats().grouped - before.grouped,
+            2,
+            "grouped with savepoints"
+        );
+    }
+}
+
+/// A batch that mixes commits of a group's shape with one that is not
+/// (it starts a timer) and comes first: each caller gets its own result,
+/// the notifications of its own commit.
+async fn a_batch_mixing_grouped_and_lone_commits_answers_each_its_own(db: Db) {
+    let ann = db.person("ann", true).await;
+    let lone = create(&*db, vec![]).await;
+    let (x, y) = (create(&*db, vec![]).await, create(&*db, vec![]).await);
+    let timer = Commit {
+        timers: vec![NewTimer {
+            ticket_id: lone,
+            state_code: 1,
+            kind: TimerKind::Lifetime,
+            due_at: Some(90_000),
+            base_at: 0,
+            other_ticket: None,
+            repeats_left: 0,
+        }],
+        logs: vec![log(lone, "a lifetime")],
+        ..Commit::default()
+    };
+    let close = |id: i64, text: &str| Commit {
+        updates: vec![TicketUpdate {
+            id,
+            expected_version: 1,
+            title: None,
+            state: Some((2, Status::Closed)),
+            metadata: None,
+        }],
+        notifications: vec![NewNotification {
+            user_id: ann.id,
+            ticket_id: Some(id),
+            kind: "closed",
+            text: text.into(),
+        }],
+        ..Commit::default()
+    };
+    let (paused, _) = db.pause().await;
+    let before = db.stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    // Handed in one at a time, so that the batch keeps this order.
+    for (n, commit) in [timer, close(x, "x"), close(y, "y")]
+        .into_iter()
+        .enumerate()
+    {
+        let store = db.store.clone();
+        tasks.spawn(async move { (n, store.commit(&commit, 5_000).await) });
+        while db.stats().queued < before.queued + n as u64 + 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(paused);
+    let mut results = tasks.join_all().await;
+    results.sort_by_key(|(n, _)| *n);
+    let texts: Vec<Vec<String>> = results
+        .into_iter()
+        .map(|(n, r)| {
+            let committed = r.unwrap_or_else(|e| panic!("commit {n}: {e}"));
+            committed
+                .notifications
+                .into_iter()
+                .map(|n| n.text)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        vec![vec![], vec!["x".to_string()], vec!["y".to_string()]]
+    );
+    if let Backend::Postgres(_) = db.backend {
+        assert_eq!(db.stats().grouped - before.grouped, 2, "x and y grouped");
+    }
+    assert_eq!(db.timers_of(lone).await.expect("timers").len(), 1);
+}
+
+/// A closing that also queues an event for the ticket waiting on it: the
+/// wait's `ticket_closed` comes first, then the commit's own event, as
+/// one commit writes them on either backend.
+async fn a_close_ends_the_waits_on_it_before_its_own_events(db: Db) {
+    let parent = create(&*db, vec![]).await;
+    let child = create(&*db, vec![]).await;
+    let wait = Commit {
+        timers: vec![NewTimer {
+            ticket_id: parent,
+            state_code: 1,
+            kind: TimerKind::WaitTicket,
+            due_at: None,
+            base_at: 0,
+            other_ticket: Some(child),
+            repeats_left: 0,
+        }],
+        ..Commit::default()
+    };
+    db.commit(&wait, 2_000).await.expect("the wait");
+    let close = Commit {
+        updates: vec![TicketUpdate {
+            id: child,
+            expected_version: 1,
+            title: None,
+            state: Some((2, Status::Closed)),
+            metadata: None,
+        }],
+        events: vec![NewEvent {
+            kind: EventKind::Notification,
+            ..event(parent, 3_000)
+        }],
+        ..Commit::default()
+    };
+    db.commit(&close, 3_000).await.expect("the close");
+    let kinds: Vec<EventKind> = db
+        .events_of(parent)
+        .await
+        .expect("events")
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![EventKind::TicketClosed, EventKind::Notification]
+    );
 }

@@ -21,10 +21,11 @@
 //! nothing here turns it off).
 //!
 //! The commits of bot steps and closings are not run one job at a time:
-//! in a batch run without savepoints, those of them that touch disjoint
-//! tickets are applied together in one statement (`group.rs`), and only
-//! the other jobs run one by one. A group that fails is treated as a
-//! failed job: the batch runs again with savepoints, each job alone.
+//! those of a batch that touch disjoint tickets are applied together in
+//! one statement (`group.rs`), and only the other jobs run one by one. A
+//! group that fails is treated as a failed job: the batch runs again with
+//! savepoints, the group in one of its own, and if it fails again its
+//! jobs run alone, each in its own savepoint.
 //!
 //! Several committers run batches in parallel: while one waits for its
 //! WAL flush another executes its statements, and PostgreSQL flushes the
@@ -479,8 +480,9 @@ async fn apply_batch(
     stats: &Stats,
 ) -> Result<Ran> {
     if mode == Mode::Optimistic {
-        if run_optimistic(conn, batch, stats).await {
+        if let Some(grouped) = run_optimistic(conn, batch).await {
             conn.execute(sqlx::raw_sql("COMMIT")).await?;
+            stats.grouped.fetch_add(grouped, Ordering::Relaxed);
             return Ok(Ran::AllStood);
         }
         conn.execute(sqlx::raw_sql("ROLLBACK; BEGIN")).await?;
@@ -489,47 +491,53 @@ async fn apply_batch(
         Mode::Optimistic => Ran::SomeFailed,
         Mode::Savepoints => Ran::AllStood,
     };
-    for (n, job) in batch.iter_mut().enumerate() {
-        let open = if n == 0 { FIRST } else { NEXT };
-        conn.execute(sqlx::raw_sql(open)).await?;
+    // The group too, in a savepoint of its own: if it fails, its jobs
+    // run alone below. Without it, a batch with savepoints would never
+    // group, and whoever makes one commit fail now and then would keep a
+    // committer from grouping at all.
+    conn.execute(sqlx::raw_sql(FIRST)).await?;
+    let done = match group(conn, batch).await {
+        Some(done) => done,
+        None => {
+            conn.execute(sqlx::raw_sql(UNDO)).await?;
+            vec![false; batch.len()]
+        }
+    };
+    for (job, done) in batch.iter_mut().zip(&done) {
+        if *done {
+            continue;
+        }
+        conn.execute(sqlx::raw_sql(NEXT)).await?;
         if !job.run(conn).await {
             conn.execute(sqlx::raw_sql(UNDO)).await?;
             ran = Ran::SomeFailed;
         }
     }
     conn.execute(sqlx::raw_sql("COMMIT")).await?;
+    let grouped = done.iter().filter(|d| **d).count() as u64;
+    stats.grouped.fetch_add(grouped, Ordering::Relaxed);
     Ok(ran)
 }
 
 /// A batch's first run, with no savepoint: its group (see [`group`]),
-/// then its other jobs one by one. Whether every job stood; at the first
-/// failure it stops, since PostgreSQL refuses every later statement of
-/// the transaction.
-async fn run_optimistic(
-    conn: &mut PgConnection,
-    batch: &mut [Box<dyn Job>],
-    stats: &Stats,
-) -> bool {
-    let Some(done) = group(conn, batch, stats).await else {
-        return false;
-    };
-    for (job, done) in batch.iter_mut().zip(done) {
+/// then its other jobs one by one. How many jobs the group applied if
+/// every job stood, `None` at the first failure: it stops there, since
+/// PostgreSQL refuses every later statement of the transaction.
+async fn run_optimistic(conn: &mut PgConnection, batch: &mut [Box<dyn Job>]) -> Option<u64> {
+    let done = group(conn, batch).await?;
+    for (job, done) in batch.iter_mut().zip(&done) {
         if !done && !job.run(conn).await {
-            return false;
+            return None;
         }
     }
-    true
+    Some(done.iter().filter(|d| **d).count() as u64)
 }
 
 /// Applies the commits of `batch` that a [`Group`] admits, if there are
 /// two or more, in one statement: which jobs it applied, or `None` if
 /// the group failed (some job in it would fail alone too, or the
 /// database refused the statement).
-async fn group(
-    conn: &mut PgConnection,
-    batch: &mut [Box<dyn Job>],
-    stats: &Stats,
-) -> Option<Vec<bool>> {
+async fn group(conn: &mut PgConnection, batch: &mut [Box<dyn Job>]) -> Option<Vec<bool>> {
     let mut group = Group::default();
     let members: Vec<bool> = batch
         .iter()
@@ -544,17 +552,19 @@ async fn group(
         Err(e) => {
             tracing::debug!(
                 jobs = group.len(),
-                "a group failed ({e}); its batch runs again"
+                "a group failed ({e}); its jobs run alone"
             );
             return None;
         }
     };
-    stats
-        .grouped
-        .fetch_add(applied.len() as u64, Ordering::Relaxed);
+    if applied.len() != group.len() {
+        tracing::error!("a group of {} gave {} results", group.len(), applied.len());
+        return None;
+    }
     let mut applied = applied.into_iter();
     for (job, member) in batch.iter_mut().zip(&members) {
-        if let (true, Some(committed)) = (*member, applied.next()) {
+        // Only a member takes the next result: they come in the members' order.
+        if *member && let Some(committed) = applied.next() {
             job.applied(committed);
         }
     }

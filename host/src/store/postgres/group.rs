@@ -45,10 +45,18 @@ use crate::store::{Commit, Committed, Notification, Result, StoreError};
 
 /// Whether `commit` has the shape this module applies. Two updates of one
 /// ticket go the general way: one `UPDATE ... FROM` would apply only one
-/// of them.
+/// of them. So does a close that also queues events: the waits it ends
+/// must get their events before its own (the order of `apply.rs` and of
+/// SQLite, which a waiting parent's bot sees), and here they are written
+/// by [`ended`], after the group's statement.
 pub(super) fn fits(commit: &Commit) -> bool {
     let mut ids = HashSet::new();
-    commit.inserts.is_empty()
+    let closes = commit
+        .updates
+        .iter()
+        .any(|u| matches!(u.state, Some((_, Status::Closed))));
+    (commit.events.is_empty() || !closes)
+        && commit.inserts.is_empty()
         && commit.timers.is_empty()
         && commit.stakeholders.is_empty()
         && commit.stakeholder_updates.is_empty()
@@ -164,15 +172,7 @@ impl<'a> Group<'a> {
                 .notifications
                 .iter()
                 .zip(ids.by_ref())
-                .map(|(n, id)| Notification {
-                    id,
-                    user_id: n.user_id,
-                    ticket_id: n.ticket_id,
-                    kind: n.kind.to_string(),
-                    text: n.text.clone(),
-                    read_at: None,
-                    created_at: *now,
-                })
+                .map(|(n, id)| n.stored(id, *now))
                 .collect();
             if notifications.len() < commit.notifications.len() {
                 return Err(StoreError::Writer(

@@ -204,14 +204,6 @@ pub(super) async fn notify(
     Ok(notes
         .iter()
         .zip(ids)
-        .map(|(n, id)| Notification {
-            id,
-            user_id: n.user_id,
-            ticket_id: n.ticket_id,
-            kind: n.kind.to_string(),
-            text: n.text.clone(),
-            read_at: None,
-            created_at: now,
-        })
+        .map(|(n, id)| n.stored(id, now))
         .collect())
 }

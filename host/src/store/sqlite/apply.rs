@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::{Status, TicketId, Timestamp};
 use crate::store::{
-    Commit, Committed, NewComment, NewStakeholder, NewTicket, NewTimer, Notification, Principal,
-    Result, StoreError, TicketUpdate, TimerKind,
+    Commit, Committed, NewComment, NewStakeholder, NewTicket, NewTimer, Principal, Result,
+    StoreError, TicketUpdate, TimerKind,
 };
 
 use super::write::actor_columns;
@@ -98,15 +98,7 @@ pub(super) fn apply(conn: &Connection, commit: &Commit, now: Timestamp) -> Resul
             .query_row(params![n.user_id, n.ticket_id, n.kind, n.text, now], |r| {
                 r.get(0)
             })?;
-        committed.notifications.push(Notification {
-            id,
-            user_id: n.user_id,
-            ticket_id: n.ticket_id,
-            kind: n.kind.to_string(),
-            text: n.text.clone(),
-            read_at: None,
-            created_at: now,
-        });
+        committed.notifications.push(n.stored(id, now));
     }
     super::outbox::write(conn, commit, &committed.notifications, now)?;
     Ok(committed)
