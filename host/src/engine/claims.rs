@@ -99,48 +99,62 @@ impl Engine {
     }
 
     /// Turns over the loaded bots until `free` is used or none has more.
-    /// A bot's slots are reserved before its events are claimed, so the
-    /// room one pass sees is never taken by events an earlier pass claimed.
+    /// In each turn, every bot with room reserves its slots first, then
+    /// one claim asks for all of them (one round trip on a server's
+    /// store), so the room one pass sees is never taken by events an
+    /// earlier pass claimed, and no bot's events wait for another bot's
+    /// claim to come back. A bot at its bound, or that found fewer events
+    /// than it asked for, has no more turns in this pass.
     async fn claim_in_turns(&self, bots: &[BotName], free: u32) -> Vec<Claimed> {
         let per_bot = self.config.per_bot_concurrency;
+        let mut active: Vec<BotName> = bots.to_vec();
         let mut claimed: Vec<Claimed> = Vec::new();
-        loop {
-            let mut more = false;
-            for bot in bots {
-                let left = free.saturating_sub(claimed.len() as u32);
+        while !active.is_empty() {
+            let now = self.clock.now();
+            let mut left = free.saturating_sub(claimed.len() as u32);
+            let mut wants = Vec::new();
+            let mut reserved = Vec::new();
+            active.retain(|bot| {
                 if left == 0 {
-                    return claimed;
+                    return true;
                 }
-                let now = self.clock.now();
-                let mut slots = self
+                let slots = self
                     .registry
                     .reserve(bot, now, per_bot, FAIR_SHARE.min(left));
-                let want = slots.len() as u32;
-                if want == 0 {
-                    continue;
+                if slots.is_empty() {
+                    return false;
                 }
-                let lease = self.config.lease_ms;
-                let events = match self
-                    .store
-                    .claim_bot_events(&self.worker_id, bot, now, lease, want)
-                    .await
-                {
-                    Ok(events) => events,
-                    Err(e) => {
-                        tracing::error!(bot = %bot, "claiming events failed: {e}");
-                        continue;
-                    }
-                };
-                more |= events.len() as u32 == want;
+                left -= slots.len() as u32;
+                wants.push((bot.clone(), slots.len() as u32));
+                reserved.push(slots);
+                true
+            });
+            if wants.is_empty() {
+                break;
+            }
+            let lease = self.config.lease_ms;
+            let got = match self
+                .store
+                .claim_for_bots(&self.worker_id, &wants, now, lease)
+                .await
+            {
+                Ok(got) => got,
+                Err(e) => {
+                    tracing::error!(bots = wants.len(), "claiming events failed: {e}");
+                    break;
+                }
+            };
+            for ((events, mut slots), (bot, want)) in got.into_iter().zip(reserved).zip(&wants) {
+                if (events.len() as u32) < *want {
+                    active.retain(|b| b != bot);
+                }
                 // Slots beyond the events found go back as `slots` drops.
                 for event in events {
                     claimed.push((event, slots.pop()));
                 }
             }
-            if !more {
-                return claimed;
-            }
         }
+        claimed
     }
 
     /// Oldest first, the due events of no loaded bot.

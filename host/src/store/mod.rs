@@ -176,6 +176,30 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<QueuedEvent>>;
 
+    /// Leases due events for several bots at once: for each `(bot,
+    /// limit)` of `wants`, what [`Store::claim_bot_events`] would, in the
+    /// same order. A pass of fair dispatch asks once for all the bots it
+    /// gives a turn, so a store whose every claim is a round trip to a
+    /// server makes one, not one per bot. By default, bot by bot; on an
+    /// error, what was leased before it comes back when its lease ends,
+    /// as after a claim whose answer was lost.
+    async fn claim_for_bots(
+        &self,
+        owner: &str,
+        wants: &[(BotName, u32)],
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<Vec<Vec<QueuedEvent>>> {
+        let mut claimed = Vec::with_capacity(wants.len());
+        for (bot, limit) in wants {
+            claimed.push(
+                self.claim_bot_events(owner, bot, now, lease_ms, *limit)
+                    .await?,
+            );
+        }
+        Ok(claimed)
+    }
+
     /// Of `bots`, those that may have due events now: a pass over many
     /// bots, most of them idle, asks once instead of claiming for each.
     /// A bot left out is only asked again at the next pass, so the answer

@@ -3,7 +3,7 @@
 //! and waking events.
 
 use baton_host::model::BotName;
-use baton_host::store::{Commit, EventKind, NewEvent, NewTimer, TimerKind, bot_key};
+use baton_host::store::{Commit, EventKind, NewEvent, NewTimer, QueuedEvent, TimerKind, bot_key};
 use serde_json::json;
 
 use super::{Db, create, create_with, event, new_ticket};
@@ -13,6 +13,7 @@ both!(
     failures_count_and_parking_files_its_report_atomically,
     a_bot_claims_its_own_events_oldest_first_and_others_the_rest,
     a_claimed_event_carries_its_ticket_as_stored,
+    one_claim_for_several_bots_gives_each_its_own,
     a_released_event_keeps_its_ticket_waiting,
     unparked_events_start_over_and_dropped_ones_let_the_next_run,
     waking_a_bot_makes_its_fresh_events_due,
@@ -184,6 +185,76 @@ async fn a_bot_claims_its_own_events_oldest_first_and_others_the_rest(db: Db) {
             .is_empty(),
         "every event is leased"
     );
+}
+
+/// A pass of fair dispatch claims for all its bots at once: each bot gets
+/// its own events, oldest first, up to its own limit, in the order asked;
+/// a ticket's younger event of another bot waits for its older one.
+async fn one_claim_for_several_bots_gives_each_its_own(db: Db) {
+    let orders = bot("order", 1, "new");
+    let shipping = bot("order", 2, "shipping");
+    let idle = bot("order", 3, "idle");
+    let refunds = bot("refund", 1, "asked");
+    let mut order_ids = Vec::new();
+    for at in [30, 10, 20] {
+        let id = db.next_ticket_id().await.expect("id");
+        order_ids.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
+    }
+    let refund_ids = [refund(&db, 5).await, refund(&db, 15).await];
+    // The first order also has a shipping event, due before its older one.
+    let early = NewEvent {
+        state_code: 2,
+        ..event(order_ids[0], 1)
+    };
+    db.commit(
+        &Commit {
+            events: vec![early],
+            ..Commit::default()
+        },
+        1,
+    )
+    .await
+    .expect("shipping event");
+
+    let wants = [
+        (orders.clone(), 2),
+        (idle.clone(), 3),
+        (shipping.clone(), 4),
+        (refunds.clone(), 1),
+    ];
+    let got = db
+        .claim_for_bots("w", &wants, 100, 1_000)
+        .await
+        .expect("claim");
+    let tickets = |events: &[QueuedEvent]| events.iter().map(|e| e.ticket_id).collect::<Vec<_>>();
+    assert_eq!(got.len(), 4, "an answer per bot asked");
+    assert_eq!(tickets(&got[0]), vec![order_ids[1], order_ids[2]]);
+    assert!(got[1].is_empty(), "a bot without events gets none");
+    assert!(
+        got[2].is_empty(),
+        "the younger event waits for its ticket's older one"
+    );
+    assert_eq!(tickets(&got[3]), vec![refund_ids[0]]);
+    for event in got.iter().flatten() {
+        assert_eq!(
+            event.ticket,
+            db.ticket(event.ticket_id).await.expect("read")
+        );
+    }
+
+    let wants = [(refunds.clone(), 5), (orders.clone(), 5), (shipping, 5)];
+    let got = db
+        .claim_for_bots("w", &wants, 100, 1_000)
+        .await
+        .expect("claim");
+    assert_eq!(tickets(&got[0]), vec![refund_ids[1]]);
+    assert_eq!(tickets(&got[1]), vec![order_ids[0]]);
+    assert!(got[2].is_empty(), "its ticket's older event is leased");
+    let again = db
+        .claim_for_bots("w", &wants, 100, 1_000)
+        .await
+        .expect("claim");
+    assert!(again.iter().all(Vec::is_empty), "every due event is leased");
 }
 
 /// Each claim reads the claimed events' tickets in the same read, so a

@@ -172,22 +172,23 @@ impl PgStore {
         self.committer.pause().await
     }
 
-    /// PostgreSQL's plan for a bot's claim (fair dispatch), one line per
-    /// step, as claims run it: a generic plan, on a claim connection. It
-    /// must read the bot's own index range.
+    /// PostgreSQL's plan for a claim of two bots' events (fair dispatch),
+    /// one line per step, as claims run it: a generic plan, on a claim
+    /// connection. It must read each bot's own index range.
     pub async fn claim_plan(&self) -> Result<Vec<String>> {
         let mut conn = self.claims.acquire().await?;
         let prepare = format!(
-            "PREPARE baton_claim_plan (bigint, bigint, text, text, bigint) AS {}",
-            queue::bot_claim()
+            "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint) AS {}",
+            queue::bots_claim()
         );
         conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)))
             .await?;
-        let plan =
-            sqlx::query_scalar("EXPLAIN EXECUTE baton_claim_plan (0, 1, 'a/b/1', 'plan', 1)")
-                .persistent(false)
-                .fetch_all(&mut *conn)
-                .await;
+        let plan = sqlx::query_scalar(
+            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)",
+        )
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await;
         conn.execute(sqlx::raw_sql("DEALLOCATE baton_claim_plan"))
             .await?;
         Ok(plan?)
@@ -302,8 +303,23 @@ impl Store for PgStore {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
-        let key = super::bot_key(bot);
-        queue::claim_for_bot(&self.claims, owner, &key, now, lease_ms, limit).await
+        let wants = [(super::bot_key(bot), limit)];
+        let mut got = queue::claim_for_bots(&self.claims, owner, &wants, now, lease_ms).await?;
+        Ok(got.pop().unwrap_or_default())
+    }
+
+    async fn claim_for_bots(
+        &self,
+        owner: &str,
+        wants: &[(BotName, u32)],
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<Vec<Vec<QueuedEvent>>> {
+        let wants: Vec<(String, u32)> = wants
+            .iter()
+            .map(|(bot, limit)| (super::bot_key(bot), *limit))
+            .collect();
+        queue::claim_for_bots(&self.claims, owner, &wants, now, lease_ms).await
     }
 
     async fn claim_other_events(

@@ -55,7 +55,8 @@ const BOT_ORDER: &str = "e.bot, e.status, e.available_at, e.id";
 /// returns them with their tickets' columns ([`TICKET_COLUMNS`], null
 /// for a ticket gone): the workers then read no ticket of their own, and
 /// a claim costs one round trip, not two. The event's columns that a
-/// ticket has too are renamed (`event_id`, `event_state`, `event_status`).
+/// ticket has too are renamed (`event_id`, `event_state`, `event_status`);
+/// the event's bot key is `event_bot`.
 /// The tickets are read on the claim's snapshot, as a read right after it
 /// would: a ticket that changes before its invocation commits fails the
 /// commit's version guard either way.
@@ -64,23 +65,29 @@ fn lease() -> String {
         "leased AS (UPDATE events SET lease_owner = $4, lease_until = $5 FROM picked \
            WHERE events.id = picked.id RETURNING events.id, events.ticket_id, events.state_code, \
            events.kind, events.payload, events.status, events.attempts, events.available_at, \
-           events.last_error) \
+           events.last_error, events.bot) \
          SELECT l.id AS event_id, l.ticket_id, l.state_code AS event_state, l.kind, l.payload, \
-           l.status AS event_status, l.attempts, l.available_at, l.last_error, {TICKET_COLUMNS} \
+           l.status AS event_status, l.attempts, l.available_at, l.last_error, \
+           l.bot AS event_bot, {TICKET_COLUMNS} \
          FROM leased l LEFT JOIN tickets t ON t.id = l.ticket_id"
     )
 }
 
-/// The claim of one bot's events: `$1` now, `$2` the limit, `$3` the
-/// bot's key, `$4` the owner, `$5` the lease's end. It walks the bot's
-/// range of `events_by_bot` in order ([`BOT_ORDER`]) and stops after `$2`
-/// rows taken, so its cost follows the events taken (and those skipped:
-/// in flight, parked, or queued behind an older event of their ticket),
-/// not the queue's length.
-pub(super) fn bot_claim() -> String {
+/// The claim of several bots' events in one statement: `$1` now, `$2`
+/// the limits (a bigint array), `$3` the bots' keys (a text array, one
+/// per limit), `$4` the owner, `$5` the lease's end. For each bot it
+/// walks the bot's range of `events_by_bot` in order ([`BOT_ORDER`]) and
+/// stops after its limit of rows taken, so its cost follows the events
+/// taken (and those skipped: in flight, parked, or queued behind an
+/// older event of their ticket), not the queues' lengths. The bots of
+/// one statement never take the same event: a ticket has one claimable
+/// event, and it belongs to one bot.
+pub(super) fn bots_claim() -> String {
     format!(
-        "WITH picked AS (SELECT e.id FROM events e WHERE e.bot >= $3 AND e.bot <= $3 AND {CLAIMABLE} \
-           ORDER BY {BOT_ORDER} LIMIT $2 FOR UPDATE OF e SKIP LOCKED), {lease}",
+        "WITH picked AS (SELECT c.id FROM unnest($3::text[], $2::bigint[]) AS w(bot, lim) \
+           CROSS JOIN LATERAL (SELECT e.id FROM events e \
+             WHERE e.bot >= w.bot AND e.bot <= w.bot AND {CLAIMABLE} \
+             ORDER BY {BOT_ORDER} LIMIT w.lim FOR UPDATE OF e SKIP LOCKED) c), {lease}",
         lease = lease()
     )
 }
@@ -112,25 +119,42 @@ fn other_claim() -> String {
     )
 }
 
-/// Leases up to `limit` due events of one bot (its key, see
-/// [`crate::store::bot_key`]), oldest first, at most one per ticket.
-pub(super) async fn claim_for_bot(
+/// For each of `wants` (a bot's key, see [`crate::store::bot_key`], and
+/// a limit), leases up to the limit of that bot's due events, oldest
+/// first, at most one per ticket; one round trip for them all. The
+/// answer follows the order of `wants`.
+pub(super) async fn claim_for_bots(
     claims: &PgPool,
     owner: &str,
-    bot: &str,
+    wants: &[(String, u32)],
     now: Timestamp,
     lease_ms: i64,
-    limit: u32,
-) -> Result<Vec<QueuedEvent>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(bot_claim()))
+) -> Result<Vec<Vec<QueuedEvent>>> {
+    let (keys, limits): (Vec<&str>, Vec<i64>) = wants
+        .iter()
+        .map(|(key, limit)| (key.as_str(), i64::from(*limit)))
+        .unzip();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(bots_claim()))
         .bind(now)
-        .bind(i64::from(limit))
-        .bind(bot)
+        .bind(limits)
+        .bind(keys)
         .bind(owner)
         .bind(now + lease_ms)
         .fetch_all(claims)
         .await?;
-    claimed(&rows)
+    let mut by_bot: Vec<Vec<QueuedEvent>> = wants.iter().map(|_| Vec::new()).collect();
+    for row in &rows {
+        let key: Option<String> = get(row, "event_bot")?;
+        let at = wants
+            .iter()
+            .position(|(k, _)| Some(k) == key.as_ref())
+            .ok_or_else(|| StoreError::Corrupt(format!("a claim returned bot {key:?}")))?;
+        by_bot[at].push(claimed_row(row)?);
+    }
+    for events in &mut by_bot {
+        events.sort_by_key(|e| (e.available_at, e.id));
+    }
+    Ok(by_bot)
 }
 
 /// Leases up to `limit` due events of bots not in `except` (and of no
@@ -158,18 +182,18 @@ pub(super) async fn claim_others(
 /// The rows of a claim, oldest first (`RETURNING` has no order), each
 /// with its ticket.
 fn claimed(rows: &[PgRow]) -> Result<Vec<QueuedEvent>> {
-    let mut events = rows
-        .iter()
-        .map(|row| {
-            let ticket: Option<TicketId> = get(row, "id")?;
-            Ok(QueuedEvent {
-                ticket: ticket.map(|_| decode_ticket(row)).transpose()?,
-                ..decode_as(row, ["event_id", "event_state", "event_status"])?
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut events = rows.iter().map(claimed_row).collect::<Result<Vec<_>>>()?;
     events.sort_by_key(|e| (e.available_at, e.id));
     Ok(events)
+}
+
+/// One row of a claim: the event with its ticket.
+fn claimed_row(row: &PgRow) -> Result<QueuedEvent> {
+    let ticket: Option<TicketId> = get(row, "id")?;
+    Ok(QueuedEvent {
+        ticket: ticket.map(|_| decode_ticket(row)).transpose()?,
+        ..decode_as(row, ["event_id", "event_state", "event_status"])?
+    })
 }
 
 fn decode(row: &PgRow) -> Result<QueuedEvent> {
