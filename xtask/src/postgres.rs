@@ -172,6 +172,24 @@ impl Cluster {
         fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))
     }
 
+    /// Loads `pg_stat_statements` (a restart), so that a benchmark can
+    /// count the statements Baton sends: a count does not move with the
+    /// machine's speed, as timings do.
+    pub fn count_statements(&self) -> anyhow::Result<()> {
+        let conf = self.data().join("postgresql.conf");
+        let mut text =
+            fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
+        text.push_str("shared_preload_libraries = 'pg_stat_statements'\n");
+        fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
+        self.stop()?;
+        self.start_again()?;
+        // In the template too, so that every database created later has it.
+        for db in ["template1", DATABASE] {
+            self.psql(db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")?;
+        }
+        Ok(())
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`: open sessions are cut), for
     /// tests of a database outage. The data stays; see
     /// [`Cluster::start_again`].

@@ -16,6 +16,12 @@
 //!   through the API at half its measured rate; per bot step, from its
 //!   ticket entering the state to the step's log row.
 //!
+//! - `postgres_statements_per_transition_1node` (and per node count), and
+//!   `postgres_statements_per_ticket` at half load: the statements Baton
+//!   sent in the measured window (`pg_stat_statements`, `BEGIN` and
+//!   `COMMIT` included), with the most frequent of them; a count, so it
+//!   compares across runs where timings move with the machine.
+//!
 //! Each drain ends by checking every ticket's logs: its steps and moves
 //! exactly once each.
 
@@ -84,6 +90,39 @@ fn delays_sql(since: i64) -> String {
     )
 }
 
+/// Forgets the statements counted so far, in every database.
+fn reset_statements(cluster: &Cluster, db: &str) -> anyhow::Result<()> {
+    cluster.psql(db, "SELECT pg_stat_statements_reset()")?;
+    Ok(())
+}
+
+/// Prints the statements sent to `db` since the last reset, per `unit`
+/// (`per` of them), with the five most frequent; returns the total.
+fn print_statements(cluster: &Cluster, db: &str, name: &str, per: f64) -> anyhow::Result<()> {
+    let of_db = format!(
+        "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{db}')"
+    );
+    let total: f64 = cluster
+        .psql(db, &format!("SELECT coalesce(sum(calls), 0) {of_db}"))?
+        .parse()
+        .context("a count of statements")?;
+    println!("{name}: {:.2} statements", total / per.max(1.0));
+    let top = cluster.psql(
+        db,
+        &format!(
+            "SELECT sum(calls), left(regexp_replace(query, '\\s+', ' ', 'g'), 60) {of_db} \
+             GROUP BY 2 ORDER BY 1 DESC LIMIT 5"
+        ),
+    )?;
+    for line in top.lines() {
+        if let Some((calls, query)) = line.split_once('|') {
+            let calls: f64 = calls.trim().parse().unwrap_or(f64::NAN);
+            println!("{name}: {:.2} of {query}", calls / per.max(1.0));
+        }
+    }
+    Ok(())
+}
+
 fn numbers(text: &str) -> Vec<f64> {
     text.split(['|', '\n'])
         .map(|v| v.trim().parse().unwrap_or(f64::NAN))
@@ -115,6 +154,7 @@ pub(super) fn postgres(root: &Path, fixtures: &Path, quick: bool) -> anyhow::Res
         }
     };
     let cluster = Cluster::start(&root.join("target/bench"))?;
+    cluster.count_statements()?;
     for clients in [1, 8, 32] {
         let tps = cluster.pgbench(clients, plan.pgbench_s)?;
         println!("pgbench_n_tps_{clients}: {tps:.0} transactions/s");
@@ -188,9 +228,17 @@ fn drain(
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(plan.warmup);
+    reset_statements(cluster, &db)?;
     let t0 = now_ms();
     std::thread::sleep(plan.steady);
     let t1 = now_ms();
+    let counted = cluster.psql(
+        &db,
+        &format!(
+            "SELECT count(*) FROM ticket_logs WHERE action = 'state_changed' \
+             AND created_at >= {t0}"
+        ),
+    )?;
     if failover {
         fail_over(cluster, &db, &mut servers)?;
     }
@@ -208,6 +256,9 @@ fn drain(
     let rate = moved * 1000.0 / (t1 - t0) as f64;
     let plural = if nodes == 1 { "node" } else { "nodes" };
     println!("postgres_transitions_per_s_{nodes}{plural}: {rate:.0} transitions/s");
+    let counted: f64 = counted.parse().context("a count")?;
+    let name = format!("postgres_statements_per_transition_{nodes}{plural}");
+    print_statements(cluster, &db, &name, counted)?;
     check(cluster, &db)?;
     Ok(rate)
 }
@@ -282,6 +333,7 @@ fn latency(
         std::thread::sleep(Duration::from_millis(10));
     }
     let since = now_ms() + 1000;
+    reset_statements(cluster, &db)?;
     let (sent, failed, secs) = arrivals(&server.addr, target, plan.arrivals);
     let open = "SELECT count(*) FROM tickets WHERE metaservice = 'stepper' AND status = 'open'";
     let drained = Instant::now();
@@ -293,6 +345,8 @@ fn latency(
         std::thread::sleep(Duration::from_millis(250));
     }
     drop(server);
+    // Every statement the tickets cost, their creation and their steps.
+    print_statements(cluster, &db, "postgres_statements_per_ticket", sent as f64)?;
     let d = numbers(&cluster.psql(&db, &delays_sql(since))?);
     if d.len() != 4 {
         bail!("the delay analysis printed {d:?}");
