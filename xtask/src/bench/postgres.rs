@@ -74,6 +74,23 @@ const CHECK: &str = "WITH per AS (SELECT t.id, t.state_code, t.status, \
      (SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.status = 'closed') \
    FROM per";
 
+/// The slowest steps of the tickets created from `since` on, by the
+/// second of the run they were logged in and the state they left: where
+/// a p99 comes from, when it is far above the p50.
+fn slow_steps_sql(since: i64, over_ms: f64) -> String {
+    format!(
+        "WITH l AS (SELECT l.action, l.message, l.created_at, l.from_state, \
+           lag(l.created_at) OVER w AS prev_at, lag(l.action) OVER w AS prev \
+         FROM ticket_logs l JOIN tickets t ON t.id = l.ticket_id \
+         WHERE t.metaservice = 'stepper' AND t.created_at >= {since} \
+         WINDOW w AS (PARTITION BY l.ticket_id ORDER BY l.id)) \
+         SELECT (created_at - {since}) / 1000, count(*), max(created_at - prev_at) \
+         FROM l WHERE action = 'log' AND message LIKE 'step %' \
+           AND prev IN ('created', 'state_changed') AND created_at - prev_at > {over_ms} \
+         GROUP BY 1 ORDER BY 1"
+    )
+}
+
 /// Step delays of the tickets created from `since` on: count, p50, p99, max.
 fn delays_sql(since: i64) -> String {
     format!(
@@ -353,6 +370,16 @@ fn latency(
     }
     println!("postgres_event_to_bot_p50_ms: {:.0} ms", d[1]);
     println!("postgres_event_to_bot_p99_ms: {:.0} ms", d[2]);
+    let slow = cluster.psql(&db, &slow_steps_sql(since, (2.0 * d[1]).max(d[2] / 2.0)))?;
+    for line in slow.lines() {
+        let v = numbers(line);
+        if let [second, count, max] = v[..] {
+            println!(
+                "postgres_event_to_bot: second {second:.0} of the arrivals: {count:.0} steps over {:.0} ms, the slowest {max:.0} ms",
+                (2.0 * d[1]).max(d[2] / 2.0)
+            );
+        }
+    }
     println!(
         "postgres_event_to_bot: {:.0} tickets/s asked (half of {rate:.0} transitions/s), {:.0} achieved, {} steps, max {:.0} ms, {failed} POSTs failed",
         target,
