@@ -136,16 +136,21 @@ async fn refund(db: &Db, at: i64) -> i64 {
     create_with(&**db, ticket, vec![event(id, at)]).await
 }
 
-async fn a_bot_claims_its_own_events_oldest_first_and_others_the_rest(db: Db) {
-    let orders = bot("order", 1, "new");
-    let refunds = bot("refund", 1, "asked");
-    // Orders due at 30, 10, 20 (created in that order), refunds at 5, 15.
+/// Orders due at 30, 10, 20 (created in that order) and refunds due at
+/// 5, 15, each with one event: their ticket ids.
+async fn orders_and_refunds(db: &Db) -> (Vec<i64>, [i64; 2]) {
     let mut order_ids = Vec::new();
     for at in [30, 10, 20] {
         let id = db.next_ticket_id().await.expect("id");
-        order_ids.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
+        order_ids.push(create_with(&**db, new_ticket(id), vec![event(id, at)]).await);
     }
-    let refund_ids = [refund(&db, 5).await, refund(&db, 15).await];
+    (order_ids, [refund(db, 5).await, refund(db, 15).await])
+}
+
+async fn a_bot_claims_its_own_events_oldest_first_and_others_the_rest(db: Db) {
+    let orders = bot("order", 1, "new");
+    let refunds = bot("refund", 1, "asked");
+    let (order_ids, refund_ids) = orders_and_refunds(&db).await;
 
     let got = db
         .claim_bot_events("w", &orders, 100, 1_000, 2)
@@ -195,12 +200,7 @@ async fn one_claim_for_several_bots_gives_each_its_own(db: Db) {
     let shipping = bot("order", 2, "shipping");
     let idle = bot("order", 3, "idle");
     let refunds = bot("refund", 1, "asked");
-    let mut order_ids = Vec::new();
-    for at in [30, 10, 20] {
-        let id = db.next_ticket_id().await.expect("id");
-        order_ids.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
-    }
-    let refund_ids = [refund(&db, 5).await, refund(&db, 15).await];
+    let (order_ids, refund_ids) = orders_and_refunds(&db).await;
     // The first order also has a shipping event, due before its older one.
     let early = NewEvent {
         state_code: 2,

@@ -13,8 +13,9 @@
 //!   killed with SIGKILL; the time until every event it held is consumed
 //!   or leased by another node.
 //! - `postgres_event_to_bot_p50_ms`, `_p99_ms`: one node, tickets posted
-//!   through the API at half its measured rate; per bot step, from its
-//!   ticket entering the state to the step's log row.
+//!   through the API at half its measured rate (or at
+//!   `BATON_BENCH_PG_TICKETS_PER_S`, to compare builds at one load); per
+//!   bot step, from its ticket entering the state to the step's log row.
 //!
 //! - `postgres_statements_per_transition_1node` (and per node count), and
 //!   `postgres_statements_per_ticket` at half load: the statements Baton
@@ -338,7 +339,17 @@ fn latency(
     plan: &Plan,
     rate: f64,
 ) -> anyhow::Result<()> {
-    let target = if rate > 0.0 { rate / 6.0 } else { 100.0 };
+    // Builds are compared at one load with `BATON_BENCH_PG_TICKETS_PER_S`:
+    // half of each build's own drain rate is a different load each time.
+    let fixed = std::env::var("BATON_BENCH_PG_TICKETS_PER_S")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v > 0.0);
+    let target = match fixed {
+        Some(per_s) => per_s,
+        None if rate > 0.0 => rate / 6.0,
+        None => 100.0,
+    };
     let (db, dirs) = prepare(root, fixtures, cluster, "latency", 1)?;
     let server = Server::start_on(root, &dirs[0], "", &cluster.url_of(&db))?;
     let first = server.create("stepper", "flow", json!({}))?;
@@ -381,7 +392,7 @@ fn latency(
         }
     }
     println!(
-        "postgres_event_to_bot: {:.0} tickets/s asked (half of {rate:.0} transitions/s), {:.0} achieved, {} steps, max {:.0} ms, {failed} POSTs failed",
+        "postgres_event_to_bot: {:.0} tickets/s asked (the one-node drain did {rate:.0} transitions/s), {:.0} achieved, {} steps, max {:.0} ms, {failed} POSTs failed",
         target,
         sent as f64 / secs,
         d[0],
