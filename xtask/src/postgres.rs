@@ -179,7 +179,10 @@ impl Cluster {
         let conf = self.data().join("postgresql.conf");
         let mut text =
             fs::read_to_string(&conf).with_context(|| format!("reading {}", conf.display()))?;
-        text.push_str("shared_preload_libraries = 'pg_stat_statements'\n");
+        text.push_str(
+            "shared_preload_libraries = 'pg_stat_statements'\n\
+             log_autovacuum_min_duration = 0\nlog_checkpoints = on\n",
+        );
         fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
         self.stop()?;
         self.start_again()?;
@@ -188,6 +191,22 @@ impl Cluster {
             self.psql(db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")?;
         }
         Ok(())
+    }
+
+    /// The server's log from byte `from` on: what it did in the background
+    /// (with [`Cluster::count_statements`], its checkpoints and every
+    /// autovacuum) while a benchmark ran.
+    pub fn log_since(&self, from: u64) -> String {
+        let text = fs::read(self.dir.join("log")).unwrap_or_default();
+        let from = (from as usize).min(text.len());
+        String::from_utf8_lossy(&text[from..]).into_owned()
+    }
+
+    /// The length of the server's log now, for [`Cluster::log_since`].
+    pub fn log_len(&self) -> u64 {
+        fs::metadata(self.dir.join("log"))
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     /// Stops the server (`pg_ctl stop -m fast`: open sessions are cut), for

@@ -198,6 +198,38 @@ async fn a_bots_claim_reads_its_own_index_range() {
     assert!(!plan.contains("Seq Scan on events"), "{plan}");
 }
 
+/// A node starts on a quiet database: its claim connections first plan a
+/// claim while the queue is empty (and `ANALYZE` found it empty). When
+/// the queue has filled, a claim still reads the bots' index ranges, not
+/// every event: its plan is made from the queue as it is now.
+#[tokio::test]
+async fn a_claim_after_a_quiet_start_still_reads_its_index_range() {
+    let db = Db::postgres().await;
+    let Backend::Postgres(store) = &db.backend else {
+        panic!("a PostgreSQL store");
+    };
+    sqlx::query("ANALYZE events")
+        .execute(store.pool())
+        .await
+        .expect("analyze");
+    let fill = async {
+        let mut commit = Commit::default();
+        for _ in 0..2_000 {
+            let id = db.next_ticket_id().await.expect("id");
+            commit.inserts.push(new_ticket(id));
+            commit.events.push(event(id, 0));
+        }
+        db.commit(&commit, 1_000).await.expect("events");
+    };
+    let plan = store
+        .claim_plan_across(fill)
+        .await
+        .expect("plan")
+        .join("\n");
+    assert!(plan.contains("using events_by_bot on events e"), "{plan}");
+    assert!(!plan.contains("Seq Scan on events"), "{plan}");
+}
+
 /// Runs the same story on a store: a ticket archived, timers fired, a
 /// wait ended by a close and one by a retirement, a comment heard by its
 /// bot; returns every event payload and the archive document, as stored.

@@ -121,15 +121,22 @@ impl PgStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        // A claim's lease may be lost in a crash: see `queue.rs`. Generic
-        // plans: a claim's plan does not depend on its values, and making
-        // a custom one at every claim cost as much as the claim.
+        // A claim's lease may be lost in a crash: see `queue.rs`. Custom
+        // plans, made at every claim from the tables' sizes then: the event
+        // queue is empty at times and long at others, and a plan kept from
+        // an empty queue (a generic plan, made at a connection's first
+        // claim or after an `ANALYZE` of a quiet moment) reads every event
+        // with a sequential scan and pairs them in a nested loop. On a
+        // database in use that made each claim cost milliseconds and grow
+        // with the queue (BENCHMARKS.md, "Claims on plans kept from an
+        // empty queue"). The planning it costs is one claim's a turn of fair
+        // dispatch, for all the bots.
         let claims = PgPoolOptions::new()
             .max_connections(CLAIM_POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone().options([
                 ("synchronous_commit", "off"),
-                ("plan_cache_mode", "force_generic_plan"),
+                ("plan_cache_mode", "force_custom_plan"),
             ]));
         let node_id = write::new_node_id();
         write::register_node(&pool, &node_id, write::wall_clock()).await?;
@@ -173,9 +180,19 @@ impl PgStore {
     }
 
     /// PostgreSQL's plan for a claim of two bots' events (fair dispatch),
-    /// one line per step, as claims run it: a generic plan, on a claim
-    /// connection. It must read each bot's own index range.
+    /// one line per step, as claims run it on a claim connection. It must
+    /// read each bot's own index range.
     pub async fn claim_plan(&self) -> Result<Vec<String>> {
+        self.claim_plan_across(async {}).await
+    }
+
+    /// [`PgStore::claim_plan`] on a connection that has planned the same
+    /// claim once before `meanwhile` ran: what a claim runs on after the
+    /// tables changed (a plan kept from before, or one made now).
+    pub async fn claim_plan_across(
+        &self,
+        meanwhile: impl std::future::Future<Output = ()>,
+    ) -> Result<Vec<String>> {
         let mut conn = self.claims.acquire().await?;
         let prepare = format!(
             "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint) AS {}",
@@ -183,12 +200,21 @@ impl PgStore {
         );
         conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)))
             .await?;
-        let plan = sqlx::query_scalar(
-            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)",
-        )
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await;
+        let explain = "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)";
+        let first: std::result::Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(explain)
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await;
+        let plan = match first {
+            Ok(_) => {
+                meanwhile.await;
+                sqlx::query_scalar(explain)
+                    .persistent(false)
+                    .fetch_all(&mut *conn)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         conn.execute(sqlx::raw_sql("DEALLOCATE baton_claim_plan"))
             .await?;
         Ok(plan?)

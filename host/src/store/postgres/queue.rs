@@ -43,11 +43,11 @@ const CLAIMABLE: &str = "e.status = 'pending' AND e.available_at <= $1 \
 
 /// Oldest first within one bot, written as the whole key of
 /// `events_by_bot`, with the bot matched as a range of one value (`bot >=
-/// $3 AND bot <= $3`) rather than by `=`. Claims run on generic plans
-/// (`mod.rs`), made without knowing the bot; with `bot = $3` the planner
+/// $3 AND bot <= $3`) rather than by `=`. With `bot = $3` the planner
 /// counts the bot (and the status) as fixed, finds that `events_due`
 /// (status, available_at, id) gives the same order, and often takes it,
-/// filtering every other bot's due events on the way. With a range, only
+/// filtering every other bot's due events on the way (and in a generic
+/// plan, made without knowing the bot, it did). With a range, only
 /// `events_by_bot` gives this order without a sort.
 const BOT_ORDER: &str = "e.bot, e.status, e.available_at, e.id";
 
