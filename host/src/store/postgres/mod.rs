@@ -80,6 +80,12 @@ const POOL_SIZE: u32 = 10;
 /// a time, so two cover a claim and the slow pass at once.
 const CLAIM_POOL_SIZE: u32 = 2;
 
+/// How long a claim connection, and so its claim's plan, is kept: a plan
+/// made on an empty queue is given up within this. Connecting again costs
+/// a few milliseconds of one core a second for the pool; the drain lost
+/// nothing measurable, where custom plans at every claim cost a third.
+const CLAIM_PLAN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long a call waits for a connection (or to open one) before it
 /// fails: a database that is down or unreachable makes calls fail fast
 /// instead of hanging.
@@ -121,22 +127,23 @@ impl PgStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        // A claim's lease may be lost in a crash: see `queue.rs`. Custom
-        // plans, made at every claim from the tables' sizes then: the event
-        // queue is empty at times and long at others, and a plan kept from
-        // an empty queue (a generic plan, made at a connection's first
-        // claim or after an `ANALYZE` of a quiet moment) reads every event
-        // with a sequential scan and pairs them in a nested loop. On a
-        // database in use that made each claim cost milliseconds and grow
-        // with the queue (BENCHMARKS.md, "Claims on plans kept from an
-        // empty queue"). The planning it costs is one claim's a turn of fair
-        // dispatch, for all the bots.
+        // A claim's lease may be lost in a crash: see `queue.rs`. Generic
+        // plans: making a custom plan at every claim cost a third of a
+        // drain's throughput. But a generic plan is made from the tables as
+        // they are when a connection first claims, and the event queue is
+        // empty at times and long at others: a plan made on an empty queue
+        // reads every event with a sequential scan and pairs them in a
+        // nested loop, and on a database in use that made each claim cost
+        // milliseconds, growing with the queue (BENCHMARKS.md, "Claims on
+        // plans kept from an empty queue"). So a claim connection lives at
+        // most [`CLAIM_PLAN_LIFETIME`], and its successor plans afresh.
         let claims = PgPoolOptions::new()
             .max_connections(CLAIM_POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .max_lifetime(CLAIM_PLAN_LIFETIME)
             .connect_lazy_with(options.clone().options([
                 ("synchronous_commit", "off"),
-                ("plan_cache_mode", "force_custom_plan"),
+                ("plan_cache_mode", "force_generic_plan"),
             ]));
         let node_id = write::new_node_id();
         write::register_node(&pool, &node_id, write::wall_clock()).await?;
@@ -180,19 +187,9 @@ impl PgStore {
     }
 
     /// PostgreSQL's plan for a claim of two bots' events (fair dispatch),
-    /// one line per step, as claims run it on a claim connection. It must
-    /// read each bot's own index range.
+    /// one line per step, as claims run it: a generic plan, made now on a
+    /// claim connection. It must read each bot's own index range.
     pub async fn claim_plan(&self) -> Result<Vec<String>> {
-        self.claim_plan_across(async {}).await
-    }
-
-    /// [`PgStore::claim_plan`] on a connection that has planned the same
-    /// claim once before `meanwhile` ran: what a claim runs on after the
-    /// tables changed (a plan kept from before, or one made now).
-    pub async fn claim_plan_across(
-        &self,
-        meanwhile: impl std::future::Future<Output = ()>,
-    ) -> Result<Vec<String>> {
         let mut conn = self.claims.acquire().await?;
         let prepare = format!(
             "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint) AS {}",
@@ -200,24 +197,24 @@ impl PgStore {
         );
         conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)))
             .await?;
-        let explain = "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)";
-        let first: std::result::Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(explain)
-            .persistent(false)
-            .fetch_all(&mut *conn)
-            .await;
-        let plan = match first {
-            Ok(_) => {
-                meanwhile.await;
-                sqlx::query_scalar(explain)
-                    .persistent(false)
-                    .fetch_all(&mut *conn)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let plan = sqlx::query_scalar(
+            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)",
+        )
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await;
         conn.execute(sqlx::raw_sql("DEALLOCATE baton_claim_plan"))
             .await?;
         Ok(plan?)
+    }
+
+    /// The server process of a claim connection taken from the pool now:
+    /// a new one means the claims plan afresh (see [`CLAIM_PLAN_LIFETIME`]).
+    pub async fn claim_backend(&self) -> Result<i32> {
+        let mut conn = self.claims.acquire().await?;
+        Ok(sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await?)
     }
 
     /// Runs `work` on a committer's connection, in its next batch; it runs
