@@ -173,6 +173,17 @@ async fn a_timer_fired_by_two_stores_at_once_makes_one_event() {
     assert_eq!(tickets, Some(120), "one event per timer");
 }
 
+/// `n` tickets, each with an event due, in one commit.
+async fn queue_events(db: &Db, n: usize) {
+    let mut commit = Commit::default();
+    for _ in 0..n {
+        let id = db.next_ticket_id().await.expect("id");
+        commit.inserts.push(new_ticket(id));
+        commit.events.push(event(id, 0));
+    }
+    db.commit(&commit, 1_000).await.expect("events");
+}
+
 #[tokio::test]
 async fn a_bots_claim_reads_its_own_index_range() {
     let db = Db::postgres().await;
@@ -181,13 +192,7 @@ async fn a_bots_claim_reads_its_own_index_range() {
     };
     // Enough queued events (of another bot) that reading past them would
     // show in the plan: one commit of 2,000 tickets, each with its event.
-    let mut commit = Commit::default();
-    for _ in 0..2_000 {
-        let id = db.next_ticket_id().await.expect("id");
-        commit.inserts.push(new_ticket(id));
-        commit.events.push(event(id, 0));
-    }
-    db.commit(&commit, 1_000).await.expect("events");
+    queue_events(&db, 2_000).await;
     sqlx::query("ANALYZE events")
         .execute(store.pool())
         .await
@@ -220,13 +225,7 @@ async fn claims_plan_afresh_after_a_quiet_start() {
         .expect("a claim on the empty queue");
     assert!(none.iter().all(Vec::is_empty));
     let quiet = store.claim_backend().await.expect("a claim connection");
-    let mut commit = Commit::default();
-    for _ in 0..2_000 {
-        let id = db.next_ticket_id().await.expect("id");
-        commit.inserts.push(new_ticket(id));
-        commit.events.push(event(id, 0));
-    }
-    db.commit(&commit, 1_000).await.expect("events");
+    queue_events(&db, 2_000).await;
     let started = Instant::now();
     while store.claim_backend().await.expect("a claim connection") == quiet {
         assert!(

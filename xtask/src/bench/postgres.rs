@@ -106,40 +106,39 @@ const CHECK: &str = "WITH per AS (SELECT t.id, t.state_code, t.status, \
      (SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE t.status = 'closed') \
    FROM per";
 
-/// The step delays of the tickets created from `since` on, by the second
-/// of the run they were logged in: count, p50, p99, max. Where a p99
-/// comes from when it is far above the p50: a queue growing, or a stall.
-fn delays_by_second_sql(since: i64) -> String {
+/// The bot steps of the tickets created from `since` on, each with its
+/// delay (`created_at - prev_at`: from its ticket entering the state to
+/// the step's log row), as `FROM l WHERE <steps>`; `{select}` picks what
+/// is read of them and `{rest}` groups it.
+fn steps_sql(since: i64, select: &str, rest: &str) -> String {
     format!(
         "WITH l AS (SELECT l.action, l.message, l.created_at, \
            lag(l.created_at) OVER w AS prev_at, lag(l.action) OVER w AS prev \
          FROM ticket_logs l JOIN tickets t ON t.id = l.ticket_id \
          WHERE t.metaservice = 'stepper' AND t.created_at >= {since} \
          WINDOW w AS (PARTITION BY l.ticket_id ORDER BY l.id)) \
-         SELECT (created_at - {since}) / 1000, count(*), \
-           percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
-           percentile_disc(0.99) WITHIN GROUP (ORDER BY created_at - prev_at), \
-           max(created_at - prev_at) \
-         FROM l WHERE action = 'log' AND message LIKE 'step %' \
-           AND prev IN ('created', 'state_changed') \
-         GROUP BY 1 ORDER BY 1"
+         SELECT {select} FROM l WHERE action = 'log' AND message LIKE 'step %' \
+           AND prev IN ('created', 'state_changed') {rest}"
     )
 }
 
+/// The step delays' count, p50, p99 and max.
+const DELAYS: &str = "count(*), \
+     percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
+     percentile_disc(0.99) WITHIN GROUP (ORDER BY created_at - prev_at), \
+     max(created_at - prev_at)";
+
 /// Step delays of the tickets created from `since` on: count, p50, p99, max.
 fn delays_sql(since: i64) -> String {
-    format!(
-        "WITH l AS (SELECT l.action, l.message, l.created_at, \
-           lag(l.created_at) OVER w AS prev_at, lag(l.action) OVER w AS prev \
-         FROM ticket_logs l JOIN tickets t ON t.id = l.ticket_id \
-         WHERE t.metaservice = 'stepper' AND t.created_at >= {since} \
-         WINDOW w AS (PARTITION BY l.ticket_id ORDER BY l.id)) \
-         SELECT count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
-           percentile_disc(0.99) WITHIN GROUP (ORDER BY created_at - prev_at), \
-           max(created_at - prev_at) \
-         FROM l WHERE action = 'log' AND message LIKE 'step %' \
-           AND prev IN ('created', 'state_changed')"
-    )
+    steps_sql(since, DELAYS, "")
+}
+
+/// The same by the second of the run the steps were logged in. Where a
+/// p99 comes from when it is far above the p50: a queue growing, or a
+/// stall.
+fn delays_by_second_sql(since: i64) -> String {
+    let select = format!("(created_at - {since}) / 1000, {DELAYS}");
+    steps_sql(since, &select, "GROUP BY 1 ORDER BY 1")
 }
 
 /// What PostgreSQL did in the background since `from` in its log
