@@ -208,13 +208,22 @@ impl PgStore {
         Ok(plan?)
     }
 
-    /// The server process of a claim connection taken from the pool now:
-    /// a new one means the claims plan afresh (see [`CLAIM_PLAN_LIFETIME`]).
-    pub async fn claim_backend(&self) -> Result<i32> {
-        let mut conn = self.claims.acquire().await?;
-        Ok(sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut *conn)
-            .await?)
+    /// The server processes of as many claim connections as the pool
+    /// holds, taken from it at once: when none of them is one seen before,
+    /// every claim plans afresh (see [`CLAIM_PLAN_LIFETIME`]).
+    pub async fn claim_backends(&self) -> Result<Vec<i32>> {
+        let mut held = Vec::new();
+        let mut pids = Vec::new();
+        for _ in 0..CLAIM_POOL_SIZE {
+            let mut conn = self.claims.acquire().await?;
+            pids.push(
+                sqlx::query_scalar("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *conn)
+                    .await?,
+            );
+            held.push(conn);
+        }
+        Ok(pids)
     }
 
     /// Runs `work` on a committer's connection, in its next batch; it runs
