@@ -4,8 +4,10 @@
 //! this is where that statement's rows are told apart again.
 
 use baton_host::model::Status;
+use baton_host::model::{Actor, BotName};
 use baton_host::store::{Commit, Committed, NewEvent, NewNotification, NewTimer, TicketUpdate};
 use baton_host::store::{EventKind, StoreError, TimerKind};
+use baton_host::store::{NewStakeholder, Principal};
 use serde_json::json;
 
 use super::{Backend, Db, create, create_with, event, log, new_ticket};
@@ -15,6 +17,7 @@ both!(
     a_refused_commit_in_a_batch_fails_alone,
     a_batch_mixing_grouped_and_lone_commits_answers_each_its_own,
     a_close_ends_the_waits_on_it_before_its_own_events,
+    tickets_created_in_one_batch_each_stand_whole,
 );
 
 /// Ticket `n` of the batch: a step to the open state 3 when `n` is even,
@@ -393,4 +396,131 @@ async fn a_close_ends_the_waits_on_it_before_its_own_events(db: Db) {
         kinds,
         vec![EventKind::TicketClosed, EventKind::Notification]
     );
+}
+
+/// Tickets created side by side in one batch (on PostgreSQL, in one
+/// statement): each has its row, its requester, its log line and its
+/// event, which its state's bot claims. A creation naming a user that
+/// does not exist fails alone, and one with a group stakeholder runs
+/// beside the others.
+async fn tickets_created_in_one_batch_each_stand_whole(db: Db) {
+    let ann = db.person("ann", false).await;
+    let parent = create(&*db, vec![]).await;
+    let creation = |id: i64, stakeholder: Principal, parent_id: Option<i64>| {
+        let mut ticket = new_ticket(id);
+        ticket.created_by = Actor::User(ann.id);
+        ticket.parent_id = parent_id;
+        ticket.stakeholders = vec![NewStakeholder {
+            principal: stakeholder,
+            connection: "cc",
+            role: "requester",
+        }];
+        Commit {
+            inserts: vec![ticket],
+            logs: vec![log(id, &format!("created {id}"))],
+            events: vec![event(id, 0)],
+            ..Commit::default()
+        }
+    };
+    let mut ids = Vec::new();
+    for _ in 0..7 {
+        ids.push(db.next_ticket_id().await.expect("id"));
+    }
+    let before = db.stats();
+    let first = in_one_batch(
+        &db,
+        vec![
+            creation(ids[0], Principal::User(ann.id), None),
+            creation(ids[1], Principal::User(ann.id), Some(parent)),
+            creation(ids[3], Principal::Group("ops".into()), None),
+            creation(ids[4], Principal::User(ann.id), None),
+            creation(ids[5], Principal::User(ann.id), Some(ids[4])),
+        ],
+    )
+    .await;
+    for (n, result) in first.iter().enumerate() {
+        assert!(result.is_ok(), "creation {n}: {result:?}");
+    }
+    if let Backend::Postgres(_) = db.backend {
+        let grouped = db.stats().grouped - before.grouped;
+        assert_eq!(grouped, 4, "all but the one with a group stakeholder");
+    }
+    let second = in_one_batch(
+        &db,
+        vec![
+            creation(ids[2], Principal::User(987_654), None),
+            creation(ids[6], Principal::User(ann.id), None),
+        ],
+    )
+    .await;
+    assert!(
+        matches!(&second[0], Err(StoreError::NotFound(_))),
+        "a stakeholder who does not exist: {:?}",
+        second[0]
+    );
+    assert!(second[1].is_ok(), "{:?}", second[1]);
+    assert_eq!(db.ticket(ids[2]).await.expect("read"), None);
+
+    let made = [ids[0], ids[1], ids[3], ids[4], ids[5], ids[6]];
+    for id in made {
+        let ticket = db.ticket(id).await.expect("read").expect("created");
+        assert_eq!(
+            (ticket.created_by, ticket.created_at),
+            (Actor::User(ann.id), 7_000)
+        );
+        let people = db.stakeholders(id).await.expect("stakeholders");
+        assert_eq!(people.len(), 1, "ticket {id}");
+        assert_eq!(people[0].role, "requester");
+        let logs = db.logs(id).await.expect("logs");
+        assert!(logs.iter().any(|l| l.message == format!("created {id}")));
+    }
+    assert_eq!(
+        db.ticket(ids[1])
+            .await
+            .expect("read")
+            .and_then(|t| t.parent_id),
+        Some(parent)
+    );
+    assert_eq!(
+        db.ticket(ids[5])
+            .await
+            .expect("read")
+            .and_then(|t| t.parent_id),
+        Some(ids[4])
+    );
+    let bot = BotName::parse("shop-order-1-new").expect("bot");
+    let mut claimed: Vec<i64> = db
+        .claim_bot_events("w", &bot, 8_000, 60_000, 20)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|e| e.ticket_id)
+        .filter(|t| made.contains(t))
+        .collect();
+    claimed.sort();
+    assert_eq!(
+        claimed,
+        made.to_vec(),
+        "each new ticket's event is its bot's"
+    );
+}
+
+/// Hands `commits` to the store while its committer is held, so that they
+/// land in one batch; their results in the same order.
+async fn in_one_batch(db: &Db, commits: Vec<Commit>) -> Vec<Result<Committed, StoreError>> {
+    let (paused, _) = db.pause().await;
+    let before = db.stats();
+    let n = commits.len() as u64;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, commit) in commits.into_iter().enumerate() {
+        let store = db.store.clone();
+        tasks.spawn(async move { (i, store.commit(&commit, 7_000).await) });
+    }
+    while db.stats().queued < before.queued + n {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    let mut results = tasks.join_all().await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }

@@ -24,8 +24,7 @@ use sqlx::postgres::PgConnection;
 
 use super::parties::{insert_comment, insert_stakeholders, notify, update_stakeholders};
 use super::read::get;
-use super::rows::{EventRow, insert_events, insert_rows};
-use super::write::actor_columns;
+use super::rows::{EventRow, TicketColumns, bind_tickets, insert_events, insert_rows};
 use crate::model::{Status, TicketId, Timestamp};
 use crate::store::{
     Commit, Committed, NewStakeholder, NewTicket, NewTimer, Result, StoreError, TicketUpdate,
@@ -38,8 +37,11 @@ pub(super) async fn apply(
     commit: &Commit,
     now: Timestamp,
 ) -> Result<Committed> {
+    // A step alone is one statement too. New tickets alone take the
+    // statements below, whose errors say what failed (a stakeholder who
+    // does not exist): a group's only says that something did.
     let mut group = super::group::Group::default();
-    if group.admits(commit, now) {
+    if commit.inserts.is_empty() && group.admits(commit, now) {
         let mut applied = group.apply(conn).await?;
         return applied
             .pop()
@@ -89,66 +91,25 @@ async fn insert_tickets(
         return Ok(());
     }
     let mut cols = TicketColumns::default();
-    for t in tickets {
-        let (kind, user, bot) = actor_columns(&t.created_by);
-        cols.id.push(t.id);
-        cols.metaservice.push(t.metaservice.as_str());
-        cols.ticket_type.push(t.ticket_type.as_str());
-        cols.title.push(t.title.as_str());
-        cols.state.push(i64::from(t.state_code));
-        cols.status.push(t.status.as_str());
-        cols.metadata.push(t.metadata.text().into_owned());
-        cols.parent.push(t.parent_id);
-        cols.kind.push(kind);
-        cols.user.push(user);
-        cols.bot.push(bot);
-    }
-    sqlx::query(
+    cols.extend(tickets, now);
+    let insert = sqlx::query(
         "INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, \
          parent_id, created_by_kind, created_by_user, created_by_bot, created_at, updated_at, \
          closed_at, version) \
-         SELECT id, ms, tt, title, st, status, md, parent, kind, usr, bot, $12, $12, \
-           CASE WHEN status = 'closed' THEN $12 END, 1 \
+         SELECT id, ms, tt, title, st, status, md, parent, kind, usr, bot, at, at, \
+           CASE WHEN status = 'closed' THEN at END, 1 \
          FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], \
-           $7::text[], $8::bigint[], $9::text[], $10::bigint[], $11::text[]) WITH ORDINALITY \
-           AS x(id, ms, tt, title, st, status, md, parent, kind, usr, bot, n) ORDER BY n",
-    )
-    .bind(&cols.id)
-    .bind(&cols.metaservice)
-    .bind(&cols.ticket_type)
-    .bind(&cols.title)
-    .bind(&cols.state)
-    .bind(&cols.status)
-    .bind(&cols.metadata)
-    .bind(&cols.parent)
-    .bind(&cols.kind)
-    .bind(&cols.user)
-    .bind(&cols.bot)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+           $7::text[], $8::bigint[], $9::text[], $10::bigint[], $11::text[], $12::bigint[]) \
+           WITH ORDINALITY AS x(id, ms, tt, title, st, status, md, parent, kind, usr, bot, at, n) \
+         ORDER BY n",
+    );
+    bind_tickets(insert, &cols).execute(&mut *conn).await?;
     let stakeholders: Vec<(TicketId, &NewStakeholder)> = tickets
         .iter()
         .flat_map(|t| t.stakeholders.iter().map(move |s| (t.id, s)))
         .collect();
     insert_stakeholders(conn, &stakeholders, now).await?;
     Ok(())
-}
-
-/// The columns of [`insert_tickets`], one array each.
-#[derive(Default)]
-struct TicketColumns<'a> {
-    id: Vec<i64>,
-    metaservice: Vec<&'a str>,
-    ticket_type: Vec<&'a str>,
-    title: Vec<&'a str>,
-    state: Vec<i64>,
-    status: Vec<&'static str>,
-    metadata: Vec<String>,
-    parent: Vec<Option<i64>>,
-    kind: Vec<&'static str>,
-    user: Vec<Option<i64>>,
-    bot: Vec<Option<String>>,
 }
 
 /// Whether a database error means "try again": a deadlock between two

@@ -1,9 +1,10 @@
 //! The commits of a bot's steps and closings, many in ONE statement.
 //!
-//! Most commits have one shape: consume an event; move or edit tickets
-//! (perhaps closing them); add log lines, events, proceeded marks and
-//! notifications. Every bot step has it, and so has the closing that
-//! ends a ticket. Such commits, from one or many jobs of a batch, go
+//! Most commits have one shape: consume an event; create tickets, or move
+//! or edit them (perhaps closing them); add log lines, events, proceeded
+//! marks and notifications. Every bot step has it, so has the closing
+//! that ends a ticket, and so has a ticket created through the API. Such
+//! commits, from many jobs of a batch, go
 //! into one statement whose rows come from arrays (`UNNEST`). The
 //! committer (`committer.rs`) then pays one round trip and one executor
 //! start-up for the whole group. Before, it paid one per step and five
@@ -18,7 +19,12 @@
 //! - the cleanup of the timers of a state left reads timers (and the
 //!   update's `RETURNING`);
 //! - the inserts read only the ticket's metaservice and type (an event's
-//!   `bot`), which no update changes.
+//!   `bot`), which no update changes; for a ticket created by the same
+//!   statement, from the new row's `RETURNING` (`born`).
+//!
+//! Foreign keys are checked at the end of the statement, so a log line,
+//! event or stakeholder of a ticket created in the same statement (and a
+//! child of such a ticket) passes.
 //!
 //! A close also ends the waits on its ticket. That part reads timers
 //! that another transaction may have committed while this statement
@@ -39,9 +45,11 @@ use sqlx::postgres::PgConnection;
 
 use super::apply::contended;
 use super::read::get;
-use super::rows::{EventRow, LogColumns, bind_events, bind_logs, proceeded};
+use super::rows::{
+    EventRow, LogColumns, TicketColumns, bind_events, bind_logs, bind_tickets, proceeded,
+};
 use crate::model::{Status, TicketId, Timestamp};
-use crate::store::{Commit, Committed, Notification, Result, StoreError};
+use crate::store::{Commit, Committed, Notification, Principal, Result, StoreError};
 
 /// Whether `commit` has the shape this module applies. Two updates of one
 /// ticket go the general way: one `UPDATE ... FROM` would apply only one
@@ -49,22 +57,48 @@ use crate::store::{Commit, Committed, Notification, Result, StoreError};
 /// must get their events before its own (the order of `apply.rs` and of
 /// SQLite, which a waiting parent's bot sees), and here they are written
 /// by [`ended`], after the group's statement.
+///
+/// New tickets fit when every stakeholder they start with is a user (a
+/// group may have to be created first, `parties.rs`) and the commit does
+/// not also update them (the update would not see the new row).
 pub(super) fn fits(commit: &Commit) -> bool {
     let mut ids = HashSet::new();
     let closes = commit
         .updates
         .iter()
         .any(|u| matches!(u.state, Some((_, Status::Closed))));
+    let users_only = commit.inserts.iter().all(|t| {
+        t.stakeholders
+            .iter()
+            .all(|s| matches!(s.principal, Principal::User(_)))
+    });
     (commit.events.is_empty() || !closes)
-        && commit.inserts.is_empty()
+        && users_only
         && commit.timers.is_empty()
         && commit.stakeholders.is_empty()
         && commit.stakeholder_updates.is_empty()
         && commit.comments.is_empty()
         && commit.updates.iter().all(|u| ids.insert(u.id))
+        && commit.inserts.iter().all(|t| ids.insert(t.id))
 }
 
 const GROUP: &str = "WITH consumed AS (DELETE FROM events WHERE id = ANY($1) RETURNING id), \
+     born AS ( \
+       INSERT INTO tickets (id, metaservice, ticket_type, title, state_code, status, metadata, \
+         parent_id, created_by_kind, created_by_user, created_by_bot, created_at, updated_at, \
+         closed_at, version) \
+       SELECT id, ms, tt, title, st, status, md, parent, kind, usr, bot, at, at, \
+         CASE WHEN status = 'closed' THEN at END, 1 \
+       FROM UNNEST($34::bigint[], $35::text[], $36::text[], $37::text[], $38::bigint[], \
+         $39::text[], $40::text[], $41::bigint[], $42::text[], $43::bigint[], $44::text[], \
+         $45::bigint[]) WITH ORDINALITY \
+         AS x(id, ms, tt, title, st, status, md, parent, kind, usr, bot, at, n) ORDER BY n \
+       RETURNING id, metaservice, ticket_type), \
+     held AS ( \
+       INSERT INTO ticket_stakeholders (ticket_id, principal_kind, user_id, connection, role, \
+         is_active, created_at) \
+       SELECT t, 'user', u, c, r, TRUE, a FROM UNNEST($46::bigint[], $47::bigint[], $48::text[], \
+         $49::text[], $50::bigint[]) WITH ORDINALITY AS s(t, u, c, r, a, n) ORDER BY n), \
      moved AS ( \
        UPDATE tickets t SET title = COALESCE(u.title, t.title), \
          state_code = COALESCE(u.state, t.state_code), status = COALESCE(u.status, t.status), \
@@ -89,8 +123,10 @@ const GROUP: &str = "WITH consumed AS (DELETE FROM events WHERE id = ANY($1) RET
          WITH ORDINALITY AS l(t, k, u, b, a, f, s, m, d, h, c, n) ORDER BY n), \
      queued AS ( \
        INSERT INTO events (ticket_id, state_code, kind, payload, available_at, created_at, bot) \
-       SELECT t, s, k, p, a, c, (SELECT b.metaservice || '/' || b.ticket_type || '/' || s \
-         FROM tickets b WHERE b.id = t) FROM UNNEST($23::bigint[], $24::bigint[], $25::text[], \
+       SELECT t, s, k, p, a, c, COALESCE( \
+           (SELECT n.metaservice || '/' || n.ticket_type FROM born n WHERE n.id = t), \
+           (SELECT b.metaservice || '/' || b.ticket_type FROM tickets b WHERE b.id = t)) || '/' || s \
+         FROM UNNEST($23::bigint[], $24::bigint[], $25::text[], \
          $26::text[], $27::bigint[], $28::bigint[]) WITH ORDINALITY AS e(t, s, k, p, a, c, n) \
          ORDER BY n), \
      noted AS ( \
@@ -119,7 +155,10 @@ impl<'a> Group<'a> {
     pub(super) fn admits(&mut self, commit: &'a Commit, now: Timestamp) -> bool {
         let tickets = || {
             let updated = commit.updates.iter().map(|u| u.id);
-            updated.chain(commit.proceeded.iter().map(|p| p.0))
+            let born = commit.inserts.iter().map(|t| t.id);
+            updated
+                .chain(born)
+                .chain(commit.proceeded.iter().map(|p| p.0))
         };
         let fresh = fits(commit)
             && tickets().all(|t| !self.touched.contains(&t))
@@ -191,6 +230,7 @@ impl<'a> Group<'a> {
 
 fn writes_nothing(commit: &Commit) -> bool {
     commit.consumes.is_none()
+        && commit.inserts.is_empty()
         && commit.updates.is_empty()
         && commit.proceeded.is_empty()
         && commit.logs.is_empty()
@@ -248,6 +288,18 @@ struct Rows<'a> {
     noted: Notes<'a>,
     closed: Vec<TicketId>,
     closed_at: Vec<Timestamp>,
+    born: TicketColumns<'a>,
+    held: Held,
+}
+
+/// The new tickets' stakeholders (users only, see [`fits`]).
+#[derive(Default)]
+struct Held {
+    ticket: Vec<i64>,
+    user: Vec<i64>,
+    connection: Vec<&'static str>,
+    role: Vec<&'static str>,
+    at: Vec<Timestamp>,
 }
 
 /// The notifications' columns.
@@ -284,6 +336,18 @@ impl<'a> Rows<'a> {
         }
         for &(commit, now) in commits {
             rows.events.extend(commit.consumes);
+            rows.born.extend(&commit.inserts, now);
+            for t in &commit.inserts {
+                for s in &t.stakeholders {
+                    if let Principal::User(user) = s.principal {
+                        rows.held.ticket.push(t.id);
+                        rows.held.user.push(user);
+                        rows.held.connection.push(s.connection);
+                        rows.held.role.push(s.role);
+                        rows.held.at.push(now);
+                    }
+                }
+            }
             for (ticket, state) in proceeded(commit) {
                 rows.proceeded.0.push(ticket);
                 rows.proceeded.1.push(i64::from(state));
@@ -319,12 +383,18 @@ impl<'a> Rows<'a> {
             .bind(&self.proceeded.1)
             .bind(&self.proceeded.2);
         let query = bind_logs(query, &self.logs).bind(&self.logged_at);
-        bind_events(query, &self.queued)
+        let query = bind_events(query, &self.queued)
             .bind(&self.queued_at)
             .bind(&self.noted.user)
             .bind(&self.noted.ticket)
             .bind(&self.noted.kind)
             .bind(&self.noted.text)
-            .bind(&self.noted.at)
+            .bind(&self.noted.at);
+        bind_tickets(query, &self.born)
+            .bind(&self.held.ticket)
+            .bind(&self.held.user)
+            .bind(&self.held.connection)
+            .bind(&self.held.role)
+            .bind(&self.held.at)
     }
 }

@@ -1,5 +1,6 @@
-//! The rows of a commit that go in one multi-row statement each: events,
-//! and together the proceeded list, log lines and events of a commit.
+//! The rows of a commit that go in one multi-row statement each: new
+//! tickets, events, and together the proceeded list, log lines and events
+//! of a commit; and their columns, which `group.rs` binds too.
 //! Each is an `INSERT ... SELECT FROM UNNEST(...) WITH ORDINALITY`, ordered,
 //! so that ids are handed out in the commit's order, as SQLite's one row
 //! at a time does.
@@ -18,7 +19,7 @@ use sqlx::query::Query;
 
 use super::write::actor_columns;
 use crate::model::{TicketId, Timestamp};
-use crate::store::{Commit, NewEvent, Result};
+use crate::store::{Commit, NewEvent, NewTicket, Result};
 
 /// An event row: [`NewEvent`] with its kind as stored.
 pub(super) struct EventRow {
@@ -155,6 +156,63 @@ impl<'a> LogColumns<'a> {
             cols.acting.push(l.acting_stakeholder);
         }
     }
+}
+
+/// The columns of new tickets, one array each, in the order of
+/// [`bind_tickets`]; `at` is each ticket's creation time.
+#[derive(Default)]
+pub(super) struct TicketColumns<'a> {
+    id: Vec<i64>,
+    metaservice: Vec<&'a str>,
+    ticket_type: Vec<&'a str>,
+    title: Vec<&'a str>,
+    state: Vec<i64>,
+    status: Vec<&'static str>,
+    metadata: Vec<String>,
+    parent: Vec<Option<i64>>,
+    kind: Vec<&'static str>,
+    user: Vec<Option<i64>>,
+    bot: Vec<Option<String>>,
+    at: Vec<Timestamp>,
+}
+
+impl<'a> TicketColumns<'a> {
+    /// Adds `tickets`, created at `now`, after those already taken.
+    pub(super) fn extend(&mut self, tickets: &'a [NewTicket], now: Timestamp) {
+        let cols = self;
+        for t in tickets {
+            let (kind, user, bot) = actor_columns(&t.created_by);
+            cols.id.push(t.id);
+            cols.metaservice.push(t.metaservice.as_str());
+            cols.ticket_type.push(t.ticket_type.as_str());
+            cols.title.push(t.title.as_str());
+            cols.state.push(i64::from(t.state_code));
+            cols.status.push(t.status.as_str());
+            cols.metadata.push(t.metadata.text().into_owned());
+            cols.parent.push(t.parent_id);
+            cols.kind.push(kind);
+            cols.user.push(user);
+            cols.bot.push(bot);
+            cols.at.push(now);
+        }
+    }
+}
+
+/// Binds the twelve arrays of [`TicketColumns`], in its field order.
+pub(super) fn bind_tickets<'q>(query: PgQuery<'q>, t: &'q TicketColumns<'_>) -> PgQuery<'q> {
+    query
+        .bind(&t.id)
+        .bind(&t.metaservice)
+        .bind(&t.ticket_type)
+        .bind(&t.title)
+        .bind(&t.state)
+        .bind(&t.status)
+        .bind(&t.metadata)
+        .bind(&t.parent)
+        .bind(&t.kind)
+        .bind(&t.user)
+        .bind(&t.bot)
+        .bind(&t.at)
 }
 
 /// A statement being bound.
