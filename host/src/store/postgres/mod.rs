@@ -57,7 +57,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Executor;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{
@@ -184,46 +183,6 @@ impl PgStore {
     /// to its batch size). For tests and drills of group commit.
     pub async fn pause_committer(&self) -> committer::Paused {
         self.committer.pause().await
-    }
-
-    /// PostgreSQL's plan for a claim of two bots' events (fair dispatch),
-    /// one line per step, as claims run it: a generic plan, made now on a
-    /// claim connection. It must read each bot's own index range.
-    pub async fn claim_plan(&self) -> Result<Vec<String>> {
-        let mut conn = self.claims.acquire().await?;
-        let prepare = format!(
-            "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint) AS {}",
-            queue::bots_claim()
-        );
-        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)))
-            .await?;
-        let plan = sqlx::query_scalar(
-            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)",
-        )
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await;
-        conn.execute(sqlx::raw_sql("DEALLOCATE baton_claim_plan"))
-            .await?;
-        Ok(plan?)
-    }
-
-    /// The server processes of as many claim connections as the pool
-    /// holds, taken from it at once: when none of them is one seen before,
-    /// every claim plans afresh (see [`CLAIM_PLAN_LIFETIME`]).
-    pub async fn claim_backends(&self) -> Result<Vec<i32>> {
-        let mut held = Vec::new();
-        let mut pids = Vec::new();
-        for _ in 0..CLAIM_POOL_SIZE {
-            let mut conn = self.claims.acquire().await?;
-            pids.push(
-                sqlx::query_scalar("SELECT pg_backend_pid()")
-                    .fetch_one(&mut *conn)
-                    .await?,
-            );
-            held.push(conn);
-        }
-        Ok(pids)
     }
 
     /// Runs `work` on a committer's connection, in its next batch; it runs

@@ -21,10 +21,14 @@
 //! finds the event consumed or the version moved. A durable commit also
 //! flushes every earlier claim's WAL with its own.
 //!
+//! For tests, `PgStore::claim_plan` and `PgStore::claim_backends` show a
+//! claim's plan and the claim connections of the moment.
+//!
 //! Settling an event (release, park, drop) runs on the committer, in its
 //! next batch, and clears the lease in the same statement; a commit that
 //! consumes its event deletes the row.
 
+use sqlx::Executor;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 
 use super::read::{TICKET_COLUMNS, decode_ticket, get, json_column, small};
@@ -305,4 +309,47 @@ pub(super) async fn unpark(pool: &PgPool, ticket: TicketId, now: Timestamp) -> R
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// What tests read of the claims as PostgreSQL runs them.
+impl super::PgStore {
+    /// PostgreSQL's plan for a claim of two bots' events (fair dispatch),
+    /// one line per step, as claims run it: a generic plan, made now on a
+    /// claim connection. It must read each bot's own index range.
+    pub async fn claim_plan(&self) -> Result<Vec<String>> {
+        let mut conn = self.claims.acquire().await?;
+        let prepare = format!(
+            "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint) AS {}",
+            bots_claim()
+        );
+        conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)))
+            .await?;
+        let plan = sqlx::query_scalar(
+            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)",
+        )
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await;
+        conn.execute(sqlx::raw_sql("DEALLOCATE baton_claim_plan"))
+            .await?;
+        Ok(plan?)
+    }
+
+    /// The server processes of as many claim connections as the pool
+    /// holds, taken from it at once: when none of them is one seen before,
+    /// every claim plans afresh (see `CLAIM_PLAN_LIFETIME` in `mod.rs`).
+    pub async fn claim_backends(&self) -> Result<Vec<i32>> {
+        let mut held = Vec::new();
+        let mut pids = Vec::new();
+        for _ in 0..super::CLAIM_POOL_SIZE {
+            let mut conn = self.claims.acquire().await?;
+            pids.push(
+                sqlx::query_scalar("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *conn)
+                    .await?,
+            );
+            held.push(conn);
+        }
+        Ok(pids)
+    }
 }
