@@ -311,6 +311,13 @@ impl Cluster {
         Ok(())
     }
 
+    /// The postmaster's process id, from `postmaster.pid`; none while the
+    /// server is stopped.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let text = fs::read_to_string(self.data().join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data")
     }

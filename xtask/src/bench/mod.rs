@@ -55,6 +55,7 @@ use crate::http::request;
 
 mod api;
 mod console;
+mod cpu;
 mod floor;
 mod hostile;
 mod invocation;
@@ -92,6 +93,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown, leases left held.
     pub(super) fn kill(&mut self) {
         let _ = self.child.kill();

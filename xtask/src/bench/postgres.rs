@@ -23,6 +23,11 @@
 //!   `COMMIT` included), with the most frequent of them; a count, so it
 //!   compares across runs where timings move with the machine.
 //!
+//! - `postgres_cpu_1node` (and per node count, and `_half_load`): where
+//!   the machine's cores went in the measured window (the nodes,
+//!   PostgreSQL, the rest, idle; `cpu.rs`), and each part per transition:
+//!   whether a second node had any CPU left to add.
+//!
 //! Each drain ends by checking every ticket's logs: its steps and moves
 //! exactly once each.
 
@@ -32,8 +37,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use super::Server;
 use super::throughput::{arrivals, deploy, now_ms};
+use super::{Server, cpu};
 use crate::postgres::Cluster;
 
 /// The backlog is sized for this many transitions per second.
@@ -346,9 +351,12 @@ fn drain(
     }
     std::thread::sleep(plan.warmup);
     reset_statements(cluster, &db)?;
+    let pids: Vec<u32> = servers.iter().map(Server::pid).collect();
+    let cpu0 = cpu::Sample::take(&pids, cluster.postmaster_pid());
     let t0 = now_ms();
     std::thread::sleep(plan.steady);
     let t1 = now_ms();
+    let cpu = cpu0.until(&cpu::Sample::take(&pids, cluster.postmaster_pid()));
     let counted = cluster.psql(
         &db,
         &format!(
@@ -373,6 +381,7 @@ fn drain(
     let rate = moved * 1000.0 / (t1 - t0) as f64;
     let plural = if nodes == 1 { "node" } else { "nodes" };
     println!("postgres_transitions_per_s_{nodes}{plural}: {rate:.0} transitions/s");
+    print_cpu(&format!("postgres_cpu_{nodes}{plural}"), &cpu, rate);
     let counted: f64 = counted.parse().context("a count")?;
     let name = format!("postgres_statements_per_transition_{nodes}{plural}");
     print_statements(cluster, &db, &name, counted)?;
@@ -417,6 +426,19 @@ fn fail_over(cluster: &Cluster, db: &str, servers: &mut [Server]) -> anyhow::Res
         held.split(',').count()
     );
     Ok(())
+}
+
+/// The window's CPU by part, and each part's CPU per transition at
+/// `rate` transitions a second (`other` is mostly the bench's own client).
+fn print_cpu(name: &str, cpu: &cpu::Shares, rate: f64) {
+    println!("{name}: {}", cpu.describe());
+    let us = |cores: f64| cores * 1e6 / rate.max(1.0);
+    println!(
+        "{name}_per_transition: nodes {:.0} us, PostgreSQL {:.0} us, other {:.0} us",
+        us(cpu.nodes),
+        us(cpu.postgres),
+        us(cpu.other)
+    );
 }
 
 fn check(cluster: &Cluster, db: &str) -> anyhow::Result<()> {
@@ -466,7 +488,10 @@ fn latency(
     reset_statements(cluster, &db)?;
     let log_from = cluster.log_len();
     let arrived = now_ms();
+    let postmaster = cluster.postmaster_pid();
+    let cpu0 = cpu::Sample::take(&[server.pid()], postmaster);
     let (sent, failed, secs) = arrivals(&server.addr, target, plan.arrivals);
+    let cpu = cpu0.until(&cpu::Sample::take(&[server.pid()], postmaster));
     let open = "SELECT count(*) FROM tickets WHERE metaservice = 'stepper' AND status = 'open'";
     let drained = Instant::now();
     while cluster.psql(&db, open)? != "0" {
@@ -479,6 +504,7 @@ fn latency(
     drop(server);
     background(cluster, log_from, arrived);
     // Every statement the tickets cost, their creation and their steps.
+    print_cpu("postgres_cpu_half_load", &cpu, 3.0 * sent as f64 / secs);
     print_statements(cluster, &db, "postgres_statements_per_ticket", sent as f64)?;
     let d = numbers(&cluster.psql(&db, &delays_sql(since))?);
     if d.len() != 4 {

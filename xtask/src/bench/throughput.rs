@@ -32,7 +32,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::waits::python;
-use super::{Server, TOKEN, floor, percentile, scratch};
+use super::{Server, TOKEN, cpu, floor, percentile, scratch};
 use crate::http::KeepAlive;
 
 /// Extra `[engine]` lines from `BATON_BENCH_ENGINE` (see the module docs).
@@ -430,7 +430,9 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
         std::thread::sleep(Duration::from_millis(10));
     }
     let since = now_ms() + plan.arrivals_warmup.as_millis() as i64;
+    let cpu0 = cpu::Sample::take(&[server.pid()], None);
     let (sent, failed, secs) = arrivals(&server.addr, target, plan.arrivals);
+    let cpu = cpu0.until(&cpu::Sample::take(&[server.pid()], None));
     let achieved = sent as f64 / secs;
     let drained = Instant::now();
     while python(&["-c", OPEN, &db])? != "0" {
@@ -449,6 +451,8 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     println!("event_to_bot_arrival_per_s: {achieved:.0} tickets/s");
     println!("event_to_bot_p50_ms: {:.0} ms", d[1]);
     println!("event_to_bot_p99_ms: {:.0} ms", d[2]);
+    // "nodes" is the server; "other" mostly this process's posting threads.
+    println!("event_to_bot_cpu: {}", cpu.describe());
     println!(
         "event_to_bot: target {target:.0} tickets/s (half of {rate:.0} transitions/s, 3 per ticket), {CLIENTS} client threads, {:.0} s; {} bot steps of the tickets created after the first {:.0} s; max {:.0} ms; {failed} POSTs failed",
         plan.arrivals.as_secs_f64(),
