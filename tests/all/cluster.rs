@@ -14,7 +14,7 @@ use crate::support::postgres::{TestDatabase, database, own_cluster, with_databas
 use crate::support::{Server, ServerSetup, fixture_bots, now_ms};
 
 /// The fixture files of these metaservices (manifests and `.wasm`).
-fn copy_metaservices(to: &Path, names: &[&str]) {
+pub(crate) fn copy_metaservices(to: &Path, names: &[&str]) {
     for entry in std::fs::read_dir(fixture_bots())
         .expect("reading the fixtures")
         .flatten()
@@ -33,7 +33,7 @@ fn on(url: &str) -> ServerSetup {
     }
 }
 
-async fn node(url: &str, metaservices: &[&str]) -> Server {
+pub(crate) async fn node(url: &str, metaservices: &[&str]) -> Server {
     Server::start_with(on(url), |bots| copy_metaservices(bots, metaservices)).await
 }
 

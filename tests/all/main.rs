@@ -67,6 +67,7 @@ mod assignment;
 mod bot_imports;
 mod bounds;
 mod cluster;
+mod cluster_streams;
 mod concurrency;
 mod console;
 mod console_live;

@@ -49,6 +49,11 @@ pub struct Delivery {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignalLabel {
+    pub signal: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Route {
     pub method: String,
     pub route: String,
@@ -83,6 +88,9 @@ pub struct Metrics {
     batch_seconds: Histogram,
     timer_lateness: Histogram,
     notifications: Family<Delivery, Counter>,
+    signals: Family<SignalLabel, Counter>,
+    relay_reads: Counter,
+    relayed: Counter,
     requests: Family<Route, Counter>,
     request_seconds: Family<Route, Histogram>,
     // Read from the database at each scrape.
@@ -109,6 +117,9 @@ impl Default for Metrics {
             batch_seconds: seconds(),
             timer_lateness: seconds(),
             notifications: Family::default(),
+            signals: Family::default(),
+            relay_reads: Counter::default(),
+            relayed: Counter::default(),
             requests: Family::default(),
             request_seconds: Family::new_with_constructor(seconds),
             events_due: Gauge::default(),
@@ -170,6 +181,21 @@ impl Metrics {
             "notifications",
             "Notifications by channel and delivery state",
             self.notifications.clone(),
+        );
+        r.register(
+            "cluster_signals",
+            "Signals heard from other nodes and acted on, by kind",
+            self.signals.clone(),
+        );
+        r.register(
+            "cluster_notification_reads",
+            "Reads of other nodes' notifications, for event streams open here",
+            self.relay_reads.clone(),
+        );
+        r.register(
+            "cluster_notifications_relayed",
+            "Other nodes' notifications read and passed to event streams open here",
+            self.relayed.clone(),
         );
         r.register(
             "http_requests",
@@ -285,6 +311,18 @@ impl Metrics {
         self.notifications
             .get_or_create(&Delivery { channel, state })
             .inc_by(n);
+    }
+
+    /// A signal of another node, acted on.
+    pub fn signal_heard(&self, signal: &'static str) {
+        self.signals.get_or_create(&SignalLabel { signal }).inc();
+    }
+
+    /// One read of other nodes' notifications for streams open here,
+    /// which found `n` for their users.
+    pub fn relayed(&self, n: usize) {
+        self.relay_reads.inc();
+        self.relayed.inc_by(n as u64);
     }
 
     /// One HTTP request; `route` is the matched route's template

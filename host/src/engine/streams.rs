@@ -58,6 +58,12 @@ impl Streams {
         open.get(&user).copied().unwrap_or(0)
     }
 
+    /// The users who hold a stream open now, in no order.
+    pub fn users(&self) -> Vec<i64> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.keys().copied().collect()
+    }
+
     /// Ends every stream opened with token `id`.
     pub fn revoke(&self, id: i64) {
         // No stream listening is not an error.

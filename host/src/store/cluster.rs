@@ -32,6 +32,21 @@ pub enum Signal {
     Resync,
 }
 
+impl Signal {
+    /// Its kind, for metrics: a closed set, whatever it carries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signal::Work => "work",
+            Signal::Notifications(_) => "notifications",
+            Signal::Tickets(_) => "tickets",
+            Signal::Settings => "settings",
+            Signal::RestartBot(_) => "restart_bot",
+            Signal::TokenRevoked(_) => "token_revoked",
+            Signal::Resync => "resync",
+        }
+    }
+}
+
 /// One node's view of one bot, for `/api/v1/bots`.
 #[derive(Debug, Clone)]
 pub struct NodeBot {

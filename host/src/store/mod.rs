@@ -499,9 +499,9 @@ pub trait Store: Send + Sync + 'static {
         tokio::sync::broadcast::channel(1).1
     }
 
-    /// Notifications by id, for the event streams of a node that did not
-    /// commit them.
-    async fn notifications_by_id(&self, _ids: &[i64]) -> Result<Vec<Notification>> {
+    /// The notifications among `ids` that are for one of `users`, for the
+    /// event streams of a node that did not commit them.
+    async fn notifications_by_id(&self, _ids: &[i64], _users: &[i64]) -> Result<Vec<Notification>> {
         Ok(Vec::new())
     }
 }

@@ -8,7 +8,7 @@ use prometheus_parse::{Scrape, Value};
 use super::stepper_only;
 use crate::support::Server;
 
-async fn scrape(server: &Server) -> Scrape {
+pub(crate) async fn scrape(server: &Server) -> Scrape {
     let response = server.raw("GET", "/metrics", None).await;
     assert_eq!(response.status(), 200);
     let kind = response.headers()["content-type"]
@@ -22,7 +22,7 @@ async fn scrape(server: &Server) -> Scrape {
 }
 
 /// The value of the sample `metric` whose labels include `labels`.
-fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn value(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .samples
         .iter()

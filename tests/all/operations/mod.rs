@@ -5,7 +5,7 @@
 mod cli;
 mod delivery;
 mod logs;
-mod metrics;
+pub(crate) mod metrics;
 mod readiness;
 mod shutdown;
 mod zabbix;

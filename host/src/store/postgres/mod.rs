@@ -699,8 +699,8 @@ impl Store for PgStore {
         self.signals.subscribe()
     }
 
-    async fn notifications_by_id(&self, ids: &[i64]) -> Result<Vec<Notification>> {
-        people::notifications_by_id(&self.pool, ids).await
+    async fn notifications_by_id(&self, ids: &[i64], users: &[i64]) -> Result<Vec<Notification>> {
+        people::notifications_by_id(&self.pool, ids, users).await
     }
 
     async fn node_bots(&self) -> Result<Vec<super::NodeBot>> {

@@ -276,14 +276,19 @@ fn notification(row: &PgRow) -> Result<Notification> {
     })
 }
 
-/// Notifications by id, whoever they are for (for the event streams of a
-/// node that did not commit them).
-pub(super) async fn notifications_by_id(pool: &PgPool, ids: &[i64]) -> Result<Vec<Notification>> {
+/// The notifications among `ids` for one of `users` (for the event
+/// streams of a node that did not commit them).
+pub(super) async fn notifications_by_id(
+    pool: &PgPool,
+    ids: &[i64],
+    users: &[i64],
+) -> Result<Vec<Notification>> {
     let rows = sqlx::query(
         "SELECT id, user_id, ticket_id, kind, text, read_at, created_at FROM notifications \
-         WHERE id = ANY($1) ORDER BY id",
+         WHERE id = ANY($1) AND user_id = ANY($2) ORDER BY id",
     )
     .bind(ids)
+    .bind(users)
     .fetch_all(pool)
     .await?;
     rows.iter().map(notification).collect()
