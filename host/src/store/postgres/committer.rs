@@ -27,12 +27,12 @@
 //! savepoints, the group in one of its own, and if it fails again its
 //! jobs run alone, each in its own savepoint.
 //!
-//! Several committers run batches in parallel: while one waits for its
-//! WAL flush another executes its statements, and PostgreSQL flushes the
-//! commit records of concurrent transactions together. A batch is formed
-//! only when a committer is free, so under load the queue grows while all
-//! committers are busy and the next batch takes all of it (up to
-//! [`MAX_BATCH`]).
+//! The committers ([`COMMITTERS`] connections, one by default) run
+//! batches side by side. A batch is formed only when a committer is free,
+//! so under load the queue grows while they are busy and the next batch
+//! takes all of it (up to [`MAX_BATCH`]): fewer committers make larger
+//! batches, and a batch's one group statement costs about the same
+//! whatever its size.
 //!
 //! Failure: a batch whose transaction fails as a whole (the connection
 //! broke, `COMMIT` failed) answers every job with an error, and its
@@ -54,19 +54,19 @@ use crate::model::Timestamp;
 use crate::store::batching::{Care, Mode, Ran};
 use crate::store::{BatchHook, Commit, Committed, Result, StoreError, WriterStats};
 
-/// Committer connections, each running one batch at a time. Two: while
-/// one batch waits for its WAL flush the other executes its statements,
-/// and PostgreSQL flushes the commit records of both together. More are
-/// not better since a batch's steps and closings share one statement
-/// (`group.rs`): with fewer committers the batches are larger, and a
-/// batch's statement costs about the same whatever its size. One node
-/// draining the stepper backlog on a 2-core machine (`cargo xtask bench
-/// postgres --quick`, BENCHMARKS.md) did 4,647, 4,174 and about 3,700
-/// transitions a second with 1, 2 and 4 committers. One was not chosen:
-/// the commits that run alone (a ticket created through the API is one)
-/// then queue behind each other, and at half load the API took 571
-/// tickets a second of the 775 asked, against 634 of 696 with two.
-pub(super) const COMMITTERS: usize = 2;
+/// Committer connections, each running one batch at a time. One: a
+/// batch's steps, closings and creations share one statement
+/// (`group.rs`), whose cost hardly grows with the batch, so the fewer the
+/// committers the larger each batch and the less PostgreSQL spends per
+/// transition. Two used to be the choice, with a second connection
+/// executing while the first waited for its WAL flush, when a ticket
+/// created through the API was a job of its own and queued behind the
+/// batches with one committer; creations are now in the group statement
+/// too (1617b99). `cargo xtask bench postgres --quick`, the two alternated
+/// on one machine (BENCHMARKS.md): one committer gave more transitions a
+/// second with one, two and three nodes, less CPU of PostgreSQL per
+/// transition, and a lower half-load p99.
+pub(super) const COMMITTERS: usize = 1;
 
 /// Jobs per transaction at most. Each job runs in a savepoint, that is a
 /// subtransaction with an XID of its own once it writes; PostgreSQL caches

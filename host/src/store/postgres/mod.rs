@@ -7,8 +7,8 @@
 //! # Layout
 //! - `mod.rs`: opening (pool, migrations, this node's row, the committer)
 //!   and the [`Store`] impl that delegates.
-//! - `committer.rs`: group commit on several connections: many callers'
-//!   jobs in one transaction, savepoints only when one of them failed.
+//! - `committer.rs`: group commit: many callers' jobs in one
+//!   transaction, savepoints only when one of them failed.
 //! - `apply.rs`: one [`Commit`] applied on a committer's connection;
 //!   `group.rs`: the steps and closings of a batch in one statement;
 //!   `rows.rs`: multi-row inserts; `parties.rs`: stakeholders, comments,
