@@ -417,10 +417,9 @@ async fn an_outage_fails_calls_fast_and_commits_resume_after_it() {
         .await
         .expect("start")
         .expect("start");
-    // Once the database answers again, so does every commit: the
-    // committers whose connections closed while they were idle (all but
-    // the one the commit above went to) open new ones, and no caller sees
-    // the old ones fail. One after another, the commits go round them all.
+    // Once the database answers again, so does every commit: a committer
+    // whose connection closed (while it was idle, or under the commit
+    // above) opens a new one, and no caller sees the old one fail.
     let start = Instant::now();
     while soon(limit, store.ping()).await.is_err() {
         assert!(start.elapsed() < limit, "the database never came back");
