@@ -103,10 +103,10 @@ impl Engine {
     /// here: only those of users who hold a stream on this node are read,
     /// and nothing at all when none is open. Most nodes, most of the time,
     /// have no stream open, and reading every notification the cluster
-    /// commits cost PostgreSQL more than a third of a core at 4,000
-    /// transitions a second with two nodes (BENCHMARKS.md). A stream opened
-    /// meanwhile gets the notifications committed from then on, as on one
-    /// node; the inbox has the rest.
+    /// commits cost PostgreSQL about 0.3 of a core with two nodes and 0.4
+    /// with three, at about 4,000 transitions a second (BENCHMARKS.md). A
+    /// stream opened meanwhile gets the notifications committed from then
+    /// on, as on one node; the inbox has the rest.
     async fn relay(&self, ids: &[i64]) {
         let users = self.streams.users();
         if users.is_empty() {
