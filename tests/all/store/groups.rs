@@ -510,14 +510,16 @@ async fn tickets_created_in_one_batch_each_stand_whole(db: Db) {
 async fn in_one_batch(db: &Db, commits: Vec<Commit>) -> Vec<Result<Committed, StoreError>> {
     let (paused, _) = db.pause().await;
     let before = db.stats();
-    let n = commits.len() as u64;
     let mut tasks = tokio::task::JoinSet::new();
+    // One at a time into the queue, so that the batch applies them in the
+    // order given (a child after its parent: SQLite checks a foreign key
+    // at each insert), as causality orders them outside tests.
     for (i, commit) in commits.into_iter().enumerate() {
         let store = db.store.clone();
         tasks.spawn(async move { (i, store.commit(&commit, 7_000).await) });
-    }
-    while db.stats().queued < before.queued + n {
-        tokio::task::yield_now().await;
+        while db.stats().queued < before.queued + i as u64 + 1 {
+            tokio::task::yield_now().await;
+        }
     }
     drop(paused);
     let mut results = tasks.join_all().await;
