@@ -184,7 +184,7 @@ impl Metrics {
         );
         r.register(
             "cluster_signals",
-            "Signals heard from other nodes and acted on, by kind",
+            "Signals heard from other nodes, by kind, counted once handled (a notifications signal with no stream open here is handled by doing nothing)",
             self.signals.clone(),
         );
         r.register(
@@ -313,7 +313,7 @@ impl Metrics {
             .inc_by(n);
     }
 
-    /// A signal of another node, acted on.
+    /// A signal of another node, handled (which may be doing nothing).
     pub fn signal_heard(&self, signal: &'static str) {
         self.signals.get_or_create(&SignalLabel { signal }).inc();
     }

@@ -506,23 +506,40 @@ async fn tickets_created_in_one_batch_each_stand_whole(db: Db) {
 }
 
 /// Hands `commits` to the store while its committer is held, so that they
-/// land in one batch; their results in the same order.
+/// land in one batch, in the order given (a child after its parent:
+/// SQLite checks a foreign key at each insert; outside tests causality
+/// orders them); their results in the same order. One task drives each
+/// commit until its job is queued before starting the next, so no thread
+/// can overtake another between counting a job and queueing it.
 async fn in_one_batch(db: &Db, commits: Vec<Commit>) -> Vec<Result<Committed, StoreError>> {
     let (paused, _) = db.pause().await;
     let before = db.stats();
-    let mut tasks = tokio::task::JoinSet::new();
-    // One at a time into the queue, so that the batch applies them in the
-    // order given (a child after its parent: SQLite checks a foreign key
-    // at each insert), as causality orders them outside tests.
-    for (i, commit) in commits.into_iter().enumerate() {
-        let store = db.store.clone();
-        tasks.spawn(async move { (i, store.commit(&commit, 7_000).await) });
-        while db.stats().queued < before.queued + i as u64 + 1 {
+    let mut pending: Vec<_> = commits
+        .iter()
+        .map(|commit| Box::pin(db.store.commit(commit, 7_000)))
+        .collect();
+    let mut early: Vec<Option<Result<Committed, StoreError>>> =
+        commits.iter().map(|_| None).collect();
+    let mut queued = before.queued;
+    for (i, commit) in pending.iter_mut().enumerate() {
+        queued += 1;
+        while db.stats().queued < queued {
+            // A commit that ends before it is queued failed on its own.
+            if let std::task::Poll::Ready(result) = futures::poll!(commit.as_mut()) {
+                early[i] = Some(result);
+                queued -= 1;
+                break;
+            }
             tokio::task::yield_now().await;
         }
     }
     drop(paused);
-    let mut results = tasks.join_all().await;
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+    let mut results = Vec::new();
+    for (commit, early) in pending.into_iter().zip(early) {
+        results.push(match early {
+            Some(result) => result,
+            None => commit.await,
+        });
+    }
+    results
 }

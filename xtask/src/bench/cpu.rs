@@ -6,7 +6,10 @@
 //!
 //! All counts are in the kernel's clock ticks (`USER_HZ`); a share is
 //! turned into cores by dividing by the machine's total ticks over its
-//! CPU count in the same window, so no tick rate is assumed.
+//! CPU count (the `cpuN` lines of `/proc/stat`, every online CPU, which
+//! is what the total sums) in the same window, so no tick rate is
+//! assumed. Time the hypervisor gave to other guests (`steal`) is shown
+//! apart: on a shared virtual machine it is a neighbour, not Baton.
 
 use std::fs;
 
@@ -17,6 +20,10 @@ pub(super) struct Sample {
     total: u64,
     /// Idle and I/O-wait ticks.
     idle: u64,
+    /// Ticks stolen by the hypervisor.
+    steal: u64,
+    /// Online CPUs.
+    cpus: usize,
     nodes: u64,
     /// None: no PostgreSQL server is counted (SQLite).
     postgres: Option<u64>,
@@ -30,6 +37,7 @@ pub(super) struct Shares {
     pub(super) postgres: f64,
     counted_postgres: bool,
     pub(super) other: f64,
+    pub(super) stolen: f64,
     pub(super) idle: f64,
 }
 
@@ -37,12 +45,19 @@ impl Sample {
     /// Now, for the nodes with process ids `nodes` and the PostgreSQL
     /// server whose postmaster is `postmaster` (none: nothing counted).
     pub(super) fn take(nodes: &[u32], postmaster: Option<u32>) -> Sample {
-        let (total, idle) = machine().unwrap_or_default();
+        let Machine {
+            total,
+            idle,
+            steal,
+            cpus,
+        } = machine().unwrap_or_default();
         let nodes = nodes.iter().filter_map(|pid| own_ticks(*pid)).sum();
         let postgres = postmaster.map(server_ticks);
         Sample {
             total,
             idle,
+            steal,
+            cpus,
             nodes,
             postgres,
         }
@@ -50,10 +65,11 @@ impl Sample {
 
     /// What happened between `self` and the later sample `then`.
     pub(super) fn until(&self, then: &Sample) -> Shares {
-        let cpus = cpu_count() as f64;
+        let cpus = then.cpus.max(1) as f64;
         let window = then.total.saturating_sub(self.total).max(1) as f64 / cpus;
         let cores = |a: u64, b: u64| b.saturating_sub(a) as f64 / window;
-        let busy = cpus - cores(self.idle, then.idle);
+        let stolen = cores(self.steal, then.steal);
+        let busy = cpus - cores(self.idle, then.idle) - stolen;
         let nodes = cores(self.nodes, then.nodes);
         let postgres = match (self.postgres, then.postgres) {
             (Some(a), Some(b)) => cores(a, b),
@@ -65,14 +81,15 @@ impl Sample {
             postgres,
             counted_postgres: self.postgres.is_some(),
             other: (busy - nodes - postgres).max(0.0),
-            idle: cpus - busy,
+            stolen,
+            idle: cpus - busy - stolen,
         }
     }
 }
 
 impl Shares {
-    /// `nodes 0.71, PostgreSQL 1.22, other 0.04, idle 0.03 of 2 cores`
-    /// (without PostgreSQL's part when none was counted).
+    /// `nodes 0.71, PostgreSQL 1.22, other 0.04, stolen 0.00, idle 0.03 of
+    /// 2 cores` (without PostgreSQL's part when none was counted).
     pub(super) fn describe(&self) -> String {
         let postgres = if self.counted_postgres {
             format!("PostgreSQL {:.2}, ", self.postgres)
@@ -80,27 +97,42 @@ impl Shares {
             String::new()
         };
         format!(
-            "nodes {:.2}, {postgres}other {:.2}, idle {:.2} of {:.0} cores",
-            self.nodes, self.other, self.idle, self.cpus
+            "nodes {:.2}, {postgres}other {:.2}, stolen {:.2}, idle {:.2} of {:.0} cores",
+            self.nodes, self.other, self.stolen, self.idle, self.cpus
         )
     }
 }
 
-/// Total and idle (idle + iowait) ticks of every CPU.
-fn machine() -> Option<(u64, u64)> {
+/// The first line of `/proc/stat`, and how many CPUs it sums.
+#[derive(Debug, Clone, Copy, Default)]
+struct Machine {
+    total: u64,
+    idle: u64,
+    steal: u64,
+    cpus: usize,
+}
+
+/// user, nice, system, idle, iowait, irq, softirq and steal: the times
+/// that add up to the wall clock (guest time is already inside user).
+fn machine() -> Option<Machine> {
     let text = fs::read_to_string("/proc/stat").ok()?;
     let line = text.lines().next()?;
     let ticks: Vec<u64> = line
         .split_whitespace()
         .skip(1)
+        .take(8)
         .filter_map(|t| t.parse().ok())
         .collect();
-    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
-    Some((ticks.iter().sum(), idle))
-}
-
-fn cpu_count() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    let cpus = text
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l[3..].starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    Some(Machine {
+        total: ticks.iter().sum(),
+        idle: ticks.get(3)? + ticks.get(4).copied().unwrap_or(0),
+        steal: ticks.get(7).copied().unwrap_or(0),
+        cpus,
+    })
 }
 
 /// The fields of `/proc/PID/stat` after the command name, which may
@@ -150,20 +182,37 @@ fn server_ticks(postmaster: u32) -> u64 {
 mod tests {
     use super::*;
 
+    /// A process that spins shows about one core (one thread can use no
+    /// more), and a sleeping one none. Waits for the spinner's own ticks,
+    /// not for a time, so a loaded machine makes it slower, not wrong.
     #[test]
-    fn a_busy_thread_shows_in_its_process_share() {
+    fn a_spinning_process_shows_its_core_and_a_sleeping_one_none() {
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("starting sleep");
         let me = std::process::id();
-        let before = Sample::take(&[me], None);
-        let until = std::time::Instant::now() + std::time::Duration::from_millis(300);
+        let before = (
+            Sample::take(&[me], None),
+            Sample::take(&[sleeper.id()], None),
+        );
+        let start = own_ticks(me).expect("our own ticks");
         let mut x = 0u64;
-        while std::time::Instant::now() < until {
-            x = x.wrapping_mul(31).wrapping_add(7);
+        while own_ticks(me).unwrap_or(start) < start + 30 {
+            for _ in 0..100_000 {
+                x = x.wrapping_mul(31).wrapping_add(7);
+            }
         }
         std::hint::black_box(x);
-        let shares = before.until(&Sample::take(&[me], None));
-        assert!(shares.nodes > 0.5, "{shares:?}");
-        assert!(shares.postgres == 0.0, "{shares:?}");
-        let sum = shares.nodes + shares.postgres + shares.other + shares.idle;
-        assert!((sum - shares.cpus).abs() < 0.2, "{shares:?}");
+        let spinning = before.0.until(&Sample::take(&[me], None));
+        let sleeping = before.1.until(&Sample::take(&[sleeper.id()], None));
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert!(
+            spinning.nodes > 0.0 && spinning.nodes <= 1.1,
+            "{spinning:?}"
+        );
+        assert!(sleeping.nodes < 0.05, "{sleeping:?}");
+        assert!(spinning.cpus >= 1.0, "{spinning:?}");
     }
 }

@@ -1,5 +1,6 @@
 //! The committer: group commit on PostgreSQL (design.md §4), the same
-//! design as SQLite's writer (`sqlite/writer.rs`) with several connections.
+//! design as SQLite's writer (`sqlite/writer.rs`), on [`COMMITTERS`]
+//! connections of its own.
 //!
 //! Callers hand in jobs (an async closure over a connection); a dispatcher
 //! task gathers what is queued into a batch as soon as a committer
@@ -27,12 +28,11 @@
 //! savepoints, the group in one of its own, and if it fails again its
 //! jobs run alone, each in its own savepoint.
 //!
-//! The committers ([`COMMITTERS`] connections, one by default) run
-//! batches side by side. A batch is formed only when a committer is free,
-//! so under load the queue grows while they are busy and the next batch
-//! takes all of it (up to [`MAX_BATCH`]): fewer committers make larger
-//! batches, and a batch's one group statement costs about the same
-//! whatever its size.
+//! A batch is formed only when a committer is free, so under load the
+//! queue grows while it is busy and the next batch takes all of it (up
+//! to [`MAX_BATCH`]): fewer committers make larger batches, and a
+//! batch's one group statement costs about the same whatever its size.
+//! With more than one, batches run side by side.
 //!
 //! Failure: a batch whose transaction fails as a whole (the connection
 //! broke, `COMMIT` failed) answers every job with an error, and its
@@ -66,6 +66,15 @@ use crate::store::{BatchHook, Commit, Committed, Result, StoreError, WriterStats
 /// on one machine (BENCHMARKS.md): one committer gave more transitions a
 /// second with one, two and three nodes, less CPU of PostgreSQL per
 /// transition, and a lower half-load p99.
+///
+/// What one gives up: a batch that waits for a row lock holds up every
+/// commit of this node until the lock is released, where a second
+/// committer went on with the next batch. Locks a batch can meet are
+/// short: another node's batch on the same tickets (groups lock tickets
+/// in id order, so two groups do not deadlock; a general job and a group
+/// can, and PostgreSQL breaks it after `deadlock_timeout`, 1 s by
+/// default), and a retention run archiving the same closed tickets (one
+/// transaction per run).
 pub(super) const COMMITTERS: usize = 1;
 
 /// Jobs per transaction at most. Each job runs in a savepoint, that is a

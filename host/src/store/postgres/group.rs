@@ -268,7 +268,7 @@ pub(super) async fn ended(
 }
 
 /// A group's rows, one array per column of [`GROUP`]. Updates are
-/// sorted by ticket: two groups in two committers then lock their
+/// sorted by ticket: two groups on two committers (two nodes') lock their
 /// tickets in the same order and cannot deadlock on them.
 #[derive(Default)]
 struct Rows<'a> {

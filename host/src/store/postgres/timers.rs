@@ -28,10 +28,12 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// dispatcher, and most passes must then cost nothing, not even a round
 /// trip (see `sqlite/timers.rs`).
 ///
-/// Committers run in parallel, so what a firing learns may be stale by
-/// the time it is stored: every change (a commit adding a timer, settings
-/// re-timing them) bumps `changes`, and a firing that saw another
-/// `changes` when it started stores "unknown" instead of what it read.
+/// A firing and a change may overlap (jobs of one batch, batches of
+/// several committers, settings re-timing timers through the pool), so
+/// what a firing learns may be stale by the time it is stored: every
+/// change (a commit adding a timer, settings re-timing them) bumps
+/// `changes`, and a firing that saw another `changes` when it started
+/// stores "unknown" instead of what it read.
 /// Commits lower the hint only once they are durable, so a firing that
 /// did not see their timer has started before, and sees the bump.
 #[derive(Debug)]
