@@ -120,9 +120,18 @@ impl PgStore {
     /// migrations, registers this node and starts the committer.
     pub async fn open(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("baton");
+        // Neither pool tests a connection before lending it (sqlx's default
+        // does): that test is a round trip on the path of every pooled
+        // statement (a claim, a ticket read, a token check), and sqlx
+        // already tests each connection as it comes back to the pool,
+        // dropping it if broken. What the test before would still catch is
+        // a connection that broke while idle (the server restarted): its
+        // next call fails once, as a call during the outage does (a 503, a
+        // claim tried again at the next pass), and it is dropped on return.
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
@@ -140,6 +149,7 @@ impl PgStore {
             .max_connections(CLAIM_POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .max_lifetime(CLAIM_PLAN_LIFETIME)
+            .test_before_acquire(false)
             .connect_lazy_with(options.clone().options([
                 ("synchronous_commit", "off"),
                 ("plan_cache_mode", "force_generic_plan"),
