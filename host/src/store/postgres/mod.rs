@@ -83,7 +83,7 @@ const CLAIM_POOL_SIZE: u32 = 2;
 /// made on an empty queue is given up within this. Connecting again costs
 /// a few milliseconds of one core a second for the pool; the drain lost
 /// nothing measurable, where custom plans at every claim cost a third.
-const CLAIM_PLAN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(1);
+const CLAIM_PLAN_LIFETIME: Duration = Duration::from_secs(1);
 
 /// How long a call waits for a connection (or to open one) before it
 /// fails: a database that is down or unreachable makes calls fail fast
