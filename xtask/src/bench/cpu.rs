@@ -1,7 +1,8 @@
 //! Where the machine's CPU went during a measured window, from `/proc`:
 //! the Baton nodes, PostgreSQL (the postmaster and every backend it
-//! forked, including the ones that exited meanwhile), everything else,
-//! and idle. A throughput figure on one machine says little about a
+//! forked, including the ones that exited meanwhile), the bench's own
+//! process (its client posting tickets, in the half-load phases),
+//! everything else (the kernel's threads among it), and idle. A throughput figure on one machine says little about a
 //! second node unless one also knows whether any CPU was left for it.
 //!
 //! All counts are in the kernel's clock ticks (`USER_HZ`); a share is
@@ -27,6 +28,8 @@ pub(super) struct Sample {
     nodes: u64,
     /// None: no PostgreSQL server is counted (SQLite).
     postgres: Option<u64>,
+    /// This process, every thread of it.
+    client: u64,
 }
 
 /// One window's shares, in cores.
@@ -36,6 +39,7 @@ pub(super) struct Shares {
     pub(super) nodes: f64,
     pub(super) postgres: f64,
     counted_postgres: bool,
+    pub(super) client: f64,
     pub(super) other: f64,
     pub(super) stolen: f64,
     pub(super) idle: f64,
@@ -60,6 +64,7 @@ impl Sample {
             cpus,
             nodes,
             postgres,
+            client: own_ticks(std::process::id()).unwrap_or(0),
         }
     }
 
@@ -75,12 +80,14 @@ impl Sample {
             (Some(a), Some(b)) => cores(a, b),
             _ => 0.0,
         };
+        let client = cores(self.client, then.client);
         Shares {
             cpus,
             nodes,
             postgres,
             counted_postgres: self.postgres.is_some(),
-            other: (busy - nodes - postgres).max(0.0),
+            client,
+            other: (busy - nodes - postgres - client).max(0.0),
             stolen,
             idle: cpus - busy - stolen,
         }
@@ -88,8 +95,9 @@ impl Sample {
 }
 
 impl Shares {
-    /// `nodes 0.71, PostgreSQL 1.22, other 0.04, stolen 0.00, idle 0.03 of
-    /// 2 cores` (without PostgreSQL's part when none was counted).
+    /// `nodes 0.71, PostgreSQL 1.22, client 0.01, other 0.04, stolen 0.00,
+    /// idle 0.03 of 2 cores` (without PostgreSQL's part when none was
+    /// counted).
     pub(super) fn describe(&self) -> String {
         let postgres = if self.counted_postgres {
             format!("PostgreSQL {:.2}, ", self.postgres)
@@ -97,8 +105,8 @@ impl Shares {
             String::new()
         };
         format!(
-            "nodes {:.2}, {postgres}other {:.2}, stolen {:.2}, idle {:.2} of {:.0} cores",
-            self.nodes, self.other, self.stolen, self.idle, self.cpus
+            "nodes {:.2}, {postgres}client {:.2}, other {:.2}, stolen {:.2}, idle {:.2} of {:.0} cores",
+            self.nodes, self.client, self.other, self.stolen, self.idle, self.cpus
         )
     }
 }
@@ -183,7 +191,8 @@ mod tests {
     use super::*;
 
     /// A process that spins shows about one core (one thread can use no
-    /// more), and a sleeping one none. Waits for the spinner's own ticks,
+    /// more), and a sleeping one none; the spinning test process is also
+    /// the client. Waits for the spinner's own ticks,
     /// not for a time, so a loaded machine makes it slower, not wrong.
     #[test]
     fn a_spinning_process_shows_its_core_and_a_sleeping_one_none() {
@@ -213,6 +222,8 @@ mod tests {
             "{spinning:?}"
         );
         assert!(sleeping.nodes < 0.05, "{sleeping:?}");
+        // This process spun meanwhile: it is the client's part.
+        assert!(sleeping.client > 0.0, "{sleeping:?}");
         assert!(spinning.cpus >= 1.0, "{spinning:?}");
     }
 }

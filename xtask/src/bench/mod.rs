@@ -54,6 +54,7 @@ use crate::bots::{self, Kind};
 use crate::http::request;
 
 mod api;
+mod arrivals;
 mod console;
 mod cpu;
 mod floor;

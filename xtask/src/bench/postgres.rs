@@ -37,7 +37,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use super::throughput::{arrivals, deploy, now_ms};
+use super::arrivals::arrivals;
+use super::throughput::{deploy, now_ms};
 use super::{Server, cpu};
 use crate::postgres::Cluster;
 
@@ -434,9 +435,10 @@ fn print_cpu(name: &str, cpu: &cpu::Shares, rate: f64) {
     println!("{name}: {}", cpu.describe());
     let us = |cores: f64| cores * 1e6 / rate.max(1.0);
     println!(
-        "{name}_per_transition: nodes {:.0} us, PostgreSQL {:.0} us, other {:.0} us",
+        "{name}_per_transition: nodes {:.0} us, PostgreSQL {:.0} us, client {:.0} us, other {:.0} us",
         us(cpu.nodes),
         us(cpu.postgres),
+        us(cpu.client),
         us(cpu.other)
     );
 }

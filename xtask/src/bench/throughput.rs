@@ -13,10 +13,10 @@
 //!   in `GET /api/v1/bots`, and how much lower the rate was from a second
 //!   before the rename to a second after serving than the steady rate.
 //! - `event_to_bot_p50_ms`, `event_to_bot_p99_ms`: a fresh server, tickets
-//!   posted by paced threads at half the load (rate ÷ 6 tickets/s, three
-//!   transitions each), each thread on one kept-alive connection (until
-//!   2026-12-07 a connection per ticket; BENCHMARKS.md has both); per bot
-//!   step, from its ticket entering the state (the `created` or
+//!   posted at half the load (rate ÷ 6 tickets/s, three transitions
+//!   each) by one polling thread on kept-alive connections (`arrivals.rs`;
+//!   until 2026-12-07 a connection per ticket, then 32 blocked threads;
+//!   BENCHMARKS.md has all three); per bot step, from its ticket entering the state (the `created` or
 //!   `state_changed` row) to the step's log row.
 //!
 //! `BATON_BENCH_ENGINE` adds lines to both servers' `[engine]` (e.g.
@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use super::arrivals::{MAX_CONNECTIONS, arrivals};
 use super::waits::python;
-use super::{Server, TOKEN, cpu, floor, percentile, scratch};
-use crate::http::KeepAlive;
+use super::{Server, cpu, floor, percentile, scratch};
 
 /// Extra `[engine]` lines from `BATON_BENCH_ENGINE` (see the module docs).
 fn engine() -> String {
@@ -52,8 +52,6 @@ const SWAPPED: &str = "stepper-flow-2-b";
 /// The highest rate the backlog is sized for, in transitions per second.
 const MAX_RATE: f64 = 25_000.0;
 const RELOADS: usize = 5;
-/// Client threads posting tickets in the latency run.
-const CLIENTS: u32 = 32;
 
 /// What a created ticket has: its row, its requester, its `created` log and
 /// its `entered` event (whose `bot` key the migration's trigger fills).
@@ -454,7 +452,7 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     // "nodes" is the server; "other" mostly this process's posting threads.
     println!("event_to_bot_cpu: {}", cpu.describe());
     println!(
-        "event_to_bot: target {target:.0} tickets/s (half of {rate:.0} transitions/s, 3 per ticket), {CLIENTS} client threads, {:.0} s; {} bot steps of the tickets created after the first {:.0} s; max {:.0} ms; {failed} POSTs failed",
+        "event_to_bot: target {target:.0} tickets/s (half of {rate:.0} transitions/s, 3 per ticket), one client thread with up to {MAX_CONNECTIONS} connections, {:.0} s; {} bot steps of the tickets created after the first {:.0} s; max {:.0} ms; {failed} POSTs failed",
         plan.arrivals.as_secs_f64(),
         d[0],
         plan.arrivals_warmup.as_secs_f64(),
@@ -468,48 +466,4 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     check(&db, false)?;
     server_log(&log);
     Ok(())
-}
-
-/// Posts stepper tickets at `per_s` for `span`, spread over [`CLIENTS`]
-/// paced threads (a thread that falls behind sends at once, without
-/// skipping); returns those created, those that failed, and the seconds
-/// taken.
-pub(super) fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64) {
-    let body =
-        json!({"metaservice": "stepper", "ticket_type": "flow", "title": "bench", "metadata": {}});
-    let start = Instant::now() + Duration::from_millis(50);
-    let step = 1.0 / per_s;
-    let totals = std::thread::scope(|s| {
-        let threads: Vec<_> = (0..CLIENTS)
-            .map(|i| {
-                let body = &body;
-                s.spawn(move || {
-                    let (mut ok, mut failed) = (0u64, 0u64);
-                    let mut client = KeepAlive::new(addr);
-                    for k in 0u64.. {
-                        let at =
-                            Duration::from_secs_f64(step * (k * CLIENTS as u64 + i as u64) as f64);
-                        if at >= span {
-                            break;
-                        }
-                        let due = start + at;
-                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                            std::thread::sleep(wait);
-                        }
-                        match client.send(TOKEN, "POST", "/api/v1/tickets", body) {
-                            Ok(201) => ok += 1,
-                            _ => failed += 1,
-                        }
-                    }
-                    (ok, failed)
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| t.join().unwrap_or((0, 0)))
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
-    });
-    let secs = start.elapsed().as_secs_f64().max(1e-3);
-    (totals.0, totals.1, secs)
 }
