@@ -773,3 +773,72 @@ async fn admins_add_users_groups_members_and_tokens_in_the_panel() {
     .await;
     assert_eq!(twice, StatusCode::CONFLICT, "the page says it is not live");
 }
+
+/// Each process below `root` (its children, theirs, and so on), from
+/// `/proc`, with its parent.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Some((_, ppid)) = stat(pid) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut at = 0;
+    while at < found.len() {
+        let parent = found[at];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        at += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// A process's state letter and parent, while it exists.
+fn stat(pid: u32) -> Option<(char, u32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name, which may hold spaces and parentheses.
+    let mut fields = text.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// A test's browser ends with it: chromedriver and the Chromium it
+/// started, with every helper process, are gone once the `Browser` is
+/// dropped (as on a panic), not left running for the rest of the suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tests_browser_does_not_outlive_it() {
+    let browser = Browser::start().await;
+    browser.goto("about:blank").await;
+    let started = descendants(browser.driver_pid());
+    assert!(
+        !started.is_empty(),
+        "chromedriver started no browser process"
+    );
+    drop(browser);
+    let since = std::time::Instant::now();
+    loop {
+        let left: Vec<u32> = started
+            .iter()
+            .copied()
+            .filter(|pid| stat(*pid).is_some_and(|(state, _)| state != 'Z'))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(30),
+            "browser processes still running 30 s after the test's end: {left:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
