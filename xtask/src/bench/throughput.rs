@@ -16,8 +16,10 @@
 //!   posted at half the load (rate ÷ 6 tickets/s, three transitions
 //!   each) by one polling thread on kept-alive connections (`arrivals.rs`;
 //!   until 2026-12-07 a connection per ticket, then 32 blocked threads;
-//!   BENCHMARKS.md has all three); per bot step, from its ticket entering the state (the `created` or
-//!   `state_changed` row) to the step's log row.
+//!   BENCHMARKS.md has all three); per bot step, from its ticket entering
+//!   the state (the `created` or `state_changed` row) to the step's log
+//!   row. `BATON_BENCH_TICKETS_PER_S` sets the load instead, to compare
+//!   builds at one load.
 //!
 //! `BATON_BENCH_ENGINE` adds lines to both servers' `[engine]` (e.g.
 //! `per_bot_concurrency = 32`), to compare settings without a rebuild.
@@ -410,9 +412,19 @@ fn server_log(log: &str) {
 /// Half the measured load on a fresh server, through the API.
 fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Result<()> {
     let measured = rate.is_finite() && rate > 0.0;
-    // Half the transitions, three to a ticket.
-    let target = if measured { rate / 6.0 } else { 100.0 };
-    if !measured {
+    // Half the transitions, three to a ticket; builds are compared at one
+    // load with `BATON_BENCH_TICKETS_PER_S`, since half of each build's own
+    // drain rate is a different load each time.
+    let fixed = std::env::var("BATON_BENCH_TICKETS_PER_S")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v > 0.0);
+    let target = match fixed {
+        Some(per_s) => per_s,
+        None if measured => rate / 6.0,
+        None => 100.0,
+    };
+    if !measured && fixed.is_none() {
         println!("event_to_bot: no rate was measured; posting 100 tickets/s instead");
     }
     let dir = deploy(root, fixtures, "latency")?;
@@ -449,10 +461,14 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     println!("event_to_bot_arrival_per_s: {achieved:.0} tickets/s");
     println!("event_to_bot_p50_ms: {:.0} ms", d[1]);
     println!("event_to_bot_p99_ms: {:.0} ms", d[2]);
-    // "nodes" is the server; "other" mostly this process's posting threads.
+    // "nodes" is the server; "client" this process (its posting thread).
     println!("event_to_bot_cpu: {}", cpu.describe());
+    let how = match fixed {
+        Some(_) => "set by BATON_BENCH_TICKETS_PER_S".to_string(),
+        None => format!("half of {rate:.0} transitions/s, 3 per ticket"),
+    };
     println!(
-        "event_to_bot: target {target:.0} tickets/s (half of {rate:.0} transitions/s, 3 per ticket), one client thread with up to {MAX_CONNECTIONS} connections, {:.0} s; {} bot steps of the tickets created after the first {:.0} s; max {:.0} ms; {failed} POSTs failed",
+        "event_to_bot: target {target:.0} tickets/s ({how}), one client thread with up to {MAX_CONNECTIONS} connections, {:.0} s; {} bot steps of the tickets created after the first {:.0} s; max {:.0} ms; {failed} POSTs failed",
         plan.arrivals.as_secs_f64(),
         d[0],
         plan.arrivals_warmup.as_secs_f64(),
