@@ -77,6 +77,16 @@ pub(super) fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64
     (pool.created, pool.failed, secs)
 }
 
+/// A rate of tickets per second set in the environment variable `name`
+/// (to compare builds at one load); none if unset, not a number, or not
+/// above zero.
+pub(super) fn rate_from_env(name: &str) -> Option<f64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v > 0.0)
+}
+
 /// One kept-alive connection and the request or answer in progress.
 struct Conn {
     stream: TcpStream,

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use super::arrivals::arrivals;
+use super::arrivals::{self, arrivals};
 use super::throughput::{deploy, now_ms};
 use super::{Server, cpu};
 use crate::postgres::Cluster;
@@ -464,10 +464,7 @@ fn latency(
 ) -> anyhow::Result<()> {
     // Builds are compared at one load with `BATON_BENCH_PG_TICKETS_PER_S`:
     // half of each build's own drain rate is a different load each time.
-    let fixed = std::env::var("BATON_BENCH_PG_TICKETS_PER_S")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| *v > 0.0);
+    let fixed = arrivals::rate_from_env("BATON_BENCH_PG_TICKETS_PER_S");
     let target = match fixed {
         Some(per_s) => per_s,
         None if rate > 0.0 => rate / 6.0,

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use super::arrivals::{MAX_CONNECTIONS, arrivals};
+use super::arrivals::{self, MAX_CONNECTIONS, arrivals};
 use super::waits::python;
 use super::{Server, cpu, floor, percentile, scratch};
 
@@ -415,10 +415,7 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     // Half the transitions, three to a ticket; builds are compared at one
     // load with `BATON_BENCH_TICKETS_PER_S`, since half of each build's own
     // drain rate is a different load each time.
-    let fixed = std::env::var("BATON_BENCH_TICKETS_PER_S")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| *v > 0.0);
+    let fixed = arrivals::rate_from_env("BATON_BENCH_TICKETS_PER_S");
     let target = match fixed {
         Some(per_s) => per_s,
         None if measured => rate / 6.0,
