@@ -3,10 +3,12 @@
 //!
 //! One thread drives every connection with `ppoll`, the way a load
 //! generator such as wrk does, instead of a blocked thread per connection:
-//! the client runs on the two cores the server is measured on, and 32
-//! threads each sleeping until its next ticket and blocking on its answer
-//! cost it two thread wake-ups per ticket (0.21 – 0.24 of a core at
-//! 4,500 tickets/s, measured with `/proc`; BENCHMARKS.md has both).
+//! the client runs on the two cores the server is measured on, where 32
+//! threads, each sleeping until its next ticket and then blocked on its
+//! answer, woke twice per ticket among the server's threads. Its CPU is
+//! about the same either way (0.16 – 0.21 of a core at 3,500 – 5,100
+//! tickets/s, most of it the kernel's loopback TCP); the latency's tail
+//! leaned lower with one thread (BENCHMARKS.md, "The half-load client").
 //!
 //! Ticket `k` is due at `k / per_s` seconds; one that finds no connection
 //! free is sent as soon as one is (late, never skipped). Connections are
