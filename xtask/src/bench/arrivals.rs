@@ -6,7 +6,7 @@
 //! the client runs on the two cores the server is measured on, where 32
 //! threads, each sleeping until its next ticket and then blocked on its
 //! answer, woke twice per ticket among the server's threads. Its CPU is
-//! about the same either way (0.16 – 0.21 of a core at 3,500 – 5,100
+//! about the same either way (0.16 – 0.23 of a core at 3,500 – 5,100
 //! tickets/s, most of it the kernel's loopback TCP); the latency's tail
 //! leaned lower with one thread (BENCHMARKS.md, "The half-load client").
 //!
