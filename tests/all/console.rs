@@ -774,8 +774,8 @@ async fn admins_add_users_groups_members_and_tokens_in_the_panel() {
     assert_eq!(twice, StatusCode::CONFLICT, "the page says it is not live");
 }
 
-/// Each process below `root` (its children, theirs, and so on), from
-/// `/proc`, with its parent.
+/// The process ids below `root` (its children, theirs, and so on), read
+/// from `/proc`.
 fn descendants(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {

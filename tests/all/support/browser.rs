@@ -21,7 +21,7 @@ impl Drop for Browser {
     /// it starts (and that browser's helpers) stay in: killing the group
     /// ends them all. Killing chromedriver alone left each test's browser
     /// running, adopted by init, with its pages still open (five browsers
-    /// after a full suite, a tenth of a core between them).
+    /// after a full suite, about a tenth of a core between them by `ps`).
     fn drop(&mut self) {
         let group = format!("-{}", self.driver.id());
         let _ = Command::new("kill")

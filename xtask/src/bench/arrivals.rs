@@ -99,6 +99,7 @@ struct Conn {
     busy: bool,
 }
 
+/// The client's connections, and what came of the tickets sent on them.
 struct Pool {
     addr: String,
     conns: Vec<Conn>,

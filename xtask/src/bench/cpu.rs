@@ -2,8 +2,9 @@
 //! the Baton nodes, PostgreSQL (the postmaster and every backend it
 //! forked, including the ones that exited meanwhile), the bench's own
 //! process (its client posting tickets, in the half-load phases),
-//! everything else (the kernel's threads among it), and idle. A throughput figure on one machine says little about a
-//! second node unless one also knows whether any CPU was left for it.
+//! everything else (the kernel's threads among it), and idle. A
+//! throughput figure on one machine says little about a second node
+//! unless one also knows whether any CPU was left for it.
 //!
 //! All counts are in the kernel's clock ticks (`USER_HZ`); a share is
 //! turned into cores by dividing by the machine's total ticks over its
