@@ -16,6 +16,8 @@
 //!   through the API at half its measured rate (or at
 //!   `BATON_BENCH_PG_TICKETS_PER_S`, to compare builds at one load); per
 //!   bot step, from its ticket entering the state to the step's log row.
+//!   `BATON_BENCH_PG_ONLY=latency` runs this phase alone (at the rate
+//!   set, else 100 tickets/s), to compare builds in a minute or two.
 //!
 //! - `postgres_statements_per_transition_1node` (and per node count), and
 //!   `postgres_statements_per_ticket` at half load: the statements Baton
@@ -216,7 +218,7 @@ fn print_statements(cluster: &Cluster, db: &str, name: &str, per: f64) -> anyhow
         &format!(
             "SELECT round(total_exec_time::numeric), round(mean_exec_time::numeric, 3), calls, \
                left(regexp_replace(query, '\\s+', ' ', 'g'), 60) {of_db} \
-             ORDER BY total_exec_time DESC LIMIT 4"
+             ORDER BY total_exec_time DESC LIMIT 12"
         ),
     )?;
     for line in costly.lines() {
@@ -278,6 +280,12 @@ pub(super) fn postgres(root: &Path, fixtures: &Path, quick: bool) -> anyhow::Res
     };
     let cluster = Cluster::start(&root.join("target/bench"))?;
     cluster.count_statements()?;
+    if std::env::var("BATON_BENCH_PG_ONLY").as_deref() == Ok("latency") {
+        // Comparing builds' latency at one load: the drains' minutes add
+        // nothing to that. The rate comes from the setting, or is 100.
+        println!("postgres: only the half-load phase (BATON_BENCH_PG_ONLY=latency)");
+        return latency(root, fixtures, &cluster, &plan, 0.0);
+    }
     for clients in [1, 8, 32] {
         let tps = cluster.pgbench(clients, plan.pgbench_s)?;
         println!("pgbench_n_tps_{clients}: {tps:.0} transactions/s");
