@@ -218,7 +218,7 @@ fn print_statements(cluster: &Cluster, db: &str, name: &str, per: f64) -> anyhow
         &format!(
             "SELECT round(total_exec_time::numeric), round(mean_exec_time::numeric, 3), calls, \
                left(regexp_replace(query, '\\s+', ' ', 'g'), 60) {of_db} \
-             ORDER BY total_exec_time DESC LIMIT 12"
+             ORDER BY total_exec_time DESC LIMIT 4"
         ),
     )?;
     for line in costly.lines() {
