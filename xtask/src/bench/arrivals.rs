@@ -80,13 +80,22 @@ pub(super) fn arrivals(addr: &str, per_s: f64, span: Duration) -> (u64, u64, f64
 }
 
 /// A rate of tickets per second set in the environment variable `name`
-/// (to compare builds at one load); none if unset, not a number, or not
-/// above zero.
-pub(super) fn rate_from_env(name: &str) -> Option<f64> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| *v > 0.0)
+/// (to compare builds at one load); none if unset. A value that is not a
+/// number above zero is refused, naming the variable: ignoring it would
+/// measure at another load than the one asked for, without a word.
+pub(super) fn rate_from_env(name: &str) -> anyhow::Result<Option<f64>> {
+    match std::env::var(name) {
+        Ok(value) => parse_rate(name, &value).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => anyhow::bail!("{name}: {e}"),
+    }
+}
+
+fn parse_rate(name: &str, value: &str) -> anyhow::Result<f64> {
+    match value.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => anyhow::bail!("{name}={value:?}: expected a number of tickets per second above zero"),
+    }
 }
 
 /// One kept-alive connection and the request or answer in progress.
@@ -303,7 +312,17 @@ mod tests {
     use std::net::TcpListener;
     use std::time::Duration;
 
-    use super::{arrivals, whole_answer};
+    use super::{arrivals, parse_rate, whole_answer};
+
+    #[test]
+    fn a_rate_is_a_number_above_zero_or_refused_by_name() {
+        assert_eq!(parse_rate("R", "4000").expect("a rate"), 4000.0);
+        assert_eq!(parse_rate("R", " 2.5 ").expect("a rate"), 2.5);
+        for bad in ["", "0", "-3", "4k", "NaN", "inf"] {
+            let e = parse_rate("R", bad).expect_err(bad).to_string();
+            assert!(e.starts_with("R="), "{e}");
+        }
+    }
 
     #[test]
     fn an_answer_is_whole_once_its_body_has_come() {

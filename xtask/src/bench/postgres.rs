@@ -280,11 +280,18 @@ pub(super) fn postgres(root: &Path, fixtures: &Path, quick: bool) -> anyhow::Res
     };
     let cluster = Cluster::start(&root.join("target/bench"))?;
     cluster.count_statements()?;
-    if std::env::var("BATON_BENCH_PG_ONLY").as_deref() == Ok("latency") {
-        // Comparing builds' latency at one load: the drains' minutes add
-        // nothing to that. The rate comes from the setting, or is 100.
-        println!("postgres: only the half-load phase (BATON_BENCH_PG_ONLY=latency)");
-        return latency(root, fixtures, &cluster, &plan, 0.0);
+    match std::env::var("BATON_BENCH_PG_ONLY") {
+        Ok(only) if only == "latency" => {
+            // Comparing builds' latency at one load: the drains' minutes
+            // add nothing to that. The rate comes from the setting, or is 100.
+            println!("postgres: only the half-load phase (BATON_BENCH_PG_ONLY=latency)");
+            return latency(root, fixtures, &cluster, &plan, 0.0);
+        }
+        Ok(only) => {
+            bail!("BATON_BENCH_PG_ONLY={only:?}: the one phase that runs alone is `latency`")
+        }
+        Err(std::env::VarError::NotPresent) => {}
+        Err(e) => bail!("BATON_BENCH_PG_ONLY: {e}"),
     }
     for clients in [1, 8, 32] {
         let tps = cluster.pgbench(clients, plan.pgbench_s)?;
@@ -472,7 +479,7 @@ fn latency(
 ) -> anyhow::Result<()> {
     // Builds are compared at one load with `BATON_BENCH_PG_TICKETS_PER_S`:
     // half of each build's own drain rate is a different load each time.
-    let fixed = arrivals::rate_from_env("BATON_BENCH_PG_TICKETS_PER_S");
+    let fixed = arrivals::rate_from_env("BATON_BENCH_PG_TICKETS_PER_S")?;
     let target = match fixed {
         Some(per_s) => per_s,
         None if rate > 0.0 => rate / 6.0,

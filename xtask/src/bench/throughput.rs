@@ -422,7 +422,7 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     // Half the transitions, three to a ticket; builds are compared at one
     // load with `BATON_BENCH_TICKETS_PER_S`, since half of each build's own
     // drain rate is a different load each time.
-    let fixed = arrivals::rate_from_env("BATON_BENCH_TICKETS_PER_S");
+    let fixed = arrivals::rate_from_env("BATON_BENCH_TICKETS_PER_S")?;
     let target = match fixed {
         Some(per_s) => per_s,
         None if measured => rate / 6.0,
