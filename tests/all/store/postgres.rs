@@ -201,6 +201,14 @@ async fn a_bots_claim_reads_its_own_index_range() {
     assert!(plan.contains("using events_by_bot on events e"), "{plan}");
     assert!(!plan.contains("Sort"), "{plan}");
     assert!(!plan.contains("Seq Scan on events"), "{plan}");
+    // A busy node's claim starts past the last event it took (`cursors.rs`):
+    // where it starts bounds the index scan, so the events in flight
+    // before it are not read at all (as a filter, each would be).
+    let bounded = plan.lines().any(|line| {
+        line.contains("Index Cond:")
+            && line.contains("ROW(available_at, id) > ROW(w.after_at, w.after_id)")
+    });
+    assert!(bounded, "{plan}");
 }
 
 /// A node starts on a quiet database: its claim connections first plan a

@@ -18,6 +18,7 @@ both!(
     unparked_events_start_over_and_dropped_ones_let_the_next_run,
     waking_a_bot_makes_its_fresh_events_due,
     no_bot_with_a_due_event_is_left_out_of_a_pass,
+    an_event_passed_over_by_claims_is_taken_by_a_later_one,
 );
 
 async fn one_event_per_ticket_is_leased_at_a_time_in_order(db: Db) {
@@ -427,4 +428,57 @@ async fn no_bot_with_a_due_event_is_left_out_of_a_pass(db: Db) {
         due.contains(&orders) && due.contains(&refunds),
         "both due at 500: {due:?}"
     );
+}
+
+/// A bot's claims under load start past the last event they took (on
+/// PostgreSQL, `cursors.rs`), so an event that could not run when a claim
+/// passed it (its ticket's older event was in flight) sits behind where
+/// the next claims start. It is still claimed, once, by a later claim,
+/// and every other event too.
+async fn an_event_passed_over_by_claims_is_taken_by_a_later_one(db: Db) {
+    let orders = bot("order", 1, "new");
+    let a = db.next_ticket_id().await.expect("id");
+    create_with(&*db, new_ticket(a), vec![event(a, 10), event(a, 11)]).await;
+    let mut later = Vec::new();
+    for at in [20, 30, 40] {
+        let id = db.next_ticket_id().await.expect("id");
+        later.push(create_with(&*db, new_ticket(id), vec![event(id, at)]).await);
+    }
+    let claim = || db.claim_bot_events("w", &orders, 100, 60_000, 1);
+    let first = claim().await.expect("claim");
+    assert_eq!(first.iter().map(|e| e.ticket_id).collect::<Vec<_>>(), [a]);
+    let second = claim().await.expect("claim");
+    assert_eq!(
+        second.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        [later[0]],
+        "a's younger event waits for its older one, in flight"
+    );
+    let consume = Commit {
+        consumes: Some(first[0].id),
+        ..Commit::default()
+    };
+    db.commit(&consume, 100).await.expect("consume");
+
+    // From here a's younger event may run; claims come until it has.
+    let mut taken: Vec<QueuedEvent> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !taken.iter().any(|e| e.ticket_id == a) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never claimed: {taken:?}"
+        );
+        taken.extend(claim().await.expect("claim"));
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let mut ids: Vec<i64> = taken.iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), taken.len(), "no event claimed twice: {taken:?}");
+    let rest = db
+        .claim_bot_events("w", &orders, 100, 60_000, 10)
+        .await
+        .expect("claim");
+    let mut tickets: Vec<i64> = taken.iter().chain(&rest).map(|e| e.ticket_id).collect();
+    tickets.sort_unstable();
+    assert_eq!(tickets, [a, later[1], later[2]], "each event once");
 }

@@ -19,7 +19,8 @@
 //!   bot records.
 //! - `read.rs`: tickets, logs, stakeholders, and row decoding.
 //! - `queue.rs`: the event queue: claims with leases in the database
-//!   (`FOR UPDATE SKIP LOCKED`), releases, parking.
+//!   (`FOR UPDATE SKIP LOCKED`), releases, parking; `cursors.rs`: where
+//!   a busy node's next claim of a bot starts.
 //! - `list.rs`: visibility, listings and comments.
 //! - `people.rs`: users, groups, tokens, notifications, settings overrides.
 //! - `records.rs`: a user's tokens and the settings history, read back.
@@ -34,6 +35,7 @@
 mod apply;
 mod cluster;
 mod committer;
+mod cursors;
 mod group;
 mod list;
 mod outbox;
@@ -113,6 +115,8 @@ pub struct PgStore {
     dead_after_ms: AtomicI64,
     /// Told of every batch the committers write.
     batches: BatchHook,
+    /// Where this node's next claim of each bot starts.
+    cursors: cursors::Cursors,
 }
 
 impl PgStore {
@@ -170,7 +174,28 @@ impl PgStore {
             beats: Default::default(),
             dead_after_ms: AtomicI64::new(DEFAULT_DEAD_AFTER_MS),
             batches,
+            cursors: Default::default(),
         })
+    }
+
+    /// A claim of each bot's events (see `queue::claim_for_bots`) that
+    /// starts where this node's cursor for the bot says (`cursors.rs`),
+    /// and moves the cursors by what it took.
+    async fn claim_past_cursors(
+        &self,
+        owner: &str,
+        wants: &[(String, u32)],
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> Result<Vec<Vec<QueuedEvent>>> {
+        let keys: Vec<&str> = wants.iter().map(|(key, _)| key.as_str()).collect();
+        let starts = self.cursors.starts(&keys, std::time::Instant::now());
+        let after: Vec<cursors::Position> = starts.iter().map(|s| s.after).collect();
+        let got = queue::claim_for_bots(&self.claims, owner, wants, &after, now, lease_ms).await?;
+        for (((key, limit), start), taken) in wants.iter().zip(starts).zip(&got) {
+            self.cursors.record(key, start, *limit, taken);
+        }
+        Ok(got)
     }
 
     /// This node's id, its key in `nodes` and in its bot records.
@@ -305,7 +330,9 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
         let wants = [(super::bot_key(bot), limit)];
-        let mut got = queue::claim_for_bots(&self.claims, owner, &wants, now, lease_ms).await?;
+        let mut got = self
+            .claim_past_cursors(owner, &wants, now, lease_ms)
+            .await?;
         Ok(got.pop().unwrap_or_default())
     }
 
@@ -320,7 +347,7 @@ impl Store for PgStore {
             .iter()
             .map(|(bot, limit)| (super::bot_key(bot), *limit))
             .collect();
-        queue::claim_for_bots(&self.claims, owner, &wants, now, lease_ms).await
+        self.claim_past_cursors(owner, &wants, now, lease_ms).await
     }
 
     async fn claim_other_events(

@@ -31,6 +31,7 @@
 use sqlx::Executor;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 
+use super::cursors::Position;
 use super::read::{TICKET_COLUMNS, decode_ticket, get, json_column, small};
 use crate::model::{BotName, TicketId, Timestamp};
 use crate::store::{EventId, EventKind, QueuedEvent, Result, StoreError};
@@ -79,7 +80,9 @@ fn lease() -> String {
 
 /// The claim of several bots' events in one statement: `$1` now, `$2`
 /// the limits (a bigint array), `$3` the bots' keys (a text array, one
-/// per limit), `$4` the owner, `$5` the lease's end. For each bot it
+/// per limit), `$4` the owner, `$5` the lease's end, `$6` and `$7` where
+/// each bot's walk starts (past this `available_at` and `id`: see
+/// `cursors.rs`; the front is the smallest bigints). For each bot it
 /// walks the bot's range of `events_by_bot` in order ([`BOT_ORDER`]) and
 /// stops after its limit of rows taken, so its cost follows the events
 /// taken (and those skipped: in flight, parked, or queued behind an
@@ -88,9 +91,12 @@ fn lease() -> String {
 /// event, and it belongs to one bot.
 pub(super) fn bots_claim() -> String {
     format!(
-        "WITH picked AS (SELECT c.id FROM unnest($3::text[], $2::bigint[]) AS w(bot, lim) \
+        "WITH picked AS (SELECT c.id \
+           FROM unnest($3::text[], $2::bigint[], $6::bigint[], $7::bigint[]) \
+             AS w(bot, lim, after_at, after_id) \
            CROSS JOIN LATERAL (SELECT e.id FROM events e \
-             WHERE e.bot >= w.bot AND e.bot <= w.bot AND {CLAIMABLE} \
+             WHERE e.bot >= w.bot AND e.bot <= w.bot \
+               AND (e.available_at, e.id) > (w.after_at, w.after_id) AND {CLAIMABLE} \
              ORDER BY {BOT_ORDER} LIMIT w.lim FOR UPDATE OF e SKIP LOCKED) c), {lease}",
         lease = lease()
     )
@@ -125,12 +131,14 @@ fn other_claim() -> String {
 
 /// For each of `wants` (a bot's key, see [`crate::store::bot_key`], and
 /// a limit), leases up to the limit of that bot's due events, oldest
-/// first, at most one per ticket; one round trip for them all. The
-/// answer follows the order of `wants`.
+/// first, at most one per ticket, reading its range past the position in
+/// `starts` (one per want); one round trip for them all. The answer
+/// follows the order of `wants`.
 pub(super) async fn claim_for_bots(
     claims: &PgPool,
     owner: &str,
     wants: &[(String, u32)],
+    starts: &[Position],
     now: Timestamp,
     lease_ms: i64,
 ) -> Result<Vec<Vec<QueuedEvent>>> {
@@ -138,12 +146,15 @@ pub(super) async fn claim_for_bots(
         .iter()
         .map(|(key, limit)| (key.as_str(), i64::from(*limit)))
         .unzip();
+    let (after_at, after_id): (Vec<Timestamp>, Vec<EventId>) = starts.iter().copied().unzip();
     let rows = sqlx::query(sqlx::AssertSqlSafe(bots_claim()))
         .bind(now)
         .bind(limits)
         .bind(keys)
         .bind(owner)
         .bind(now + lease_ms)
+        .bind(after_at)
+        .bind(after_id)
         .fetch_all(claims)
         .await?;
     let mut by_bot: Vec<Vec<QueuedEvent>> = wants.iter().map(|_| Vec::new()).collect();
@@ -319,13 +330,15 @@ impl super::PgStore {
     pub async fn claim_plan(&self) -> Result<Vec<String>> {
         let mut conn = self.claims.acquire().await?;
         let prepare = format!(
-            "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint) AS {}",
+            "PREPARE baton_claim_plan (bigint, bigint[], text[], text, bigint, bigint[], bigint[]) \
+             AS {}",
             bots_claim()
         );
         conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)))
             .await?;
         let plan = sqlx::query_scalar(
-            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1)",
+            "EXPLAIN EXECUTE baton_claim_plan (0, '{1,1}', '{a/b/1,a/b/2}', 'plan', 1, \
+             '{0,0}', '{0,0}')",
         )
         .persistent(false)
         .fetch_all(&mut *conn)
