@@ -149,6 +149,19 @@ fn delays_by_second_sql(since: i64) -> String {
     steps_sql(since, &select, "GROUP BY 1 ORDER BY 1")
 }
 
+/// The steps logged in second `second` of the run, by the 100 ms in
+/// which their ticket entered the state: whether a slow second's tail is
+/// one stall (the steps of a few tenths all late) or a queue.
+fn delays_by_tenth_sql(since: i64, second: i64) -> String {
+    let select = format!(
+        "(prev_at - {since}) / 100 % 1000, count(*), \
+         percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
+         max(created_at - prev_at)"
+    );
+    let rest = format!("AND (created_at - {since}) / 1000 = {second} GROUP BY 1 ORDER BY 1");
+    steps_sql(since, &select, &rest)
+}
+
 /// What PostgreSQL did in the background since `from` in its log
 /// (checkpoints, autovacuum), each line with the second of the arrivals
 /// (which began at `arrived`, ms) it was logged in: a slow second of the
@@ -526,13 +539,24 @@ fn latency(
     }
     println!("postgres_event_to_bot_p50_ms: {:.0} ms", d[1]);
     println!("postgres_event_to_bot_p99_ms: {:.0} ms", d[2]);
+    let mut slowest = (0.0, f64::MIN);
     for line in cluster.psql(&db, &delays_by_second_sql(since))?.lines() {
         if let [second, count, p50, p99, max] = numbers(line)[..] {
             println!(
                 "postgres_event_to_bot: second {second:.0}: {count:.0} steps, p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms"
             );
+            if p99 > slowest.1 {
+                slowest = (second, p99);
+            }
         }
     }
+    let tenths = cluster.psql(&db, &delays_by_tenth_sql(since, slowest.0 as i64))?;
+    let tenths: Vec<String> = tenths.lines().map(|l| l.replace('|', " ")).collect();
+    println!(
+        "postgres_event_to_bot: second {:.0} by 100 ms of entering (tenth, steps, p50, max): {}",
+        slowest.0,
+        tenths.join("; ")
+    );
     println!(
         "postgres_event_to_bot: {:.0} tickets/s asked (the one-node drain did {rate:.0} transitions/s), {:.0} achieved, {} steps, max {:.0} ms, {failed} POSTs failed",
         target,
