@@ -133,7 +133,7 @@ print(*counts, parked, others, stranded, leftover, len(bad), *bad[:10])
 const DELAYS: &str = r#"
 import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-due, d, by_step = {}, [], ([], [], [])
+due, d, by_step, steps, since = {}, [], ([], [], []), [], int(sys.argv[2])
 for tid, action, msg, at in db.execute(
         "SELECT l.ticket_id, l.action, l.message, l.created_at FROM ticket_logs l JOIN tickets t "
         "ON t.id = l.ticket_id WHERE t.metaservice = 'stepper' AND t.created_at >= ? "
@@ -142,6 +142,7 @@ for tid, action, msg, at in db.execute(
         due[tid] = (at, 0 if action == 'created' else due.get(tid, (0, 2))[1] + 1)
     elif action == 'log' and msg.startswith('step ') and tid in due:
         d.append(at - due[tid][0])
+        steps.append((due[tid][0], at - due[tid][0]))
         if due[tid][1] < 3: by_step[due[tid][1]].append(at - due[tid][0])
 def p99(v):
     v.sort()
@@ -149,6 +150,17 @@ def p99(v):
 d.sort()
 n = len(d)
 print(n, *(d[min(n - 1, int(n * p))] for p in (0.5, 0.99, 1.0)) if n else (-1, -1, -1), *(p99(v) for v in by_step))
+secs = {}
+for entered, delay in steps:
+    secs.setdefault((entered - since) // 1000, []).append((entered, delay))
+worst = max(secs, key=lambda k: p99([x[1] for x in secs[k]]), default=None)
+if worst is not None:
+    print("p99 by second:", ", ".join(f"{k} {p99([x[1] for x in secs[k]])}" for k in sorted(secs)))
+    tenths = {}
+    for entered, delay in secs[worst]:
+        tenths.setdefault((entered - since) // 100 % 10, []).append(delay)
+    print(f"second {worst} by 100 ms of entering (tenth, steps, p50, max):", "; ".join(
+        f"{t} {len(v)} {sorted(v)[len(v) // 2]} {max(v)}" for t, v in sorted(tenths.items())))
 "#;
 
 const OPEN: &str = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM tickets WHERE metaservice = 'stepper' AND status = 'open'\").fetchone()[0])";
@@ -458,7 +470,9 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
     }
     let log = server.log();
     drop(server);
-    let d = numbers(&python(&["-c", DELAYS, &db, &since.to_string()])?);
+    let delays = python(&["-c", DELAYS, &db, &since.to_string()])?;
+    let mut lines = delays.lines();
+    let d = numbers(lines.next().unwrap_or_default());
     if d.len() < 4 {
         bail!("the delay analysis printed {d:?}");
     }
@@ -473,6 +487,11 @@ fn latency(root: &Path, fixtures: &Path, plan: &Plan, rate: f64) -> anyhow::Resu
         println!(
             "event_to_bot: p99 by step: first {first:.0} ms, second {second:.0} ms, third {third:.0} ms"
         );
+    }
+    // By the second in which the steps' tickets entered their state, and
+    // the slowest second by the tenth: one stall, or a queue.
+    for line in lines {
+        println!("event_to_bot: {line}");
     }
     let how = match fixed {
         Some(_) => "set by BATON_BENCH_TICKETS_PER_S".to_string(),
