@@ -167,6 +167,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Leases up to `limit` due events of one bot, oldest first, at most
     /// one per ticket; its cost follows `limit`, not the bot's backlog.
+    /// Fewer than `limit` means none is left to claim now. (On PostgreSQL
+    /// a busy node's claims start past the last event taken, so an older
+    /// event passed over may come a little after newer ones: `cursors.rs`.)
     async fn claim_bot_events(
         &self,
         owner: &str,

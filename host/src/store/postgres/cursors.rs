@@ -16,13 +16,19 @@
 //! event queued behind an older one of its ticket, or under another
 //! claim's row lock, or an event committed by another node (whose clock
 //! and commit order differ) with an earlier position, or a lease that
-//! expired — is found by a claim from the front, which runs when the
-//! previous claim came back short (the range may hold nothing more past
-//! the cursor) and at least every [`WALK_FROM_THE_FRONT_EVERY`]. So the
-//! cursor changes which claim finds an event, never whether one does, and
-//! an event is found at most that much later than without it; a system
-//! with room to spare (claims that come back short) always reads from the
-//! front, as before.
+//! expired or was freed from a dead node — is found in two ways: a claim
+//! that finds fewer events than it asked for past the cursor goes on from
+//! the front in the same statement (`queue::bots_claim`), so a claim comes
+//! back short only when the bot has nothing claimable anywhere; and at
+//! least every [`WALK_FROM_THE_FRONT_EVERY`] a claim starts at the front.
+//! So the cursor changes which claim finds an event, never whether one
+//! does: a passed-over event waits at most that long while newer events
+//! keep every claim full, and not at all once they run out. Its order
+//! changes that much too: within that time a busy bot's claims may take
+//! newer events before an older one passed over.
+//!
+//! The cursors are this node's (one per [`super::PgStore`]), whatever
+//! owner name a claim leases under.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -64,6 +70,9 @@ pub struct Cursors {
 pub struct Start {
     pub after: Position,
     at: Instant,
+    /// The cursor's last walk from the front, when the claim starts at the
+    /// cursor; `None` when it starts at the front.
+    walked: Option<Instant>,
 }
 
 impl Cursors {
@@ -71,37 +80,47 @@ impl Cursors {
     pub fn starts(&self, keys: &[&str], at: Instant) -> Vec<Start> {
         let by_bot = self.by_bot.lock().unwrap_or_else(|e| e.into_inner());
         keys.iter()
-            .map(|key| {
-                let after = match by_bot.get(*key) {
-                    Some(c) if at.duration_since(c.walked) < WALK_FROM_THE_FRONT_EVERY => c.after,
-                    _ => FRONT,
-                };
-                Start { after, at }
+            .map(|key| match by_bot.get(*key) {
+                Some(c) if at.duration_since(c.walked) < WALK_FROM_THE_FRONT_EVERY => Start {
+                    after: c.after,
+                    at,
+                    walked: Some(c.walked),
+                },
+                _ => Start {
+                    after: FRONT,
+                    at,
+                    walked: None,
+                },
             })
             .collect()
     }
 
     /// A claim of `key` that started at `start`, asked for `limit` and
-    /// took `taken`: a full take moves the cursor past the last event
-    /// taken; a short one sends the next claim to the front.
+    /// took `taken`: the cursor moves past the last event taken. A claim
+    /// read its range from the front when it started there, or when it
+    /// started at the cursor and came back short (it went on from the
+    /// front, `queue::bots_claim`): that starts the period again. A claim
+    /// that started at the cursor changes it only if no other claim of the
+    /// bot has changed it since (claims of one bot run one at a time on a
+    /// node, but nothing here relies on it): so a late answer never undoes
+    /// a walk from the front, nor starts the period again without one.
     pub fn record(&self, key: &str, start: Start, limit: u32, taken: &[QueuedEvent]) {
         let mut by_bot = self.by_bot.lock().unwrap_or_else(|e| e.into_inner());
+        let current = by_bot.get(key).map(|c| c.walked);
+        if start.walked.is_some() && current != start.walked {
+            return;
+        }
         let last = taken.iter().map(|e| (e.available_at, e.id)).max();
-        let (Some(last), true) = (last, taken.len() as u32 >= limit) else {
+        let after = last.unwrap_or(FRONT).max(start.after);
+        if after == FRONT {
             by_bot.remove(key);
             return;
-        };
-        let walked = match by_bot.get(key) {
-            Some(c) if start.after != FRONT => c.walked,
+        }
+        let walked = match start.walked {
+            Some(walked) if taken.len() as u32 >= limit => walked,
             _ => start.at,
         };
-        by_bot.insert(
-            key.to_string(),
-            Cursor {
-                after: last.max(start.after),
-                walked,
-            },
-        );
+        by_bot.insert(key.to_string(), Cursor { after, walked });
     }
 }
 
@@ -126,28 +145,55 @@ mod tests {
     }
 
     #[test]
-    fn a_full_take_moves_the_start_and_a_short_one_goes_back_to_the_front() {
+    fn a_take_moves_the_start_past_the_last_event_taken() {
         let cursors = Cursors::default();
-        let [start] = cursors.starts(&["a"], Instant::now())[..] else {
-            panic!("one start")
-        };
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let start = cursors.starts(&["a"], ms(0))[0];
         assert_eq!(start.after, FRONT);
         cursors.record("a", start, 2, &[event(7, 100), event(5, 100)]);
-        let [start] = cursors.starts(&["a"], Instant::now())[..] else {
-            panic!("one start")
-        };
+        let start = cursors.starts(&["a"], ms(1))[0];
         assert_eq!(start.after, (100, 7), "after the last event taken");
-        assert_eq!(
-            cursors.starts(&["b"], Instant::now())[0].after,
-            FRONT,
-            "per bot"
-        );
+        assert_eq!(cursors.starts(&["b"], ms(1))[0].after, FRONT, "per bot");
+        // A short take from the cursor went on from the front (the claim's
+        // second branch): the cursor moves on and the period starts again.
         cursors.record("a", start, 2, &[event(9, 101)]);
+        assert_eq!(cursors.starts(&["a"], ms(20))[0].after, (101, 9));
+        assert_eq!(cursors.starts(&["a"], ms(21))[0].after, FRONT);
+        // Nothing taken from the front: nothing to start past.
+        let start = cursors.starts(&["c"], ms(0))[0];
+        cursors.record("c", start, 2, &[]);
+        assert_eq!(cursors.starts(&["c"], ms(1))[0].after, FRONT);
+    }
+
+    #[test]
+    fn a_late_answer_never_undoes_a_newer_one() {
+        let cursors = Cursors::default();
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let front = cursors.starts(&["a"], ms(0))[0];
+        cursors.record("a", front, 1, &[event(1, 10)]);
+        // Two claims from the cursor at once: one comes back short, and
+        // the full one answers later: the next claim still goes to the front.
+        let one = cursors.starts(&["a"], ms(1))[0];
+        let two = cursors.starts(&["a"], ms(1))[0];
+        cursors.record("a", one, 1, &[]);
+        cursors.record("a", two, 1, &[event(2, 10)]);
+        assert_eq!(cursors.starts(&["a"], ms(2))[0].after, (10, 1));
         assert_eq!(
-            cursors.starts(&["a"], Instant::now())[0].after,
-            FRONT,
-            "a short take"
+            cursors.starts(&["a"], ms(20))[0].after,
+            (10, 1),
+            "walked at 1"
         );
+        // A claim from the cursor that answers after a walk from the front
+        // does not move the cursor past what the walk left.
+        let front = cursors.starts(&["a"], ms(3))[0];
+        cursors.record("a", front, 1, &[event(3, 10)]);
+        let stale = cursors.starts(&["a"], ms(4))[0];
+        let front = cursors.starts(&["a"], ms(30))[0];
+        cursors.record("a", front, 1, &[event(4, 5)]);
+        cursors.record("a", stale, 1, &[event(9, 50)]);
+        assert_eq!(cursors.starts(&["a"], ms(31))[0].after, (5, 4));
     }
 
     #[test]

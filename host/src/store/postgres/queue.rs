@@ -89,15 +89,29 @@ fn lease() -> String {
 /// older event of their ticket), not the queues' lengths. The bots of
 /// one statement never take the same event: a ticket has one claimable
 /// event, and it belongs to one bot.
+///
+/// A walk that starts past a position and finds fewer than its limit
+/// goes on from the front up to that position (the second branch of the
+/// `UNION ALL`, which runs only then): so a claim comes back short only
+/// when the bot has no more claimable events anywhere, as the engine
+/// takes it (it ends the bot's turns and waits for a wake), and an event
+/// passed over before the position is found by the first claim that
+/// runs out of newer ones.
 pub(super) fn bots_claim() -> String {
+    let walk = |bound: &str| {
+        format!(
+            "SELECT x.id FROM (SELECT e.id FROM events e \
+               WHERE e.bot >= w.bot AND e.bot <= w.bot AND {bound} AND {CLAIMABLE} \
+               ORDER BY {BOT_ORDER} LIMIT w.lim FOR UPDATE OF e SKIP LOCKED) x"
+        )
+    };
     format!(
         "WITH picked AS (SELECT c.id \
            FROM unnest($3::text[], $2::bigint[], $6::bigint[], $7::bigint[]) \
              AS w(bot, lim, after_at, after_id) \
-           CROSS JOIN LATERAL (SELECT e.id FROM events e \
-             WHERE e.bot >= w.bot AND e.bot <= w.bot \
-               AND (e.available_at, e.id) > (w.after_at, w.after_id) AND {CLAIMABLE} \
-             ORDER BY {BOT_ORDER} LIMIT w.lim FOR UPDATE OF e SKIP LOCKED) c), {lease}",
+           CROSS JOIN LATERAL ({past} UNION ALL {before} LIMIT w.lim) c), {lease}",
+        past = walk("(e.available_at, e.id) > (w.after_at, w.after_id)"),
+        before = walk("(e.available_at, e.id) <= (w.after_at, w.after_id)"),
         lease = lease()
     )
 }
