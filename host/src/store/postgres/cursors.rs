@@ -10,8 +10,8 @@
 //! square of the nodes (BENCHMARKS.md, "Claims that start where the last
 //! one stopped").
 //!
-//! So a claim that took all it asked for remembers the last event it took,
-//! and the bot's next claim starts after it: the events before it were
+//! So a claim remembers the last event it took, and the bot's next claim
+//! starts after it: the events before it were
 //! taken, or are leased, or could not be taken then. That last kind — an
 //! event queued behind an older one of its ticket, or under another
 //! claim's row lock, or an event committed by another node (whose clock
