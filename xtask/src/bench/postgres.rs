@@ -149,16 +149,18 @@ fn delays_by_second_sql(since: i64) -> String {
     steps_sql(since, &select, "GROUP BY 1 ORDER BY 1")
 }
 
-/// The steps logged in second `second` of the run, by the 100 ms in
-/// which their ticket entered the state: whether a slow second's tail is
-/// one stall (the steps of a few tenths all late) or a queue.
+/// The steps whose ticket entered its state in second `second` of the
+/// run, by the 100 ms in which it did: whether a slow second's tail is one
+/// stall (the steps of a few tenths all late) or a queue. (By the second
+/// they were logged in instead, the first tenths would hold the slow steps
+/// that entered before and the last would lack those that spilled over.)
 fn delays_by_tenth_sql(since: i64, second: i64) -> String {
     let select = format!(
         "(prev_at - {since}) / 100 % 1000, count(*), \
          percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
          max(created_at - prev_at)"
     );
-    let rest = format!("AND (created_at - {since}) / 1000 = {second} GROUP BY 1 ORDER BY 1");
+    let rest = format!("AND (prev_at - {since}) / 1000 = {second} GROUP BY 1 ORDER BY 1");
     steps_sql(since, &select, &rest)
 }
 
