@@ -77,15 +77,10 @@ use crate::model::{BotName, Catalog, Ticket, TicketId, Timestamp};
 /// `max_connections` (100).
 const POOL_SIZE: u32 = 10;
 
-/// Connections for claims (`queue.rs`): the dispatcher claims one bot at
-/// a time, so two cover a claim and the slow pass at once.
+/// Connections for the bots' claims (`queue.rs`): the dispatcher makes
+/// one claim at a time; a second one spares it a wait when a claim's
+/// answer is still being read as the next begins.
 const CLAIM_POOL_SIZE: u32 = 2;
-
-/// How long a claim connection, and so its claim's plan, is kept: a plan
-/// made on an empty queue is given up within this. Connecting again costs
-/// a few milliseconds of one core a second for the pool; the drain lost
-/// nothing measurable, where custom plans at every claim cost a third.
-const CLAIM_PLAN_LIFETIME: Duration = Duration::from_secs(1);
 
 /// How long a call waits for a connection (or to open one) before it
 /// fails: a database that is down or unreachable makes calls fail fast
@@ -143,20 +138,29 @@ impl PgStore {
         // plans: making a custom plan at every claim cost a third of a
         // drain's throughput. But a generic plan is made from the tables as
         // they are when a connection first claims, and the event queue is
-        // empty at times and long at others: a plan made on an empty queue
-        // reads every event with a sequential scan and pairs them in a
-        // nested loop, and on a database in use that made each claim cost
+        // empty at times and long at others: left to the costs, a plan made
+        // on an empty queue reads every event with a sequential scan and
+        // sorts them, and on a database in use that made each claim cost
         // milliseconds, growing with the queue (BENCHMARKS.md, "Claims on
-        // plans kept from an empty queue"). So a claim connection lives at
-        // most [`CLAIM_PLAN_LIFETIME`], and its successor plans afresh.
+        // plans kept from an empty queue"). The bots' claims are written for
+        // the index ranges (`events_by_bot`, one bot's events in order), so
+        // on these connections the planner is told to avoid sequential scans
+        // and sorts: it takes the ranges however short the queue looks, and
+        // a plan is good for the connection's life. Before, each claim
+        // connection lived one second and its successor planned afresh; the
+        // claim that opened it waited for a new server process and its
+        // plan, and those waits were the slowest steps at half load
+        // (BENCHMARKS.md, "Claim connections that are not replaced every
+        // second").
         let claims = PgPoolOptions::new()
             .max_connections(CLAIM_POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .max_lifetime(CLAIM_PLAN_LIFETIME)
             .test_before_acquire(false)
             .connect_lazy_with(options.clone().options([
                 ("synchronous_commit", "off"),
                 ("plan_cache_mode", "force_generic_plan"),
+                ("enable_seqscan", "off"),
+                ("enable_sort", "off"),
             ]));
         let node_id = write::new_node_id();
         write::register_node(&pool, &node_id, write::wall_clock()).await?;
@@ -318,7 +322,7 @@ impl Store for PgStore {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<QueuedEvent>> {
-        queue::claim_others(&self.claims, owner, &[], now, lease_ms, limit).await
+        queue::claim_others(&self.pool, owner, &[], now, lease_ms, limit).await
     }
 
     async fn claim_bot_events(
@@ -363,7 +367,7 @@ impl Store for PgStore {
         let dead_after = self.dead_after_ms.load(Ordering::Relaxed);
         let mut except = except.to_vec();
         except.extend(cluster::running_elsewhere(&self.pool, &self.node_id, dead_after).await?);
-        queue::claim_others(&self.claims, owner, &except, now, lease_ms, limit).await
+        queue::claim_others(&self.pool, owner, &except, now, lease_ms, limit).await
     }
 
     async fn release_event(

@@ -12,7 +12,7 @@
 //! committed is seen by later claims through its `lease_until` (re-checked
 //! on the row itself when it changed under us).
 //!
-//! Claims run on their own small pool whose sessions have
+//! The bots' claims run on their own small pool whose sessions have
 //! `synchronous_commit = off`: a claim costs one round trip and no WAL
 //! flush of its own. That is safe because a lease lost in a crash only
 //! makes its event due again at once instead of at `lease_until`, and
@@ -21,8 +21,8 @@
 //! finds the event consumed or the version moved. A durable commit also
 //! flushes every earlier claim's WAL with its own.
 //!
-//! For tests, `PgStore::claim_plan` and `PgStore::claim_backends` show a
-//! claim's plan and the claim connections of the moment.
+//! For tests, `PgStore::claim_plan` shows a claim's plan as claim
+//! connections make it.
 //!
 //! Settling an event (release, park, drop) runs on the committer, in its
 //! next batch, and clears the lease in the same statement; a commit that
@@ -188,7 +188,10 @@ pub(super) async fn claim_for_bots(
 
 /// Leases up to `limit` due events of bots not in `except` (and of no
 /// bot), oldest first, at most one per ticket: the work no loaded bot
-/// takes. With `except` empty, any due event (`claim_events`).
+/// takes. With `except` empty, any due event (`claim_events`). It runs
+/// at most once a second, on the main pool: the claim connections' planner
+/// settings (`mod.rs`) suit the bots' claims and made this one's plan
+/// read far more than it needs (469 ms a run, BENCHMARKS.md).
 pub(super) async fn claim_others(
     claims: &PgPool,
     owner: &str,
@@ -360,23 +363,5 @@ impl super::PgStore {
         conn.execute(sqlx::raw_sql("DEALLOCATE baton_claim_plan"))
             .await?;
         Ok(plan?)
-    }
-
-    /// The server processes of as many claim connections as the pool
-    /// holds, taken from it at once: when none of them is one seen before,
-    /// every claim plans afresh (see `CLAIM_PLAN_LIFETIME` in `mod.rs`).
-    pub async fn claim_backends(&self) -> Result<Vec<i32>> {
-        let mut held = Vec::new();
-        let mut pids = Vec::new();
-        for _ in 0..super::CLAIM_POOL_SIZE {
-            let mut conn = self.claims.acquire().await?;
-            pids.push(
-                sqlx::query_scalar("SELECT pg_backend_pid()")
-                    .fetch_one(&mut *conn)
-                    .await?,
-            );
-            held.push(conn);
-        }
-        Ok(pids)
     }
 }
