@@ -156,7 +156,7 @@ fn delays_by_second_sql(since: i64) -> String {
 /// that entered before and the last would lack those that spilled over.)
 fn delays_by_tenth_sql(since: i64, second: i64) -> String {
     let select = format!(
-        "(prev_at - {since}) / 100 % 1000, count(*), \
+        "(prev_at - {since}) / 100, count(*), \
          percentile_disc(0.5) WITHIN GROUP (ORDER BY created_at - prev_at), \
          max(created_at - prev_at)"
     );

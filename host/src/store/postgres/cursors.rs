@@ -11,8 +11,8 @@
 //! one stopped").
 //!
 //! So a claim remembers the last event it took, and the bot's next claim
-//! starts after it: the events before it were
-//! taken, or are leased, or could not be taken then. That last kind — an
+//! starts after it: the events before it were taken, or are leased, or
+//! could not be taken then. That last kind — an
 //! event queued behind an older one of its ticket, or under another
 //! claim's row lock, or an event committed by another node (whose clock
 //! and commit order differ) with an earlier position, or a lease that
@@ -129,6 +129,11 @@ mod tests {
     use super::*;
     use crate::store::EventKind;
 
+    /// `n` milliseconds after `t0`: the tests' clock.
+    fn after(t0: Instant, n: u64) -> Instant {
+        t0 + Duration::from_millis(n)
+    }
+
     fn event(id: EventId, available_at: Timestamp) -> QueuedEvent {
         QueuedEvent {
             id,
@@ -148,7 +153,7 @@ mod tests {
     fn a_take_moves_the_start_past_the_last_event_taken() {
         let cursors = Cursors::default();
         let t0 = Instant::now();
-        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let ms = |n: u64| after(t0, n);
         let start = cursors.starts(&["a"], ms(0))[0];
         assert_eq!(start.after, FRONT);
         cursors.record("a", start, 2, &[event(7, 100), event(5, 100)]);
@@ -170,7 +175,7 @@ mod tests {
     fn a_late_answer_never_undoes_a_newer_one() {
         let cursors = Cursors::default();
         let t0 = Instant::now();
-        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let ms = |n: u64| after(t0, n);
         let front = cursors.starts(&["a"], ms(0))[0];
         cursors.record("a", front, 1, &[event(1, 10)]);
         // Two claims from the cursor at once: one comes back short, and
@@ -200,7 +205,7 @@ mod tests {
     fn claims_go_back_to_the_front_at_least_every_period() {
         let cursors = Cursors::default();
         let t0 = Instant::now();
-        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let ms = |n: u64| after(t0, n);
         let start = cursors.starts(&["a"], ms(0))[0];
         cursors.record("a", start, 1, &[event(1, 10)]);
         let mut fronts = Vec::new();

@@ -193,7 +193,7 @@ pub(super) async fn claim_for_bots(
 /// settings (`mod.rs`) suit the bots' claims and made this one's plan
 /// read far more than it needs (469 ms a run, BENCHMARKS.md).
 pub(super) async fn claim_others(
-    claims: &PgPool,
+    pool: &PgPool,
     owner: &str,
     except: &[String],
     now: Timestamp,
@@ -206,7 +206,7 @@ pub(super) async fn claim_others(
         .bind(except)
         .bind(owner)
         .bind(now + lease_ms)
-        .fetch_all(claims)
+        .fetch_all(pool)
         .await?;
     claimed(&rows)
 }
